@@ -1,0 +1,130 @@
+"""``make run`` / ``make demo``: run the DAGs for one period in Airflow, without a scheduler.
+
+Uses ``airflow dags test`` against the connections the environment defines. Where it defines none,
+the run is self-contained: it starts the portal simulator on the config folder (and stops it after),
+so a newcomer needs no server at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from cchc.config import list_authority_ids
+from cchc.periods import TIMEZONE, Period
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def simulator(config_dir: Path):
+    """The portal simulator as a child process, for as long as the run lasts."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cchc.cli", "simulate", "--config-dir", str(config_dir), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            if proc.poll() is not None:
+                raise SystemExit(f"Trình giả lập cổng DVC không khởi động được:\n{proc.stderr.read()}")
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        else:
+            raise SystemExit("Trình giả lập cổng DVC không trả lời sau 10 giây")
+        print(f"Đã khởi động trình giả lập cổng DVC tại {url} (dữ liệu: {config_dir})")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def logical_date_for(period: Period) -> str:
+    """The scheduled logical date that reports on ``period``: 07:00 on the 1st of the next month (Vietnam)."""
+    from datetime import datetime
+
+    nxt = period.next()
+    return datetime(nxt.year, nxt.month, 1, 7, 0, tzinfo=TIMEZONE).isoformat()
+
+
+def airflow(*args: str, env: dict[str, str]) -> None:
+    cmd = [str(Path(sys.executable).with_name("airflow")), *args]
+    result = subprocess.run(cmd, env=env)
+    if result.returncode != 0:
+        raise SystemExit(f"Lệnh '{' '.join(['airflow', *args])}' thất bại (mã {result.returncode}); xem log ở trên.")
+
+
+def report(output_dir: Path, config_dir: Path, period: Period) -> None:
+    """What the run produced, per authority: where an operator finds it."""
+    print()
+    print(f"Kết quả kỳ {period}:")
+    for authority_id in list_authority_ids(config_dir):
+        folder = output_dir / authority_id / str(period)
+        extracted = folder / "extracted" / "extracted.csv"
+        raw = sorted(p for p in (folder / "raw").glob("*") if p.is_dir())
+        print(f"- {authority_id}:")
+        if extracted.exists():
+            rows = sum(1 for _ in extracted.open(encoding="utf-8")) - 1
+            print(f"    số liệu trích xuất: {extracted} ({rows} đơn vị)")
+        else:
+            print("    chưa có số liệu trích xuất")
+        if raw:
+            print(f"    phản hồi gốc của cổng: {raw[-1]} (manifest.jsonl; {len(raw)} lần lấy)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cchc-run", description=__doc__)
+    parser.add_argument("--period", required=True, help="kỳ báo cáo YYYY-MM")
+    parser.add_argument("--config-dir", required=True)
+    parser.add_argument("--output-dir", default=os.environ.get("CCHC_OUTPUT_DIR", "output"))
+    args = parser.parse_args(argv)
+
+    period = Period.parse(args.period)
+    config_dir = Path(args.config_dir).resolve()
+    output_dir = Path(args.output_dir).resolve()
+    list_authority_ids(config_dir)  # a wrong folder fails here, before Airflow starts
+    env = {**os.environ, "CCHC_CONFIG_DIR": str(config_dir), "CCHC_OUTPUT_DIR": str(output_dir)}
+
+    airflow("db", "migrate", env={**env, "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"})
+    conf = json.dumps({"period": str(period)})
+    with _portal(env, config_dir):
+        airflow("dags", "test", "cchc_monthly", logical_date_for(period), "--conf", conf, env=env)
+    report(output_dir, config_dir, period)
+    return 0
+
+
+@contextmanager
+def _portal(env: dict[str, str], config_dir: Path):
+    if env.get("AIRFLOW_CONN_CCHC_PORTAL"):
+        print("Dùng kết nối cchc_portal của môi trường (AIRFLOW_CONN_CCHC_PORTAL).")
+        yield
+        return
+    with simulator(config_dir) as url:
+        env["AIRFLOW_CONN_CCHC_PORTAL"] = url
+        yield
+
+
+if __name__ == "__main__":
+    sys.exit(main())

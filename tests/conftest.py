@@ -1,0 +1,60 @@
+"""Shared test setup: an isolated Airflow home, the seed scenario, free ports.
+
+Airflow reads its configuration when first imported, so the environment is set here, before any
+test module imports it. Tests never touch the developer's .airflow/ or output/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_CONFIG = ROOT / "scenarios" / "seed"
+AIRFLOW_TEST_HOME = ROOT / ".airflow-test"
+
+os.environ["AIRFLOW_HOME"] = str(AIRFLOW_TEST_HOME)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__PARALLELISM"] = "4"
+os.environ["AIRFLOW__CORE__DEFAULT_TIMEZONE"] = "Asia/Ho_Chi_Minh"
+os.environ["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"] = "120"
+os.environ.setdefault("NO_COLOR", "1")
+# A developer's shell may point these at real systems; tests define their own.
+for name in ("AIRFLOW_CONN_CCHC_PORTAL", "AIRFLOW_CONN_CCHC_WAREHOUSE", "AIRFLOW_CONN_SMTP_DEFAULT", "CCHC_INBOX_DIR"):
+    os.environ.pop(name, None)
+os.environ["CCHC_CONFIG_DIR"] = str(SEED_CONFIG)
+
+
+def airflow_bin() -> str:
+    return str(Path(sys.executable).with_name("airflow"))
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """The test Airflow home with its SQLite metadata migrated (once per session)."""
+    AIRFLOW_TEST_HOME.mkdir(exist_ok=True)
+    subprocess.run([airflow_bin(), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
+    return AIRFLOW_TEST_HOME
+
+
+@pytest.fixture
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def seed_config(tmp_path) -> Path:
+    """A private copy of the seed scenario, safe to modify."""
+    target = tmp_path / "config"
+    shutil.copytree(SEED_CONFIG, target)
+    return target
