@@ -66,7 +66,6 @@ def cchc_monthly():
     @task(map_index_template="{{ authority_id }}")
     def extract(job: dict, run_id=None) -> dict:
         from airflow.sdk import get_current_context
-
         from cchc import pipeline
 
         # Names the mapped instance after its authority in the UI instead of an index.

@@ -57,12 +57,17 @@ def portal_client():
 
 def period_ready(job: dict[str, str]) -> bool:
     """True when the period's figures can be extracted: the portal closed it, or the export is in the inbox."""
-    from cchc.portal.extract import inbox_path, period_is_closed, source_settings
+    from cchc.portal.extract import excel_path, period_is_closed, source_settings
 
     authority = _authority(job)
     period = Period.parse(job["period"])
-    if source_settings(authority)["source"] == "excel":
-        path = inbox_path(authority, period)
+    settings = source_settings(authority)
+    if settings.source == "excel":
+        if settings.inbox is None:
+            from cchc.errors import ConfigError
+
+            raise ConfigError(f"{authority.id}: nguồn Excel nhưng chưa đặt portal.inbox hay CCHC_INBOX_DIR")
+        path = excel_path(settings.inbox, authority, period)
         log.info("Nguồn Excel: chờ tệp %s (%s)", path, "đã có" if path.exists() else "chưa có")
         return path.exists()
     with portal_client() as client:
@@ -78,7 +83,7 @@ def extract(job: dict[str, str], run_id: str | None = None) -> dict[str, Any]:
     authority = _authority(job)
     period = Period.parse(job["period"])
     output_dir = output_dir_from_env()
-    if source_settings(authority)["source"] == "excel":
+    if source_settings(authority).source == "excel":
         result = extract_period(authority, period, output_dir, run_id=run_id)
     else:
         with portal_client() as client:
