@@ -65,6 +65,7 @@ class Authority:
     units: list[Unit]
     folder: Path
     rules: dict[str, Any] = field(default_factory=dict)
+    portal: dict[str, Any] = field(default_factory=dict)  # root_department_id, source, inbox, …
     extra: dict[str, Any] = field(default_factory=dict)
 
     def unit(self, code: str) -> Unit:
@@ -176,6 +177,7 @@ def load_authority(folder: str | os.PathLike) -> Authority:
         units=load_units(folder / "units.csv"),
         folder=folder,
         rules=rules,
+        portal=dict(portal),
         extra={k: v for k, v in data.items() if k not in known},
     )
 

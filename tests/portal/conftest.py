@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 import requests
 import yaml
-from cchc.config import COUNT_FIELDS
-from cchc.portal.simulator import SPEC_PATH, PortalSimulator
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from cchc.config import COUNT_FIELDS
+from cchc.portal.simulator import SPEC_PATH, PortalSimulator
 
 ROOT = "HD-DEMO"
 OTHER_ROOT = "HD-OTHER"

@@ -6,11 +6,12 @@ import argparse
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
+
 from cchc.config import load_authority
 from cchc.errors import ExtractError
 from cchc.periods import Period
 from cchc.portal import excel
-from openpyxl import load_workbook
 
 AUGUST = Period(2023, 8)
 

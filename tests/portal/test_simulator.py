@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from openapi_spec_validator import validate as validate_openapi
+
 from cchc.errors import ConfigError
 from cchc.portal.simulator import Faults, PortalSimulator
-from openapi_spec_validator import validate as validate_openapi
 
 DIGITIZED = "/api/v1/reporting/evaluation/dossier-digitized"
 PAYMENT = "/api/v1/reporting/evaluation/formality-online-payment-tree"
