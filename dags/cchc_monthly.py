@@ -1,15 +1,22 @@
 """
-### Thư CCHC hằng tháng — thu thập số liệu (`cchc_monthly`)
+### Thư CCHC hằng tháng — số liệu và tỷ lệ (`cchc_monthly`)
 
 Mỗi tháng, cho từng cơ quan ban hành trong `CCHC_CONFIG_DIR`:
 
-1. **plan** — xác định kỳ báo cáo (tháng trước ngày logic, giờ Việt Nam, hoặc tham số `period`
-   dạng `YYYY-MM` khi chạy tay) và đọc cấu hình các cơ quan;
-2. **wait_for_period_closed** — chờ Cổng DVC khóa số liệu của kỳ (cảm biến, chế độ reschedule);
-3. **extract** — lấy số liệu từ Cổng DVC (hoặc tệp Excel trong hộp thư đến), lưu nguyên văn mọi
-   phản hồi vào `raw/` kèm manifest, rồi ghi bảng chuẩn `extracted/extracted.csv`.
+1. **upgrade_warehouse** — áp dụng các migration của kho dữ liệu (không bao giờ sửa tay);
+2. **plan** — xác định kỳ báo cáo (tháng trước ngày logic, giờ Việt Nam, hoặc tham số `period`
+   dạng `YYYY-MM` khi chạy tay) và đọc cấu hình các cơ quan; **plan_loads** thêm các tháng trước
+   trong năm mà kho chưa có (nạp bổ sung để tỷ lệ lũy kế đúng; tắt bằng tham số `backfill`);
+3. **wait_for_period_closed** — chờ Cổng DVC khóa số liệu của kỳ (cảm biến, chế độ reschedule);
+4. **extract** — lấy số liệu từ Cổng DVC (hoặc tệp Excel trong hộp thư đến), lưu nguyên văn mọi
+   phản hồi vào `raw/` kèm manifest, rồi ghi bảng chuẩn `extracted/extracted.csv`;
+5. **validate** — kiểm tra bằng Great Expectations; lỗi nghiêm trọng dừng lần chạy trước khi nạp
+   (log nêu rõ đơn vị, trường), cảnh báo được ghi lại; Data Docs ở `validation/`;
+6. **load** — nạp bảng đã kiểm tra vào kho (một giao dịch, có phiên bản, chạy lại không nhân đôi);
+7. **compute_rates** — tính tỷ lệ tháng, lũy kế năm và từ đầu đợt bằng SQL trong kho; cập nhật
+   Asset `cchc_rates`.
 
-Kết quả nằm dưới `CCHC_OUTPUT_DIR/<cơ quan>/<kỳ>/`. Kết nối dùng: `cchc_portal`.
+Kết quả nằm dưới `CCHC_OUTPUT_DIR/<cơ quan>/<kỳ>/`. Kết nối dùng: `cchc_portal`, `cchc_warehouse`.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import CronTriggerTimetable, Param, PokeReturnValue, dag, task
+from airflow.sdk import Asset, CronTriggerTimetable, Param, PokeReturnValue, dag, task
 
 DEFAULT_ARGS = {
     "owner": "cchc",
@@ -25,6 +32,7 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
 }
+RATES_ASSET = Asset(name="cchc_rates", uri="cchc://warehouse/rates")
 
 
 @dag(
@@ -48,6 +56,12 @@ DEFAULT_ARGS = {
         "authorities": Param(
             [], type="array", title="Cơ quan ban hành", description="Để trống: mọi cơ quan trong CCHC_CONFIG_DIR."
         ),
+        "backfill": Param(
+            True,
+            type="boolean",
+            title="Nạp bổ sung các tháng trước",
+            description="Nạp các tháng từ đầu năm mà kho chưa có, để tỷ lệ lũy kế tính đủ.",
+        ),
     },
 )
 def cchc_monthly():
@@ -57,22 +71,68 @@ def cchc_monthly():
 
         return pipeline.plan(params, logical_date)
 
+    @task
+    def plan_loads(targets: list[dict], params=None) -> list[dict]:
+        from cchc import pipeline
+
+        return pipeline.plan_loads(targets, backfill=params.get("backfill", True))
+
+    @task
+    def upgrade_warehouse() -> dict:
+        from cchc import pipeline
+
+        return pipeline.upgrade_warehouse()
+
     @task.sensor(poke_interval=600, timeout=timedelta(days=5).total_seconds(), mode="reschedule")
     def wait_for_period_closed(job: dict) -> PokeReturnValue:
         from cchc import pipeline
 
         return PokeReturnValue(is_done=pipeline.period_ready(job), xcom_value=job)
 
+    # Mapped instances are named after their authority in the UI instead of an index.
     @task(map_index_template="{{ authority_id }}")
     def extract(job: dict, run_id=None) -> dict:
         from airflow.sdk import get_current_context
+
         from cchc import pipeline
 
-        # Names the mapped instance after its authority in the UI instead of an index.
         get_current_context()["authority_id"] = job["authority"]
         return pipeline.extract(job, run_id=run_id)
 
-    extract.expand(job=wait_for_period_closed.expand(job=plan()))
+    @task(map_index_template="{{ authority_id }}")
+    def validate(extracted: dict, run_id=None) -> dict:
+        from airflow.sdk import get_current_context
+
+        from cchc import pipeline
+
+        get_current_context()["authority_id"] = extracted["authority"]
+        return pipeline.validate(extracted, run_id=run_id)
+
+    @task(map_index_template="{{ authority_id }}")
+    def load(validated: dict, run_id=None) -> dict:
+        from airflow.sdk import get_current_context
+
+        from cchc import pipeline
+
+        get_current_context()["authority_id"] = validated["authority"]
+        return pipeline.load(validated, run_id=run_id)
+
+    @task(map_index_template="{{ authority_id }}", outlets=[RATES_ASSET])
+    def compute_rates(job: dict) -> dict:
+        from airflow.sdk import get_current_context
+
+        from cchc import pipeline
+
+        get_current_context()["authority_id"] = job["authority"]
+        return pipeline.rates(job)
+
+    targets = plan()
+    loads = plan_loads(targets)
+    upgrade_warehouse() >> loads
+    ready = wait_for_period_closed.expand(job=loads)
+    loaded = load.expand(validated=validate.expand(extracted=extract.expand(job=ready)))
+    # Rates only for the run's own period, once every load (backfilled months included) is in.
+    loaded >> compute_rates.expand(job=targets)
 
 
 cchc_monthly()

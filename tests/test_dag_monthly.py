@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+
 from cchc.periods import TIMEZONE
 
 pytestmark = pytest.mark.airflow
@@ -44,9 +45,8 @@ def portal(monkeypatch, seed_config):
         sim = PortalSimulator(seed_config, faults=faults)
         url = sim.start()
         started.append(sim)
-        host, port = url.removeprefix("http://").split(":")
-        conn = {"conn_type": "http", "host": host, "port": int(port), "schema": "http"}
-        monkeypatch.setenv("AIRFLOW_CONN_CCHC_PORTAL", json.dumps(conn))
+        # The JSON form docker-compose uses: the base URL in extra.url.
+        monkeypatch.setenv("AIRFLOW_CONN_CCHC_PORTAL", json.dumps({"conn_type": "http", "extra": {"url": url}}))
         return sim
 
     monkeypatch.setenv("CCHC_CONFIG_DIR", str(seed_config))
@@ -55,12 +55,43 @@ def portal(monkeypatch, seed_config):
         sim.stop()
 
 
-def test_scheduled_run_extracts_the_previous_month(monthly_dag, portal, tmp_path, monkeypatch):
-    """A run scheduled on 1 September 2023 (Vietnam) extracts August 2023 without any param."""
+def warehouse_totals(out: Path, period: str) -> dict[str, str]:
+    from cchc.warehouse import authority_totals, default_url, engine_for
+
+    engine = engine_for(default_url(out))
+    try:
+        totals = authority_totals(engine, "tu-ky", period)
+    finally:
+        engine.dispose()
+    return {metric: f"{values['text']} ({values['change_text']})" for metric, values in totals.items() if "change_text" in values}
+
+
+def stored_periods(out: Path) -> list[str]:
+    from cchc.warehouse import default_url, engine_for, list_loads
+
+    engine = engine_for(default_url(out))
+    try:
+        return sorted({row["period"] for row in list_loads(engine, "tu-ky")})
+    finally:
+        engine.dispose()
+
+
+def test_scheduled_run_extracts_validates_loads_and_computes_rates(monthly_dag, portal, tmp_path, monkeypatch):
+    """A run scheduled on 1 September 2023 (Vietnam) reports on August 2023 without any param.
+
+    The empty warehouse is filled from January first, so the rates are the seed letter's.
+    """
     monkeypatch.setenv("CCHC_OUTPUT_DIR", str(tmp_path / "out"))
     portal()
     ok, states = run(monthly_dag, None, datetime(2023, 9, 1, 7, 0, tzinfo=TIMEZONE))
     assert ok, states
+    assert stored_periods(tmp_path / "out") == [f"2023-{m:02d}" for m in range(1, 9)]
+    assert warehouse_totals(tmp_path / "out", "2023-08") == {
+        "receipt": "97,67% (tăng 0,54%)",
+        "result": "99,05% (tăng 0,24%)",
+        "payment": "80,2% (tăng 29,86%)",
+    }
+    assert (tmp_path / "out" / "tu-ky" / "2023-08" / "validation" / "index.html").exists()
     table = tmp_path / "out" / "tu-ky" / "2023-08" / "extracted" / "extracted.csv"
     rows = list(csv.DictReader(table.open(encoding="utf-8")))
     assert len(rows) == 35
@@ -69,6 +100,35 @@ def test_scheduled_run_extracts_the_previous_month(monthly_dag, portal, tmp_path
     assert (hk["fee_dossiers"], hk["paid_online"]) == ("31", "30")
     assert (tmp_path / "out" / "tu-ky" / "2023-08" / "raw" / "001" / "manifest.jsonl").exists()
 
+    # A rerun of the same period: nothing new is loaded, the earlier landing stays, rates unchanged.
+    ok, states = run(monthly_dag, {"period": "2023-08"}, datetime(2023, 9, 1, 8, 0, tzinfo=TIMEZONE))
+    assert ok, states
+    assert (tmp_path / "out" / "tu-ky" / "2023-08" / "raw" / "002").is_dir()
+    assert warehouse_totals(tmp_path / "out", "2023-08")["payment"] == "80,2% (tăng 29,86%)"
+
+
+def test_bad_data_stops_the_run_before_the_load(monthly_dag, portal, seed_config, tmp_path, monkeypatch):
+    """Validation names the unit and field; the period is not loaded; the raw answers are kept."""
+    monthly = seed_config / "tu-ky" / "monthly.csv"
+    rows = list(csv.DictReader(monthly.open(encoding="utf-8")))
+    for row in rows:
+        if row["period"] == "2023-08" and row["unit_code"] == "X-HK":
+            row["paid_online"] = str(int(row["fee_dossiers"]) + 9)  # more paid online than fee-bearing
+    with monthly.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "out"
+    monkeypatch.setenv("CCHC_OUTPUT_DIR", str(out))
+    portal()
+    ok, states = run(monthly_dag, {"period": "2023-08"}, datetime(2023, 9, 1, 7, 0, tzinfo=TIMEZONE))
+    assert not ok
+    assert "failed" in {state for (task, _), state in states.items() if task == "validate"}
+    assert "2023-08" not in stored_periods(out)
+    result = json.loads((out / "tu-ky" / "2023-08" / "validation" / "result.json").read_text(encoding="utf-8"))
+    text = json.dumps(result, ensure_ascii=False)
+    assert "X-HK" in text and "paid_online" in text
+    assert (out / "tu-ky" / "2023-08" / "raw" / "001" / "manifest.jsonl").exists()
 
 def test_period_param_overrides_the_logical_date_and_survives_faults(monthly_dag, portal, tmp_path, monkeypatch):
     from cchc.portal.simulator import Faults

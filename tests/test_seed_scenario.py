@@ -10,6 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+
 from cchc.config import load_authority, load_history, load_monthly
 from cchc.rates.display import change, format_change, format_percent, percent_text, shown_percent
 

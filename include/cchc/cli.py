@@ -35,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     ext = sub.add_parser("extract", help="trích xuất số liệu một kỳ từ cổng (hoặc tệp Excel) ra bảng chuẩn")
     extract.add_arguments(ext)
     ext.set_defaults(handler=extract.run_from_args)
+
+    from cchc.warehouse import cli as warehouse_cli
+
+    wh = sub.add_parser("warehouse", help="kho dữ liệu: migration, nạp số liệu, xem tỷ lệ")
+    warehouse_cli.add_arguments(wh)
+    wh.set_defaults(handler=warehouse_cli.run_from_args)
     return parser
 
 

@@ -92,6 +92,30 @@ def report(output_dir: Path, config_dir: Path, period: Period) -> None:
             print("    chưa có số liệu trích xuất")
         if raw:
             print(f"    phản hồi gốc của cổng: {raw[-1]} (manifest.jsonl; {len(raw)} lần lấy)")
+        validation = folder / "validation" / "index.html"
+        if validation.exists():
+            print(f"    kết quả kiểm tra (Data Docs): {validation}")
+        for line in _totals(output_dir, authority_id, period):
+            print(f"    {line}")
+
+
+def _totals(output_dir: Path, authority_id: str, period: Period) -> list[str]:
+    """The authority totals from the warehouse the run used (the embedded one unless configured)."""
+    from cchc.warehouse import authority_totals, display_lines, engine_for, mask_url, url_from_env
+
+    if os.environ.get("AIRFLOW_CONN_CCHC_WAREHOUSE"):
+        return ["tỷ lệ: xem kho dữ liệu của kết nối cchc_warehouse"]
+    url = url_from_env(output_dir)
+    if url.startswith("sqlite") and not (output_dir / "warehouse.db").exists():
+        return []
+    engine = engine_for(url)
+    try:
+        lines = display_lines(authority_totals(engine, authority_id, period))
+    except Exception as exc:  # the report must not hide the run's own outcome
+        return [f"tỷ lệ: chưa đọc được từ kho ({exc})"]
+    finally:
+        engine.dispose()
+    return [f"kho dữ liệu: {mask_url(url)}", "tỷ lệ toàn " + authority_id + ":"] + [f"  {line}" for line in lines]
 
 
 def main(argv: list[str] | None = None) -> int:

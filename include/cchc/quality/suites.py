@@ -1,0 +1,182 @@
+"""Expectation suites over the extract stage's table of one authority and period, built in code.
+
+Two suites per source (``api`` or ``excel``): the critical one stops the run, the warning one is only
+reported. Both sources get the same checks; the suite name records where the figures came from, so
+the Data Docs of a period tell an API run from an Excel one.
+
+The suites run over a *prepared* frame (see ``validate.prepare_frame``): the columns of
+``extracted.csv`` exactly as read, as text, so that "-3", "12.5" or a blank reach the expectations
+instead of crashing the reader; plus derived columns the arithmetic checks need:
+
+- ``line``: the CSV line (header = line 1), reported beside ``unit_code`` for every failing row;
+- ``<field>__int``: the count as an integer, empty where the text is not one (already reported by the
+  integer check, so the comparisons skip it rather than report it twice);
+- ``<field>__vs_previous``: this month's count over the previous month's, where that one was > 0;
+- ``official_email_regular__commune``: the value for commune-level units only, when any commune has one.
+
+Each expectation carries ``meta`` = ``{"level", "check", "fields", ...}``; ``validate`` turns a failed
+result into Vietnamese messages by ``check``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cchc.config import COUNT_FIELDS
+from cchc.quality.report import CRITICAL, WARNING
+
+SOURCES = ("api", "excel")
+EXTRACT_COLUMNS = (
+    "authority",
+    "period",
+    "unit_code",
+    *COUNT_FIELDS,
+    "official_email_regular",
+    "source",
+)
+# numerator -> denominator (brief §2): a numerator above its denominator is impossible.
+RATIOS = (
+    ("received_digitized", "received"),
+    ("resolved_digitized", "resolved"),
+    ("paid_online", "fee_dossiers"),
+)
+# The portal's parent carries these counts (web posts come per unit from the CMS, with no parent).
+TOTAL_FIELDS = ("received", "received_digitized", "resolved", "resolved_digitized", "fee_dossiers", "paid_online")
+COMMUNE_KINDS = ("commune", "township", "ward", "special_zone")
+INDEX_COLUMNS = ["unit_code", "line"]
+INTEGER_REGEX = r"^[0-9]+$"
+BOOLEAN_REGEX = r"^(?:true|false|True|False|TRUE|FALSE)$"  # no group: pandas warns on groups
+JUMP_LIMIT = 10  # a count more than tenfold the previous month's is suspicious, not impossible
+WEB_POSTS_LIMIT = 500  # a unit's website rarely publishes more than ~15 posts a day
+EMAIL_COMMUNE_COLUMN = "official_email_regular__commune"
+# Check ids, in the order the report lists them.
+CHECKS = (
+    "columns", "unit_known", "unit_unique", "unit_registry", "authority", "period", "source",
+    "count_integer", "email_boolean", "numerator_le_denominator", "parent_total",
+    "jump", "web_posts_limit", "email_commune",
+)
+
+
+def int_column(name: str) -> str:
+    return f"{name}__int"
+
+
+def jump_column(name: str) -> str:
+    return f"{name}__vs_previous"
+
+
+def suite_name(source: str, level: str) -> str:
+    return f"cchc_extract_{source}_{level}"
+
+
+@dataclass(frozen=True)
+class SuiteInputs:
+    """What the suites of one run depend on (the registry, the period, the portal totals...)."""
+
+    authority_id: str
+    period: str
+    source: str
+    unit_codes: tuple[str, ...]
+    columns: frozenset[str]  # columns present in extracted.csv
+    parent_totals: dict[str, int] = field(default_factory=dict)
+    email_expected: bool = False  # some commune has official_email_regular: the others must too
+
+
+def build_suites(inputs: SuiteInputs) -> dict[str, Any]:
+    """``{level: ExpectationSuite}`` (not yet added to a context). Imports GX: call inside a task."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    if inputs.source not in SOURCES:
+        raise ValueError(f"unknown source {inputs.source!r}")
+    present = inputs.columns
+    critical: list[Any] = []
+    warning: list[Any] = []
+
+    def meta(level: str, check: str, fields: list[str], **extra: Any) -> dict[str, Any]:
+        return {"level": level, "check": check, "fields": fields, **extra}
+
+    def crit(check: str, fields: list[str], **extra: Any) -> dict[str, Any]:
+        return meta(CRITICAL, check, fields, **extra)
+
+    def warn(check: str, fields: list[str], **extra: Any) -> dict[str, Any]:
+        return meta(WARNING, check, fields, **extra)
+
+    # A missing column is reported once, here; the checks of that column are left out rather than
+    # failing on every unit.
+    critical.append(gxe.ExpectTableColumnsToMatchSet(
+        column_set=list(EXTRACT_COLUMNS), exact_match=False, meta=crit("columns", []),
+    ))
+    registry = list(inputs.unit_codes)
+    if "unit_code" in present:
+        critical += [
+            gxe.ExpectColumnValuesToBeInSet(column="unit_code", value_set=registry,
+                                            meta=crit("unit_known", ["unit_code"])),
+            gxe.ExpectColumnValuesToBeUnique(column="unit_code", meta=crit("unit_unique", ["unit_code"])),
+            # With unit_known this makes the distinct codes equal the registry. Not
+            # ExpectColumnDistinctValuesToEqualSet: with unknown codes present its result breaks the
+            # Data Docs renderer in GX 1.24 (KeyError 'unexpected_percent'), and unit_known names
+            # them by row anyway.
+            gxe.ExpectColumnDistinctValuesToContainSet(column="unit_code", value_set=registry,
+                                                       meta=crit("unit_registry", ["unit_code"])),
+        ]
+    for column, expected in (("authority", inputs.authority_id), ("period", inputs.period),
+                             ("source", inputs.source)):
+        if column in present:
+            critical.append(gxe.ExpectColumnValuesToBeInSet(
+                column=column, value_set=[expected], meta=crit(column, [column], expected=expected),
+            ))
+    for name in COUNT_FIELDS:
+        if name in present:
+            # Blanks are kept as "" (not null) so that this one check also says "not null": a blank
+            # cell then gets one message ("ô trống"), not one from a not-null check and another here.
+            critical.append(gxe.ExpectColumnValuesToMatchRegex(
+                column=name, regex=INTEGER_REGEX, meta=crit("count_integer", [name]),
+            ))
+    if "official_email_regular" in present:
+        critical.append(gxe.ExpectColumnValuesToMatchRegex(
+            column="official_email_regular", regex=BOOLEAN_REGEX,
+            meta=crit("email_boolean", ["official_email_regular"]),
+        ))
+    for numerator, denominator in RATIOS:
+        if numerator in present and denominator in present:
+            critical.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=int_column(denominator), column_B=int_column(numerator), or_equal=True,
+                ignore_row_if="either_value_is_missing",
+                meta=crit("numerator_le_denominator", [numerator, denominator]),
+            ))
+    for name, total in sorted(inputs.parent_totals.items()):
+        if name in present:
+            critical.append(gxe.ExpectColumnSumToBeBetween(
+                column=int_column(name), min_value=total, max_value=total,
+                meta=crit("parent_total", [name], expected=total),
+            ))
+
+    for name in COUNT_FIELDS:
+        if name in present:
+            warning.append(gxe.ExpectColumnValuesToBeBetween(
+                column=jump_column(name), max_value=JUMP_LIMIT, meta=warn("jump", [name], limit=JUMP_LIMIT),
+            ))
+    if "web_posts" in present:
+        warning.append(gxe.ExpectColumnValuesToBeBetween(
+            column=int_column("web_posts"), max_value=WEB_POSTS_LIMIT,
+            meta=warn("web_posts_limit", ["web_posts"], limit=WEB_POSTS_LIMIT),
+        ))
+    if inputs.email_expected:
+        warning.append(gxe.ExpectColumnValuesToBeInSet(
+            column=EMAIL_COMMUNE_COLUMN, value_set=["true", "false"],
+            meta=warn("email_commune", ["official_email_regular"]),
+        ))
+
+    suites = {}
+    for level, expectations in ((CRITICAL, critical), (WARNING, warning)):
+        suite = gx.ExpectationSuite(
+            name=suite_name(inputs.source, level),
+            meta={"authority": inputs.authority_id, "period": inputs.period, "source": inputs.source,
+                  "level": level},
+        )
+        for expectation in expectations:
+            suite.add_expectation(expectation)
+        suites[level] = suite
+    return suites
