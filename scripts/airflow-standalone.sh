@@ -2,14 +2,24 @@
 # `make airflow`: airflow standalone with the project's configuration, UI on http://127.0.0.1:8080.
 # Without a cchc_portal connection in the environment, the portal simulator serves CCHC_CONFIG_DIR.
 set -euo pipefail
-BIN="$(dirname "$0")/../.venv/bin"
+BIN="$(cd "$(dirname "$0")/.." && pwd)/.venv/bin"
+export PATH="$BIN:$PATH"  # standalone starts its components as `airflow …` subprocesses
 export AIRFLOW__API__PORT="${AIRFLOW__API__PORT:-8080}"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS:-admin:admin}"
 
 pids=()
+# Each child runs in its own process group; on exit every group gets SIGINT, and whatever is still
+# alive 20 s later (standalone can hang on a child it never reaps) is killed.
 cleanup() {
-  for pid in "${pids[@]}"; do kill -INT -- "-$pid" 2>/dev/null || kill -INT "$pid" 2>/dev/null || true; done
-  wait || true
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill -INT -- "-$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 20); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+    [ "$alive" -eq 0 ] && return 0
+    sleep 1
+  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
 }
 trap cleanup EXIT INT TERM
 
