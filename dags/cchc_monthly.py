@@ -14,7 +14,10 @@ Mỗi tháng, cho từng cơ quan ban hành trong `CCHC_CONFIG_DIR`:
    (log nêu rõ đơn vị, trường), cảnh báo được ghi lại; Data Docs ở `validation/`;
 6. **load** — nạp bảng đã kiểm tra vào kho (một giao dịch, có phiên bản, chạy lại không nhân đôi);
 7. **compute_rates** — tính tỷ lệ tháng, lũy kế năm và từ đầu đợt bằng SQL trong kho; cập nhật
-   Asset `cchc_rates`.
+   Asset `cchc_rates`;
+8. **decide** — biểu dương / nhắc nhở / phê bình (lần thứ mấy trong năm) theo bộ quy tắc đang hiệu
+   lực; lưu vào kho và ghi `decisions.json`; cập nhật Asset `cchc_decisions`;
+9. **trigger_letters** — kích hoạt DAG `cchc_letters` (soạn thư → duyệt → cấp số → gửi) cho kỳ này.
 
 Kết quả nằm dưới `CCHC_OUTPUT_DIR/<cơ quan>/<kỳ>/`. Kết nối dùng: `cchc_portal`, `cchc_warehouse`.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Asset, CronTriggerTimetable, Param, PokeReturnValue, dag, task
 
 DEFAULT_ARGS = {
@@ -33,6 +37,7 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
 }
 RATES_ASSET = Asset(name="cchc_rates", uri="cchc://warehouse/rates")
+DECISIONS_ASSET = Asset(name="cchc_decisions", uri="cchc://warehouse/decisions")
 
 
 @dag(
@@ -126,13 +131,34 @@ def cchc_monthly():
         get_current_context()["authority_id"] = job["authority"]
         return pipeline.rates(job)
 
+    @task(map_index_template="{{ authority_id }}", outlets=[DECISIONS_ASSET])
+    def decide(rated: dict, run_id=None) -> dict:
+        from airflow.sdk import get_current_context
+
+        from cchc import pipeline
+
+        get_current_context()["authority_id"] = rated["authority"]
+        return pipeline.decide(rated, run_id=run_id)
+
+    @task
+    def letters_conf(decided: list[dict]) -> dict:
+        return {"period": decided[0]["period"], "authorities": [d["authority"] for d in decided]}
+
     targets = plan()
     loads = plan_loads(targets)
     upgrade_warehouse() >> loads
     ready = wait_for_period_closed.expand(job=loads)
     loaded = load.expand(validated=validate.expand(extracted=extract.expand(job=ready)))
     # Rates only for the run's own period, once every load (backfilled months included) is in.
-    loaded >> compute_rates.expand(job=targets)
+    rated = compute_rates.expand(job=targets)
+    loaded >> rated
+    decided = decide.expand(rated=rated)
+    TriggerDagRunOperator(
+        task_id="trigger_letters",
+        trigger_dag_id="cchc_letters",
+        conf=letters_conf(decided),
+        wait_for_completion=False,
+    )
 
 
 cchc_monthly()

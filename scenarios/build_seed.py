@@ -23,17 +23,35 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent / "seed" / "tu-ky"
 MONTHS = range(1, 9)
 CAMPAIGN = range(4, 9)  # online payment target in force from 01/4/2023
-FIELDS = ("received", "received_digitized", "resolved", "resolved_digitized", "fee_dossiers", "paid_online", "web_posts")
-METRICS = {"receipt": ("received_digitized", "received"), "result": ("resolved_digitized", "resolved"),
-           "payment": ("paid_online", "fee_dossiers")}
+FIELDS = (
+    "received",
+    "received_digitized",
+    "resolved",
+    "resolved_digitized",
+    "fee_dossiers",
+    "paid_online",
+    "web_posts",
+)
+METRICS = {
+    "receipt": ("received_digitized", "received"),
+    "result": ("resolved_digitized", "resolved"),
+    "payment": ("paid_online", "fee_dossiers"),
+}
 
 
 # Criticisms before August 2023 (history.csv): unit → months. Hưng Đạo and Phượng Kỳ once, Dân Chủ
 # and Tiên Động twice, so August is their second and third; the units reminded in August for their
 # campaign-to-date payment rate were criticised in April, when the target began.
 CRITICISED_BEFORE = {
-    "P-TCKH": [4], "X-CL": [4], "X-HK": [4], "X-TS": [4], "X-TK": [4],
-    "X-HD": [7], "X-PK": [6], "X-DC": [5, 7], "X-TD": [6, 7],
+    "P-TCKH": [4],
+    "X-CL": [4],
+    "X-HK": [4],
+    "X-TS": [4],
+    "X-TK": [4],
+    "X-HD": [7],
+    "X-PK": [6],
+    "X-DC": [5, 7],
+    "X-TD": [6, 7],
 }
 
 
@@ -97,7 +115,11 @@ def split_pair(n: int, d: int, parts: int, rng: random.Random) -> list[tuple[int
 
 
 def main() -> None:
-    rng = random.Random(20230831)
+    # One random stream per unit, so reordering or adding units in units.csv leaves the others' counts.
+    rngs = {
+        code: random.Random(f"20230831-{code}")
+        for code in [u["code"] for u in csv.DictReader((HERE / "units.csv").open(encoding="utf-8"))]
+    }
     units = list(csv.DictReader((HERE / "units.csv").open(encoding="utf-8")))
     codes = [u["code"] for u in units]
     kinds = {u["code"]: u["kind"] for u in units}
@@ -107,12 +129,15 @@ def main() -> None:
     #    ≥ 99,2%, online payment 45–90% from April (15–40% before the target existed), 4–9 posts.
     for code in codes:
         department = kinds[code] == "department"
+        rng = rngs[code]
         for m in MONTHS:
             row = data[code][m]
             received = rng.randint(25, 90) if department else rng.randint(160, 380)
             row["received"] = received
             # Only August must stay under the 98,5% commend bar; earlier months were better.
-            row["received_digitized"] = round(received * (rng.uniform(0.968, 0.984) if m == 8 else rng.uniform(0.965, 0.995)))
+            row["received_digitized"] = round(
+                received * (rng.uniform(0.968, 0.984) if m == 8 else rng.uniform(0.965, 0.995))
+            )
             while m == 8 and shown(row["received_digitized"], received) >= 9850:
                 row["received_digitized"] -= 1  # small departments round up to 100% otherwise
             resolved = max(1, received - rng.randint(0, 12))
@@ -123,7 +148,11 @@ def main() -> None:
                 fee = 0  # these departments handle no fee-bearing procedures
             # Online payment took off in August (+29,86 points district-wide): before the target
             # (January–March) 15–40%, April–July 40–70%, August 85–99%.
-            rate = 0.15 + 0.25 * rng.random() if m < 4 else (0.4 + 0.3 * rng.random() if m < 8 else 0.85 + 0.14 * rng.random())
+            rate = (
+                0.15 + 0.25 * rng.random()
+                if m < 4
+                else (0.4 + 0.3 * rng.random() if m < 8 else 0.85 + 0.14 * rng.random())
+            )
             row["fee_dossiers"] = fee
             row["paid_online"] = round(fee * rate)
             row["web_posts"] = rng.randint(4, 9)
@@ -134,7 +163,7 @@ def main() -> None:
         data[code][m][den] = d
 
     def set_window(code: str, months: list[int], metric: str, n: int, d: int) -> None:
-        for m, (ni, di) in zip(months, split_pair(n, d, len(months), rng), strict=True):
+        for m, (ni, di) in zip(months, split_pair(n, d, len(months), rngs[code]), strict=True):
             set_month(code, m, metric, ni, di)
 
     # 2. August, as the seed prints it (rates in hundredths of a percent).
@@ -186,6 +215,7 @@ def main() -> None:
         d_aug = data[code][aug]["fee_dossiers"]
         low_months = CRITICISED_BEFORE[code]
         fine_n = fine_d = 0
+        rng = rngs[code]
         for m in (4, 5, 6, 7):
             if m in low_months:
                 continue
@@ -221,7 +251,12 @@ def main() -> None:
             num, den = METRICS[metric]
             other_n = sum(data[c][m][num] for c in codes if c != code)
             other_d = sum(data[c][m][den] for c in codes if c != code)
-            set_month(code, m, metric, *balance(target, other_n, other_d, *(bounds if m == 8 else earlier_bounds)[metric]))
+            set_month(
+                code,
+                m,
+                metric,
+                *balance(target, other_n, other_d, *(bounds if m == 8 else earlier_bounds)[metric]),
+            )
 
     check(codes, kinds, data)
     write(codes, data)
@@ -269,7 +304,9 @@ def write(codes: list[str], data: dict) -> None:
         for m in MONTHS:
             for code in codes:
                 row = data[code][m]
-                email = "" if code.startswith("P-") else ("true" if code in ("X-QN", "X-QK", "X-DH") else "false")
+                email = (
+                    "" if code.startswith("P-") else ("true" if code in ("X-QN", "X-QK", "X-DH") else "false")
+                )
                 writer.writerow((f"2023-{m:02d}", code, *(row[f] for f in FIELDS), email))
     with (HERE / "history.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)

@@ -41,6 +41,24 @@ def build_parser() -> argparse.ArgumentParser:
     wh = sub.add_parser("warehouse", help="kho dữ liệu: migration, nạp số liệu, xem tỷ lệ")
     warehouse_cli.add_arguments(wh)
     wh.set_defaults(handler=warehouse_cli.run_from_args)
+
+    from cchc.rules import cli as rules_cli
+
+    decide = sub.add_parser("decide", help="in quyết định biểu dương, nhắc nhở, phê bình của một kỳ (không cần Airflow)")
+    rules_cli.add_arguments(decide)
+    decide.set_defaults(handler=rules_cli.run_from_args)
+
+    from cchc.letter import cli as letter_cli
+
+    letter = sub.add_parser("letter", help="soạn công văn (DOCX, PDF) từ decisions.json của một kỳ")
+    letter_cli.add_arguments(letter)
+    letter.set_defaults(handler=letter_cli.run_from_args)
+
+    from cchc.delivery import cli as delivery_cli
+
+    distribute = sub.add_parser("distribute", help="gửi công văn đã cấp số tới mọi người nhận (đúng một lần)")
+    delivery_cli.add_arguments(distribute)
+    distribute.set_defaults(handler=delivery_cli.run_from_args)
     return parser
 
 

@@ -27,8 +27,12 @@ def plan(params: dict | None, logical_date: datetime | date | None) -> list[dict
     The whole configuration is loaded here, so a broken authority folder stops the run at its first
     task with the file and line, before anything is fetched.
     """
+    from cchc.rules import load_rulebook
+
     period = resolve_period(params, logical_date)
     authorities = load_authorities(config_dir_from_env())
+    for authority in authorities:
+        load_rulebook(authority).rules_for(period)  # an invalid rulebook is refused before any fetch
     wanted = (params or {}).get("authorities") or []
     if wanted:
         known = {a.id for a in authorities}
@@ -207,11 +211,11 @@ def rates(job: dict[str, Any], url: str | None = None) -> dict[str, Any]:
     Refuses (after logging) when a month of the windows is missing from the warehouse: a
     year-to-date rate over part of the year would be wrong in the letter.
     """
+    from cchc.rules import campaign_starts_for
     from cchc.warehouse import (
         WarehouseError,
         authority_totals,
         compute_rates,
-        default_campaign_starts,
         display_lines,
         engine_for,
         rates_summary,
@@ -221,7 +225,8 @@ def rates(job: dict[str, Any], url: str | None = None) -> dict[str, Any]:
     url = url or warehouse_url()  # looked up in each task: the URL may carry a password, never an XCom
     engine = engine_for(url)
     try:
-        computed = compute_rates(engine, job["authority"], period, default_campaign_starts(period.year))
+        starts = campaign_starts_for(_authority(job), period)  # the rulebook in force for the period
+        computed = compute_rates(engine, job["authority"], period, starts)
         summary = rates_summary(engine, job["authority"], period)
         lines = display_lines(authority_totals(engine, job["authority"], period))
     finally:
@@ -233,6 +238,23 @@ def rates(job: dict[str, Any], url: str | None = None) -> dict[str, Any]:
             "nên tỷ lệ lũy kế sẽ sai; chạy lại với tham số backfill = true để nạp bổ sung"
         )
     return {**_job(job), "totals": lines, "summary": summary}
+
+
+def decide(job: dict[str, Any], run_id: str | None = None, url: str | None = None) -> dict[str, Any]:
+    """Commend / remind / criticise for the period; stores the decisions and writes decisions.json."""
+    from cchc.rules import decide_period
+    from cchc.warehouse import engine_for
+
+    authority = _authority(job)
+    url = url or warehouse_url()
+    engine = engine_for(url)
+    try:
+        result = decide_period(engine, authority, Period.parse(job["period"]), run_id=run_id,
+                               output_dir=output_dir_from_env())
+    finally:
+        engine.dispose()
+    log.info("Quyết định %s kỳ %s:\n%s", authority.id, job["period"], result.text())
+    return {**_job(job), **result.summary()}
 
 
 def _job(values: dict[str, Any]) -> dict[str, str]:

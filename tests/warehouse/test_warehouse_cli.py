@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from cchc.config import load_authority, load_monthly
-from cchc.warehouse import cli, mask_url
+from cchc.warehouse import cli, head_revision, mask_url
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "seed" / "tu-ky"
 
@@ -24,7 +24,7 @@ def test_upgrade_load_and_rates(empty_url, tmp_path, capsys, monkeypatch):
     assert run("current", "--url", empty_url) == 1
     assert "(trống)" in capsys.readouterr().out
     assert run("upgrade", "--url", empty_url) == 0
-    assert f"Kho dữ liệu {mask_url(empty_url)}: lược đồ ở phiên bản 0001" in capsys.readouterr().out
+    assert f"Kho dữ liệu {mask_url(empty_url)}: lược đồ ở phiên bản {head_revision()}" in capsys.readouterr().out
     assert run("current", "--url", empty_url) == 0
 
     authority = load_authority(SCENARIO)

@@ -163,3 +163,10 @@ rates = sa.Table(
     sa.CheckConstraint("\"window\" IN ('month', 'previous_month', 'ytd', 'campaign')", name="window_known"),
     sa.CheckConstraint("(metric = 'posts') = (denominator IS NULL)", name="denominator_unless_posts"),
 )
+
+# The later stages define their tables next to their code; importing them here puts every table of
+# the warehouse on one MetaData, which the migrations are checked against. (They import only this
+# module's MetaData, so there is no cycle.)
+from cchc.delivery import tables as _delivery_tables  # noqa: E402,F401
+from cchc.letter import tables as _letter_tables  # noqa: E402,F401
+from cchc.rules import tables as _decision_tables  # noqa: E402,F401

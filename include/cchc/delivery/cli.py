@@ -1,0 +1,112 @@
+"""``cchc distribute …``: email an issued letter without Airflow (and rehearse it, resend it, report it).
+
+Registered in ``cchc.cli`` through ``add_arguments(parser)`` and ``run_from_args(args)``. The SMTP
+server is ``--smtp`` (an Airflow connection URI such as
+``smtp://127.0.0.1:8025?disable_ssl=true&disable_tls=true&from_email=cchc%40tuky.haiduong.gov.vn``),
+else ``AIRFLOW_CONN_SMTP_DEFAULT`` (URI or JSON), exactly as Airflow reads ``smtp_default``. The
+password is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from cchc.config import config_dir_from_env, load_authority
+from cchc.delivery.distribute import distribute
+from cchc.delivery.errors import DeliveryError, SmtpUnavailable
+from cchc.delivery.recipients import distribution_config
+from cchc.delivery.report import distribution_report, send_summary
+from cchc.delivery.send import connection_from_uri, smtp_settings_from_connection
+from cchc.errors import ConfigError
+from cchc.periods import Period
+from cchc.warehouse.engine import engine_for, mask_url, url_from_env
+
+SMTP_ENV = "AIRFLOW_CONN_SMTP_DEFAULT"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--authority", required=True, help="mã cơ quan ban hành, ví dụ tu-ky")
+    parser.add_argument("--period", required=True, help="kỳ báo cáo dạng YYYY-MM")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="gửi mọi thư tới địa chỉ thử nghiệm (distribution.test_address), tiêu đề có [THỬ NGHIỆM]")
+    parser.add_argument("--test-address", default=None, help="địa chỉ nhận thử nghiệm thay cho distribution.test_address")
+    parser.add_argument("--resend", default=None, metavar="MÃ,…",
+                        help="gửi lại cho các người nhận đã chọn: mã đơn vị hoặc địa chỉ email, cách nhau bởi dấu phẩy")
+    parser.add_argument("--batch", default=None,
+                        help="mã yêu cầu của lần gửi lại/thử nghiệm (chạy lại cùng mã không gửi trùng; mặc định: mã mới)")
+    parser.add_argument("--report", action="store_true", help="chỉ in kết quả gửi đã ghi trong sổ, không gửi gì")
+    parser.add_argument("--no-summary", action="store_true", help="không gửi thư tổng hợp cho bộ phận theo dõi")
+    parser.add_argument("--smtp", default=None,
+                        help=f"kết nối SMTP dạng URI của Airflow (mặc định: biến môi trường {SMTP_ENV})")
+    parser.add_argument("--config-dir", default=None, help="thư mục cấu hình (mặc định: CCHC_CONFIG_DIR)")
+    parser.add_argument("--output-dir", default=None, help="thư mục kết quả (mặc định: CCHC_OUTPUT_DIR hoặc output)")
+    parser.add_argument("--url", default=None,
+                        help="địa chỉ kho dữ liệu (mặc định: CCHC_WAREHOUSE_URL, hoặc <CCHC_OUTPUT_DIR>/warehouse.db)")
+
+
+def smtp_settings_from_env(uri: str | None = None):
+    text = uri or os.environ.get(SMTP_ENV)
+    if not text:
+        raise ConfigError(f"chưa có kết nối SMTP: dùng --smtp hoặc đặt biến môi trường {SMTP_ENV}")
+    try:
+        conn = connection_from_uri(text)
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"kết nối SMTP không hợp lệ ({type(exc).__name__})") from exc
+    return smtp_settings_from_connection(conn)
+
+
+def _print_report(report: dict) -> None:
+    counts = report["counts"]
+    print(f"  đã gửi {counts['sent']}, lỗi {counts['failed']}, không rõ {counts['unknown']}, "
+          f"chờ gửi {counts['pending'] + counts['sending']} (tổng {counts['total']})")
+    for state, label in (("failed", "lỗi"), ("unknown", "không rõ"), ("pending", "chờ gửi")):
+        for row in report[state]:
+            answer = f" — {row['smtp_code'] or ''} {row['smtp_answer'] or ''}".rstrip(" —")
+            print(f"  [{label}] {row['recipient']} ({row['kind']}){answer}")
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    period = Period.parse(args.period)
+    config_dir = Path(args.config_dir) if args.config_dir else config_dir_from_env()
+    authority = load_authority(config_dir / args.authority)
+    url = args.url or url_from_env(args.output_dir)
+    engine = engine_for(url)
+    try:
+        if args.report:
+            print(f"{authority.id} kỳ {period.label} (kho {mask_url(url)})")
+            _print_report(distribution_report(engine, (authority.id, str(period))))
+            return 0
+        smtp = smtp_settings_from_env(args.smtp)
+        resend = [s for s in args.resend.split(",") if s.strip()] if args.resend else None
+        try:
+            result = distribute(engine, authority, str(period), smtp, output_dir=args.output_dir,
+                                dry_run=args.dry_run, test_address=args.test_address, resend=resend,
+                                batch=args.batch)
+        except SmtpUnavailable as exc:
+            result = getattr(exc, "result", None)
+            if result is None:
+                raise
+            print(f"Lỗi: {exc}")
+        mode = {"normal": "gửi chính thức", "resend": "gửi lại", "test": f"thử nghiệm → {result.envelope_to}"}
+        print(f"{authority.id} kỳ {period.label}, công văn {result.document_number or '(chưa cấp số)'} "
+              f"({mode[result.kind]}{', lô ' + result.batch if result.batch else ''}):")
+        print(f"  gửi lần này {len(result.sent)}, đã gửi trước đó {len(result.already_sent)}, lỗi {len(result.failed)}, "
+              f"không rõ {len(result.unknown)}, chờ gửi {len(result.pending)}")
+        for item in result.failed:
+            print(f"  [lỗi] {item['recipient']}: {item['smtp_code'] or ''} {item['smtp_answer']}")
+        for item in result.unknown:
+            print(f"  [không rõ] {item['recipient']}: {item['smtp_answer']}")
+        if result.missing_email:
+            print(f"  đơn vị chưa có email: {', '.join(result.missing_email)}")
+        if not args.no_summary and result.kind != "test" and distribution_config(authority).operators:
+            try:
+                send_summary(engine, authority, result.letter_id, smtp, missing_email=result.missing_email)
+                print("  đã gửi thư tổng hợp cho bộ phận theo dõi")
+            except DeliveryError as exc:
+                print(f"  không gửi được thư tổng hợp: {exc}")
+        return 0 if result.complete else 1
+    finally:
+        engine.dispose()

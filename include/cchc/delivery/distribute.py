@@ -1,0 +1,344 @@
+"""Send an issued letter to every recipient, exactly once, through the delivery ledger.
+
+    distribute(engine, authority, "2023-08", smtp)                    # the letter's distribution
+    distribute(..., dry_run=True)                                      # everything to the test address
+    distribute(..., resend=["X-HK", "btv@…"], batch=run_id)            # again, to the chosen only
+
+Order of work: everything that can be refused is refused before the first message leaves (letter not
+issued, files missing, an address outside the allowed domains, a bad resend selection); then the ledger
+rows are created; then each row not yet sent goes out on one shared SMTP connection, with a commit
+before (``sending``) and after (the answer) each message. A rerun finds the rows and sends only what is
+not sent; a row a crashed run left in ``sending`` is reported as ``unknown`` instead of being resent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from cchc.config import Authority, output_dir_from_env
+from cchc.delivery import ledger
+from cchc.delivery.compose import MailContext, compose_message
+from cchc.delivery.errors import DeliveryError, SmtpUnavailable
+from cchc.delivery.letters import LetterKey, LetterRef, default_paths, find_letter
+from cchc.delivery.recipients import (
+    DistributionConfig,
+    Recipient,
+    check_allowed,
+    distribution_config,
+    plan_recipients,
+    select,
+)
+from cchc.delivery.send import SmtpSession, SmtpSettings, message_bytes
+from cchc.periods import Period
+from cchc.warehouse.engine import mask_text
+from cchc.warehouse.migrate import require_head
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DistributionResult:
+    """What one run did; ``as_dict()`` is small enough for an XCom."""
+
+    letter_id: int
+    authority_id: str
+    period: str
+    kind: str
+    batch: str
+    document_number: str | None
+    sent: list[str] = field(default_factory=list)  # sent by this run
+    already_sent: list[str] = field(default_factory=list)  # sent by an earlier run: skipped
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    unknown: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # left for the next run (server unreachable)
+    missing_email: list[str] = field(default_factory=list)
+    envelope_to: str | None = None  # the test address of a dry run
+    aborted: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Every recipient of this run's kind and batch has the message (sent now or before)."""
+        return not (self.failed or self.unknown or self.pending)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "letter_id": self.letter_id, "authority": self.authority_id, "period": self.period, "kind": self.kind,
+            "batch": self.batch, "document_number": self.document_number, "sent": list(self.sent),
+            "already_sent": list(self.already_sent), "failed": list(self.failed), "unknown": list(self.unknown),
+            "pending": list(self.pending), "missing_email": list(self.missing_email),
+            "envelope_to": self.envelope_to, "aborted": self.aborted, "complete": self.complete,
+            "counts": {"sent": len(self.sent), "already_sent": len(self.already_sent), "failed": len(self.failed),
+                       "unknown": len(self.unknown), "pending": len(self.pending)},
+        }
+
+
+def load_decisions(source: Mapping[str, Any] | str | os.PathLike | None, authority_id: str, period: str,
+                   output_dir: Path | None) -> dict[str, Any]:
+    """decisions.json as a dict: given, or read from ``<output>/<authority>/<period>/decisions.json``."""
+    if isinstance(source, Mapping):
+        return dict(source)
+    path = Path(source) if source is not None else (output_dir or output_dir_from_env()) / authority_id / period / "decisions.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise DeliveryError(f"không tìm thấy {path}: chạy bước quyết định (decisions) cho kỳ {period} trước") from exc
+    except json.JSONDecodeError as exc:
+        raise DeliveryError(f"{path}: JSON không hợp lệ ({exc.msg}, dòng {exc.lineno})") from exc
+    if data.get("period") not in (None, period):
+        raise DeliveryError(f"{path}: là quyết định của kỳ {data.get('period')}, không phải {period}")
+    return data
+
+
+def _read(path: Path | None, what: str, required: bool, sha256: str | None) -> bytes | None:
+    """The file's bytes, checked against the hash the letter stage recorded for this letter.
+
+    The files of a period live at fixed paths: a draft rendered again after the letter was issued
+    overwrites them, and must not go out under the issued letter's number.
+    """
+    if path is None or not path.is_file():
+        if required:
+            raise DeliveryError(f"không tìm thấy {what} {path or '(chưa ghi đường dẫn)'}: chạy bước soạn công văn trước")
+        return None
+    data = path.read_bytes()
+    if sha256 and hashlib.sha256(data).hexdigest() != sha256:
+        raise DeliveryError(
+            f"{what} {path} không còn là tệp đã ghi cho công văn này (mã băm khác; có thể đã soạn lại sau khi "
+            "cấp số): soạn lại bản có số rồi mới gửi"
+        )
+    return data
+
+
+def new_batch(prefix: str = "manual") -> str:
+    """An id for a resend or a dry run asked for outside Airflow (each call is a new request)."""
+    return f"{prefix}__{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A distribution checked and composed, nothing sent yet."""
+
+    letter: LetterRef
+    config: DistributionConfig
+    kind: str
+    batch: str
+    recipients: list[Recipient]
+    messages: dict[str, Any]  # recipient key -> EmailMessage
+    envelope: dict[str, str]  # recipient key -> envelope address
+    missing_email: list[str]
+    test_address: str | None
+
+
+def prepare(
+    engine: Engine,
+    authority: Authority,
+    letter: LetterKey | str | Period,
+    smtp: SmtpSettings,
+    *,
+    decisions: Mapping[str, Any] | str | os.PathLike | None = None,
+    output_dir: str | os.PathLike | None = None,
+    dry_run: bool = False,
+    test_address: str | None = None,
+    resend: Sequence[str] | None = None,
+    batch: str | None = None,
+    require_issued: bool = True,
+    date: datetime | None = None,
+) -> Prepared:
+    """Everything that can refuse, refused here: no message has left when this raises."""
+    out = Path(output_dir) if output_dir is not None else None
+    config = distribution_config(authority)
+    key: LetterKey = (authority.id, str(letter)) if isinstance(letter, str | Period) else letter
+    ref = find_letter(engine, key, output_dir=out)
+    if ref.authority_id != authority.id:
+        raise DeliveryError(f"công văn {ref.letter_id} thuộc {ref.authority_id}, không phải {authority.id}")
+    if require_issued and not dry_run and not ref.issued:
+        raise DeliveryError(
+            f"công văn {authority.id} kỳ {ref.period} chưa được cấp số (chưa phát hành): "
+            "chạy bước cấp số (issue) trước khi gửi; chỉ chế độ thử nghiệm gửi được bản chưa cấp số"
+        )
+    data = load_decisions(decisions, authority.id, ref.period, out)
+    pdf_default, docx_default = default_paths(authority.id, ref.period, out)
+    pdf = _read(ref.pdf_path or pdf_default, "tệp PDF của công văn", True, ref.pdf_sha256)
+    docx = _read(ref.docx_path or docx_default, "tệp DOCX của công văn", False, ref.docx_sha256)
+
+    plan = plan_recipients(authority, data, config)
+    recipients = plan.recipients
+    if resend is not None:
+        recipients = select(recipients, resend)
+    if not recipients:
+        raise DeliveryError(f"{authority.id} kỳ {ref.period}: không có người nhận nào có địa chỉ email")
+    kind = "test" if dry_run else ("resend" if resend is not None else "normal")
+    batch = "" if kind == "normal" else (batch or new_batch("dry-run" if dry_run else "resend"))
+
+    target = None
+    extra: list[tuple[str, str]] = []
+    if kind == "test":
+        target = test_address or config.test_address
+        if not target:
+            raise DeliveryError(
+                "chế độ thử nghiệm cần một địa chỉ nhận thử: distribution.test_address trong authority.yaml "
+                "hoặc tham số test_address"
+            )
+        extra.append(("địa chỉ nhận thử nghiệm", target))
+    units = data.get("units") or {}
+    check_allowed(recipients, config, unit_names={c: u.get("name", c) for c, u in units.items()}, extra=extra)
+
+    ctx = MailContext(authority=authority, config=config, letter=ref, decisions=data, from_email=smtp.from_email,
+                      pdf=pdf or b"", docx=docx)
+    if docx is None and any(r.is_operator for r in recipients):
+        log.warning("%s kỳ %s: không có tệp DOCX, bộ phận theo dõi chỉ nhận bản PDF", authority.id, ref.period)
+    messages = {}
+    envelope = {}
+    for recipient in recipients:
+        envelope[recipient.key] = target or recipient.address
+        messages[recipient.key] = compose_message(ctx, recipient, kind=kind, batch=batch, envelope_to=target,
+                                                  date=date)
+    if plan.missing_email:
+        log.warning("%s kỳ %s: các đơn vị chưa có địa chỉ email, không gửi được: %s", authority.id, ref.period,
+                    ", ".join(plan.missing_email))
+    return Prepared(ref, config, kind, batch, recipients, messages, envelope, plan.missing_email, target)
+
+
+def distribute(
+    engine: Engine,
+    authority: Authority,
+    letter: LetterKey | str | Period,
+    smtp: SmtpSettings,
+    *,
+    decisions: Mapping[str, Any] | str | os.PathLike | None = None,
+    output_dir: str | os.PathLike | None = None,
+    dry_run: bool = False,
+    test_address: str | None = None,
+    resend: Sequence[str] | None = None,
+    batch: str | None = None,
+    max_attempts: int | None = None,
+    backoff_seconds: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    require_issued: bool = True,
+    date: datetime | None = None,
+) -> DistributionResult:
+    """Send the letter of ``authority`` for a period (``"2023-08"``), or a given letter id, to every recipient.
+
+    ``dry_run`` sends every message to the test address (kind ``test``); ``resend`` (unit codes or
+    addresses) sends again to those only (kind ``resend``). ``batch`` identifies a resend or dry run
+    (give the Airflow run id, so that a retry of the task does not send twice); a normal distribution
+    has none. Raises ``RecipientRefused``/``DeliveryError`` before sending anything when the letter or
+    the recipients are not right, and ``SmtpUnavailable`` when the server stays unreachable (the rest
+    stays pending for the next try; the exception's ``result`` says what was sent).
+    """
+    prepared = prepare(
+        engine, authority, letter, smtp, decisions=decisions, output_dir=output_dir, dry_run=dry_run,
+        test_address=test_address, resend=resend, batch=batch, require_issued=require_issued, date=date,
+    )
+    ref = prepared.letter
+    config = prepared.config
+    attempts_limit = max_attempts or smtp.retry_limit or config.max_attempts
+    backoff = config.backoff_seconds if backoff_seconds is None else backoff_seconds
+    result = DistributionResult(
+        letter_id=ref.letter_id, authority_id=authority.id, period=ref.period, kind=prepared.kind,
+        batch=prepared.batch, document_number=ref.number_text(authority.document_symbol),
+        missing_email=list(prepared.missing_email), envelope_to=prepared.test_address,
+    )
+    planned = [
+        ledger.Planned(
+            recipient=r.key, recipient_name=r.name, unit_codes=r.units, roles=r.roles,
+            envelope_to=prepared.envelope[r.key], subject=str(prepared.messages[r.key]["Subject"]),
+            message_id=str(prepared.messages[r.key]["Message-ID"]),
+        )
+        for r in prepared.recipients
+    ]
+    with engine.begin() as conn:
+        require_head(conn)
+        swept = ledger.sweep_sending(conn, ref.letter_id)
+        rows = ledger.ensure_rows(conn, letter_id=ref.letter_id, authority_id=authority.id, period=ref.period,
+                                  kind=prepared.kind, batch=prepared.batch, planned=planned)
+    for row in swept:
+        log.error("thư %s tới %s (%s) ở trạng thái 'không rõ': lần chạy trước dừng khi đang gửi; không tự gửi lại, "
+                  "cần kiểm tra với người nhận rồi gửi lại (resend) nếu cần", row.message_id, row.recipient,
+                  row.kind)
+
+    todo = []
+    for row in rows:
+        if row.state == "sent":
+            result.already_sent.append(row.recipient)
+        elif row.state in ("unknown", "sending"):
+            result.unknown.append(_problem(row.recipient, row.smtp_code, row.smtp_answer or ledger.STUCK_NOTE))
+        else:
+            todo.append(row)
+    log.info("%s kỳ %s (%s%s): %d thư cần gửi, %d đã gửi trước đó, %d không rõ", authority.id, ref.period,
+             prepared.kind, f" {prepared.batch}" if prepared.batch else "", len(todo), len(result.already_sent),
+             len(result.unknown))
+    if not todo:
+        return result
+
+    session = SmtpSession(smtp, sleep=sleep, max_attempts=attempts_limit, backoff_seconds=backoff)
+    try:
+        for index, row in enumerate(todo):
+            try:
+                _deliver(engine, session, row, message_bytes(prepared.messages[row.recipient]), attempts_limit,
+                         result)
+            except SmtpUnavailable as exc:
+                result.pending.extend(r.recipient for r in todo[index:])
+                result.aborted = str(exc)
+                exc.result = result
+                log.error("dừng gửi: %s; %d thư còn chờ gửi ở lần chạy sau", exc, len(todo) - index)
+                raise
+    finally:
+        session.close()
+    log.info("%s kỳ %s: đã gửi %d, lỗi %d, không rõ %d (máy chủ thư %s, %d kết nối)", authority.id, ref.period,
+             len(result.sent), len(result.failed), len(result.unknown), smtp.describe(), session.connections)
+    return result
+
+
+def _problem(recipient: str, code: int | None, answer: str | None) -> dict[str, Any]:
+    return {"recipient": recipient, "smtp_code": code, "smtp_answer": answer or ""}
+
+
+def _deliver(engine: Engine, session: SmtpSession, row: ledger.Delivery, payload: bytes, limit: int,
+             result: DistributionResult) -> None:
+    """One ledger row through SMTP: temporary failures retried with backoff, the outcome committed."""
+    for attempt in range(1, limit + 1):
+        session.connect()  # before the claim: a server that cannot be reached leaves the row pending
+        if not ledger.claim(engine, row.delivery_id):
+            log.warning("thư tới %s đang được một lần chạy khác xử lý: bỏ qua", row.recipient)
+            return
+        outcome = session.attempt(payload, row.envelope_to)
+        answer = mask_text(outcome.answer)
+        if outcome.state == "sent":
+            ledger.record(engine, row.delivery_id, "sent", outcome.code, answer)
+            result.sent.append(row.recipient)
+            log.info("đã gửi %s tới %s: %s", row.message_id, row.envelope_to, outcome.text)
+            return
+        if outcome.state == "unknown":
+            ledger.record(engine, row.delivery_id, "unknown", outcome.code, answer)
+            result.unknown.append(_problem(row.recipient, outcome.code, answer))
+            log.error("không rõ thư %s tới %s đã đến máy chủ hay chưa: %s", row.message_id, row.envelope_to, answer)
+            return
+        if outcome.state == "failed":
+            ledger.record(engine, row.delivery_id, "failed", outcome.code, answer)
+            result.failed.append(_problem(row.recipient, outcome.code, answer))
+            log.error("máy chủ thư từ chối thư tới %s: %s", row.envelope_to, outcome.text)
+            return
+        if attempt == limit:
+            note = f"{answer} (lỗi tạm thời, đã thử {limit} lần)"
+            ledger.record(engine, row.delivery_id, "failed", outcome.code, note)
+            result.failed.append(_problem(row.recipient, outcome.code, note))
+            log.error("gửi tới %s thất bại sau %d lần thử: %s", row.envelope_to, limit, outcome.text)
+            return
+        # Back to pending before waiting: a crash while waiting must not turn this row into "unknown".
+        ledger.record(engine, row.delivery_id, "pending", outcome.code, answer)
+        wait = session.delay(attempt)
+        log.warning("lỗi tạm thời khi gửi tới %s (lần %d/%d): %s; thử lại sau %.1f giây", row.envelope_to, attempt,
+                    limit, outcome.text, wait)
+        session.sleep(wait)

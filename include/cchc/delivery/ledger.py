@@ -1,0 +1,236 @@
+"""The delivery ledger: one row per (letter, recipient, kind, batch), so that a message goes out once.
+
+The algorithm (``cchc.delivery.distribute``) only ever moves a row forward, one commit per step:
+
+    pending ──claim──▶ sending ──SMTP answer──▶ sent | failed | pending (temporary failure, retried)
+                          │
+                          └── found at start of a run, or the connection died after the message's
+                              final dot: unknown (the server may hold it; never resent automatically)
+
+``kind`` is ``normal`` (the letter's distribution, ``batch`` empty), ``resend`` (an operator's resend to
+chosen recipients) or ``test`` (a dry run to the test address). A resend and a dry run carry a
+``batch`` (the Airflow run id, or a fresh id per CLI call): retrying the same batch sends nothing twice,
+a new batch is a new request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from cchc.delivery.tables import KINDS, STATES, deliveries
+
+# States a run (re)sends; ``unknown`` is left to the operator, ``sending`` is swept to unknown first.
+SENDABLE = ("pending", "failed")
+STUCK_NOTE = "lần chạy trước dừng giữa chừng khi đang gửi thư này: không rõ máy chủ đã nhận thư hay chưa"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def message_id(letter_id: int, recipient: str, kind: str, batch: str, authority_id: str) -> str:
+    """``<sha256(letter|recipient|kind|batch)@cchc.<authority>>``: the same message always has the same id.
+
+    A receiving system that sees the same Message-ID twice (a resend of an ``unknown`` row, say) can
+    recognise the duplicate.
+    """
+    digest = hashlib.sha256(f"{letter_id}|{recipient.casefold()}|{kind}|{batch}".encode()).hexdigest()
+    domain = "".join(c if c.isalnum() or c in "-." else "-" for c in authority_id.lower()).strip(".-") or "cchc"
+    return f"<{digest[:40]}@cchc.{domain}>"
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A message the run wants the ledger to know about (before anything is sent)."""
+
+    recipient: str
+    recipient_name: str
+    unit_codes: tuple[str, ...]
+    roles: tuple[str, ...]
+    envelope_to: str
+    subject: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    delivery_id: int
+    letter_id: int
+    authority_id: str
+    period: str
+    kind: str
+    batch: str
+    recipient: str
+    recipient_name: str
+    unit_codes: tuple[str, ...]
+    roles: tuple[str, ...]
+    envelope_to: str
+    subject: str
+    message_id: str
+    state: str
+    attempts: int
+    smtp_code: int | None
+    smtp_answer: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    last_attempt_at: datetime | None
+    sent_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Delivery:
+        data = dict(row._mapping if hasattr(row, "_mapping") else row)
+        data["unit_codes"] = tuple(c for c in (data["unit_codes"] or "").split(",") if c)
+        data["roles"] = tuple(r for r in (data["roles"] or "").split(",") if r)
+        return cls(**data)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        out["unit_codes"] = list(self.unit_codes)
+        out["roles"] = list(self.roles)
+        for key in ("created_at", "updated_at", "last_attempt_at", "sent_at"):
+            if out[key] is not None:
+                out[key] = out[key].isoformat()
+        return out
+
+
+def _insert(connection: Connection):
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(deliveries)
+    if connection.dialect.name == "sqlite":
+        return sqlite.insert(deliveries)
+    raise NotImplementedError(connection.dialect.name)  # pragma: no cover - the engine refuses others
+
+
+def sweep_sending(connection: Connection, letter_id: int) -> list[Delivery]:
+    """Rows left in ``sending`` by a run that died mid-message become ``unknown``; returns them.
+
+    The server may have taken the message before the crash: sending it again could deliver it twice,
+    so the operator decides (a resend) after checking with the recipient.
+    """
+    stuck = connection.execute(
+        sa.select(deliveries).where(deliveries.c.letter_id == letter_id, deliveries.c.state == "sending")
+    ).all()
+    if stuck:
+        connection.execute(
+            deliveries.update()
+            .where(deliveries.c.delivery_id.in_([r.delivery_id for r in stuck]), deliveries.c.state == "sending")
+            .values(state="unknown", updated_at=now(), smtp_code=None, smtp_answer=STUCK_NOTE)
+        )
+    return [replace(Delivery.from_row(r), state="unknown", smtp_code=None, smtp_answer=STUCK_NOTE) for r in stuck]
+
+
+def ensure_rows(
+    connection: Connection,
+    *,
+    letter_id: int,
+    authority_id: str,
+    period: str,
+    kind: str,
+    batch: str,
+    planned: Sequence[Planned],
+) -> list[Delivery]:
+    """Create the missing ``pending`` rows (idempotent: existing rows are kept as they are) and return
+    every row of ``planned`` in its order."""
+    if kind not in KINDS:
+        raise ValueError(f"kind {kind!r}")
+    stamp = now()
+    if planned:
+        values = [
+            {
+                "letter_id": letter_id, "authority_id": authority_id, "period": period, "kind": kind,
+                "batch": batch, "recipient": p.recipient.casefold(), "recipient_name": p.recipient_name[:255],
+                "unit_codes": ",".join(p.unit_codes), "roles": ",".join(p.roles), "envelope_to": p.envelope_to,
+                "subject": p.subject, "message_id": p.message_id, "state": "pending", "attempts": 0,
+                "created_at": stamp, "updated_at": stamp,
+            }
+            for p in planned
+        ]
+        statement = _insert(connection).on_conflict_do_nothing(
+            index_elements=["letter_id", "recipient", "kind", "batch"]
+        )
+        connection.execute(statement, values)
+    rows = connection.execute(
+        sa.select(deliveries).where(
+            deliveries.c.letter_id == letter_id, deliveries.c.kind == kind, deliveries.c.batch == batch,
+            deliveries.c.recipient.in_([p.recipient.casefold() for p in planned]),
+        )
+    ).all()
+    by_recipient = {r.recipient: Delivery.from_row(r) for r in rows}
+    return [by_recipient[p.recipient.casefold()] for p in planned]
+
+
+def claim(engine: Engine, delivery_id: int) -> bool:
+    """Mark one row ``sending`` (and count the attempt) before its message goes out; commits.
+
+    The update is conditional, so of two runs racing for the same row only one gets it.
+    """
+    stamp = now()
+    with engine.begin() as conn:
+        result = conn.execute(
+            deliveries.update()
+            .where(deliveries.c.delivery_id == delivery_id, deliveries.c.state.in_(SENDABLE))
+            .values(state="sending", attempts=deliveries.c.attempts + 1, last_attempt_at=stamp, updated_at=stamp)
+        )
+        return result.rowcount == 1
+
+
+def record(engine: Engine, delivery_id: int, state: str, code: int | None, answer: str | None) -> None:
+    """Store the outcome of an attempt (``sent``, ``failed``, ``unknown``, or ``pending`` to retry); commits."""
+    if state not in STATES:
+        raise ValueError(state)
+    stamp = now()
+    values: dict[str, Any] = {"state": state, "smtp_code": code, "smtp_answer": (answer or "")[:2000],
+                              "updated_at": stamp}
+    if state == "sent":
+        values["sent_at"] = stamp
+    with engine.begin() as conn:
+        conn.execute(
+            deliveries.update()
+            .where(deliveries.c.delivery_id == delivery_id, deliveries.c.state == "sending")
+            .values(**values)
+        )
+
+
+def read(
+    bind: Engine | Connection,
+    letter_id: int,
+    *,
+    kinds: Iterable[str] | None = None,
+    batch: str | None = None,
+) -> list[Delivery]:
+    """Every row of a letter (optionally of some kinds, one batch), in creation order."""
+    query = sa.select(deliveries).where(deliveries.c.letter_id == letter_id)
+    if kinds is not None:
+        query = query.where(deliveries.c.kind.in_(list(kinds)))
+    if batch is not None:
+        query = query.where(deliveries.c.batch == batch)
+    query = query.order_by(deliveries.c.delivery_id)
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return [Delivery.from_row(r) for r in conn.execute(query)]
+    return [Delivery.from_row(r) for r in bind.execute(query)]
+
+
+def settle_unknown(engine: Engine, letter_id: int, recipients: Iterable[str], outcome: str) -> int:
+    """The operator's verdict on ``unknown`` rows after checking with the recipients: ``sent`` (they have
+    it) or ``pending`` (they do not: the next run sends it). Returns the number of rows changed."""
+    if outcome not in ("sent", "pending"):
+        raise ValueError("outcome must be 'sent' or 'pending'")
+    keys = [r.casefold() for r in recipients]
+    stamp = now()
+    with engine.begin() as conn:
+        result = conn.execute(
+            deliveries.update()
+            .where(deliveries.c.letter_id == letter_id, deliveries.c.state == "unknown",
+                   deliveries.c.recipient.in_(keys))
+            .values(state=outcome, updated_at=stamp, **({"sent_at": stamp} if outcome == "sent" else {}))
+        )
+        return result.rowcount

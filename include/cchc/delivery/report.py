@@ -1,0 +1,362 @@
+"""What the operators see: the distribution report, its summary email, and the task-failure alert.
+
+The summary and the alert go to ``distribution.operators`` through the same SMTP settings as the
+letters. They are notices, not letters: no ledger, a few retries, and a failure to send them is
+logged rather than raised over the task's own outcome by the caller's choice (``send_notice``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from cchc.config import Authority
+from cchc.delivery import ledger
+from cchc.delivery.errors import DeliveryError
+from cchc.delivery.letters import LetterKey, find_letter
+from cchc.delivery.recipients import distribution_config, sender_name
+from cchc.delivery.send import SmtpSession, SmtpSettings
+from cchc.warehouse.engine import mask_text
+
+log = logging.getLogger(__name__)
+
+STATE_LABELS = {
+    "sent": "đã gửi",
+    "failed": "lỗi",
+    "unknown": "không rõ",
+    "pending": "chờ gửi",
+    "sending": "đang gửi",
+}
+KIND_LABELS = {"normal": "gửi chính thức", "resend": "gửi lại", "test": "thử nghiệm"}
+
+
+def distribution_report(
+    engine: Engine,
+    letter: LetterKey,
+    *,
+    kinds: Iterable[str] | None = None,
+    batch: str | None = None,
+) -> dict[str, Any]:
+    """The ledger of one letter: counts and rows per state (all kinds unless ``kinds`` says otherwise).
+
+    ``{"letter_id", "authority", "period", "document_number", "counts": {"sent", "failed", "unknown",
+    "pending", "sending", "total"}, "sent": [row…], "failed": […], "unknown": […], "pending": […],
+    "sending": […], "by_kind": {"normal": {counts}, …}}``; a row is ``Delivery.as_dict()``.
+    """
+    ref = find_letter(engine, letter)
+    rows = ledger.read(engine, ref.letter_id, kinds=kinds, batch=batch)
+    report: dict[str, Any] = {
+        "letter_id": ref.letter_id,
+        "authority": ref.authority_id,
+        "period": ref.period,
+        "document_number": ref.document_number,
+        "counts": {state: 0 for state in ledger.STATES},
+        "by_kind": {},
+    }
+    for state in ledger.STATES:
+        report[state] = []
+    for row in rows:
+        report[row.state].append(row.as_dict())
+        report["counts"][row.state] += 1
+        per_kind = report["by_kind"].setdefault(row.kind, {state: 0 for state in ledger.STATES})
+        per_kind[row.state] += 1
+    report["counts"]["total"] = len(rows)
+    return report
+
+
+def _line(row: Mapping[str, Any]) -> str:
+    who = f"{row.get('recipient_name')} <{row.get('envelope_to') or row.get('recipient')}>"
+    units = f" [{', '.join(row.get('unit_codes') or [])}]" if row.get("unit_codes") else ""
+    kind = f" ({KIND_LABELS.get(row.get('kind'), row.get('kind'))})" if row.get("kind") != "normal" else ""
+    answer = ""
+    if row.get("smtp_code") or row.get("smtp_answer"):
+        answer = f": {row.get('smtp_code') or ''} {row.get('smtp_answer') or ''}".rstrip()
+    return f"- {who}{units}{kind}{answer}"
+
+
+def summary_text(report: Mapping[str, Any], *, authority_name: str, number_text: str | None) -> tuple[str, str]:
+    """Subject and body of the operators' summary, in Vietnamese."""
+    counts = report["counts"]
+    period = str(report["period"])
+    year, month = period.split("-")
+    label = f"{int(month)}/{year}"
+    number = f" số {number_text}" if number_text else ""
+    subject = (f"[CCHC] Kết quả gửi Công văn{number} tháng {label}: {counts['sent']} đã gửi, "
+               f"{counts['failed']} lỗi, {counts['unknown']} không rõ")
+    if counts.get("pending") or counts.get("sending"):
+        subject += f", {counts['pending'] + counts['sending']} chờ gửi"
+    lines = [
+        f"Kết quả gửi Công văn{number} về cải cách hành chính tháng {label} của {authority_name} "
+        f"(mã công văn {report['letter_id']}):",
+        "",
+    ]
+    for state in ("sent", "failed", "unknown", "pending", "sending"):
+        if counts.get(state):
+            lines.append(f"- {STATE_LABELS[state].capitalize()}: {counts[state]}")
+    lines.append("")
+    if report.get("failed"):
+        lines += ["Thư bị máy chủ từ chối (kiểm tra địa chỉ trong danh mục đơn vị rồi chạy lại để gửi lại):",
+                  *(_line(r) for r in report["failed"]), ""]
+    if report.get("unknown"):
+        lines += ["Thư không rõ đã đến hay chưa (lần gửi bị gián đoạn sau khi đã truyền nội dung) — KHÔNG tự gửi "
+                  "lại; xin hỏi người nhận, rồi gửi lại bằng chức năng gửi lại (resend) nếu họ chưa nhận được:",
+                  *(_line(r) for r in report["unknown"]), ""]
+    pending = list(report.get("pending") or []) + list(report.get("sending") or [])
+    if pending:
+        lines += ["Thư còn chờ gửi (sẽ được gửi ở lần chạy sau):", *(_line(r) for r in pending), ""]
+    if report.get("sent"):
+        lines += ["Đã gửi:", *(_line(r) for r in report["sent"]), ""]
+    if report.get("missing_email"):
+        lines += [f"Đơn vị chưa có địa chỉ email (không gửi được): {', '.join(report['missing_email'])}", ""]
+    lines.append("Thư này được gửi tự động từ hệ thống theo dõi cải cách hành chính.")
+    return subject, "\n".join(lines) + "\n"
+
+
+def _notice(subject: str, body: str, *, sender: Address | None, to: Iterable[Address | str],
+            authority_id: str | None = None) -> EmailMessage:
+    message = EmailMessage(policy=SMTP_POLICY)
+    message["Subject"] = subject
+    if sender is not None:
+        message["From"] = sender
+    recipients = [a if isinstance(a, Address) else Address(addr_spec=str(a)) for a in to]
+    if recipients:
+        message["To"] = recipients
+    message["Date"] = format_datetime(datetime.now(UTC))
+    domain = f"cchc.{authority_id}" if authority_id else "cchc"
+    message["Message-ID"] = make_msgid(domain=domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message["Content-Language"] = "vi"
+    message.set_content(body, charset="utf-8", cte="quoted-printable")
+    return message
+
+
+def summary_message(
+    engine: Engine,
+    authority: Authority,
+    letter: LetterKey,
+    smtp: SmtpSettings,
+    *,
+    missing_email: Iterable[str] = (),
+    kinds: Iterable[str] | None = None,
+) -> EmailMessage:
+    """The operators' summary of a letter's distribution (From the authority, To the operators)."""
+    config = distribution_config(authority)
+    report = distribution_report(engine, letter, kinds=kinds)
+    report["missing_email"] = list(missing_email)
+    number = f"{report['document_number']}/{authority.document_symbol}" if report["document_number"] else None
+    subject, body = summary_text(report, authority_name=f"UBND {authority.name}", number_text=number)
+    return _notice(
+        subject, body,
+        sender=Address(display_name=sender_name(authority, config), addr_spec=smtp.from_email),
+        to=[Address(display_name=c.name, addr_spec=c.email) for c in config.operators],
+        authority_id=authority.id,
+    )
+
+
+def send_notice(
+    smtp: SmtpSettings,
+    message: EmailMessage,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    max_attempts: int = 3,
+    backoff_seconds: float = 2.0,
+) -> dict[str, str]:
+    """Send a summary or an alert to every address of its To header, retrying temporary failures.
+
+    Returns ``{address: "sent" | "failed: …"}``. Raises ``DeliveryError`` when nobody got it.
+    """
+    addresses = [a.addr_spec for a in message["To"].addresses] if message["To"] else []
+    if not addresses:
+        raise DeliveryError("chưa khai báo distribution.operators: không có ai nhận thông báo")
+    if message["From"] is None:
+        message["From"] = smtp.from_email
+    results: dict[str, str] = {}
+    with SmtpSession(smtp, sleep=sleep, max_attempts=max_attempts, backoff_seconds=backoff_seconds) as session:
+        for address in addresses:
+            for attempt in range(1, max_attempts + 1):
+                session.connect()
+                outcome = session.attempt(message, address)
+                if outcome.state == "retry" and attempt < max_attempts:
+                    session.sleep(session.delay(attempt))
+                    continue
+                results[address] = "sent" if outcome.state == "sent" else f"{outcome.state}: {outcome.text}"
+                break
+    if not any(v == "sent" for v in results.values()):
+        raise DeliveryError(f"không gửi được thông báo tới bộ phận theo dõi: {results}")
+    return results
+
+
+def send_summary(
+    engine: Engine,
+    authority: Authority,
+    letter: LetterKey,
+    smtp: SmtpSettings,
+    *,
+    missing_email: Iterable[str] = (),
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, str]:
+    """Build and send the operators' summary; returns the per-address result."""
+    return send_notice(smtp, summary_message(engine, authority, letter, smtp, missing_email=missing_email),
+                       sleep=sleep)
+
+
+# ------------------------------------------------------------------------------ failure alert
+
+
+def _get(obj: Any, *names: str) -> Any:
+    for name in names:
+        if obj is None:
+            return None
+        if isinstance(obj, Mapping):
+            value = obj.get(name)
+        else:
+            value = getattr(obj, name, None)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def failure_alert_text(context: Mapping[str, Any]) -> tuple[str, str]:
+    """Subject and body of the alert for a failed Airflow task, from its context (or a dict like it).
+
+    Reads ``dag_id``, ``task_id``, ``run_id``, the period (``params.period`` or ``period``), the
+    exception and the log URL from the context keys Airflow passes to ``on_failure_callback``
+    (``ti``/``task_instance``, ``dag``, ``dag_run``, ``params``, ``exception``), or from plain keys of
+    the same names. Passwords in URLs of the exception text are hidden.
+    """
+    ti = context.get("task_instance") or context.get("ti")
+    dag_id = _get(context, "dag_id") or _get(ti, "dag_id") or _get(context.get("dag"), "dag_id") or "?"
+    task_id = _get(context, "task_id") or _get(ti, "task_id") or _get(context.get("task"), "task_id") or "?"
+    run_id = _get(context, "run_id") or _get(ti, "run_id") or _get(context.get("dag_run"), "run_id") or "?"
+    params = context.get("params") or {}
+    period = _get(context, "period") or (params.get("period") if isinstance(params, Mapping) else None)
+    authority = _get(context, "authority") or (params.get("authority") if isinstance(params, Mapping) else None)
+    exception = context.get("exception") or context.get("reason")
+    log_url = _get(context, "log_url") or _get(ti, "log_url")
+    try_number = _get(context, "try_number") or _get(ti, "try_number")
+    error = mask_text(f"{type(exception).__name__}: {exception}" if isinstance(exception, BaseException)
+                      else str(exception or "(không có thông tin lỗi)"))
+    where = f" kỳ {period}" if period else ""
+    subject = f"[CCHC] Lỗi tác vụ {dag_id}.{task_id}{where}"
+    lines = [
+        "Một tác vụ của quy trình lập và gửi công văn cải cách hành chính đã thất bại.",
+        "",
+        f"- Quy trình (DAG): {dag_id}",
+        f"- Tác vụ: {task_id}",
+        f"- Lần chạy: {run_id}",
+    ]
+    if period:
+        lines.append(f"- Kỳ báo cáo: {period}")
+    if authority:
+        lines.append(f"- Cơ quan: {authority}")
+    if try_number:
+        lines.append(f"- Lần thử: {try_number}")
+    lines += ["", "Lỗi:", error, ""]
+    if log_url:
+        lines += [f"Xem nhật ký: {log_url}", ""]
+    lines.append("Xin kiểm tra trên giao diện Airflow; khi đã khắc phục, chạy lại tác vụ (thư đã gửi sẽ không gửi lại).")
+    return subject, "\n".join(lines) + "\n"
+
+
+def failure_alert_message(
+    context: Mapping[str, Any],
+    *,
+    sender: str | Address | None = None,
+    to: Iterable[str | Address] = (),
+) -> EmailMessage:
+    """The alert as an email (subject and body from ``failure_alert_text``); send it with ``send_notice``."""
+    subject, body = failure_alert_text(context)
+    if isinstance(sender, str):
+        sender = Address(addr_spec=sender)
+    return _notice(subject, body, sender=sender, to=list(to))
+
+
+# ------------------------------------------------------------------------------ before approval
+
+
+def distribution_preview(
+    engine: Engine,
+    authority: Authority,
+    letter: LetterKey | str,
+    *,
+    decisions: Mapping[str, Any] | str | os.PathLike | None = None,
+    output_dir: str | os.PathLike | None = None,
+) -> dict[str, Any]:
+    """What a distribution would do, sending nothing: for the approval task ("Duyệt phát hành").
+
+    Unlike ``distribute`` it does not raise on a refused address: it lists them (``refused``), with the
+    units without an address (``missing_email``), the recipients by role and the letter in one line
+    per section. JSON-safe.
+    """
+    from cchc.delivery.compose import MailContext, overview_lines
+    from cchc.delivery.distribute import load_decisions
+    from cchc.delivery.letters import default_paths
+    from cchc.delivery.recipients import plan_recipients
+
+    out = Path(output_dir) if output_dir is not None else None
+    config = distribution_config(authority)
+    key = (authority.id, letter) if isinstance(letter, str) else letter
+    ref = find_letter(engine, key, output_dir=out)
+    data = load_decisions(decisions, authority.id, ref.period, out)
+    plan = plan_recipients(authority, data, config)
+    units = data.get("units") or {}
+    refused = []
+    for recipient in plan.recipients:
+        if not config.allows(recipient.address):
+            who = "; ".join(f"{(units.get(c) or {}).get('name', c)} ({c})" for c in recipient.units) or recipient.name
+            refused.append(f"{recipient.address} của {who}")
+    ctx = MailContext(authority=authority, config=config, letter=ref, decisions=data, from_email="", pdf=b"")
+    pdf_default, docx_default = default_paths(authority.id, ref.period, out)
+    return {
+        "letter_id": ref.letter_id,
+        "authority": authority.id,
+        "authority_name": authority.name,
+        "period": ref.period,
+        "period_label": ctx.period_label,
+        "status": ref.status,
+        "document_number": ref.number_text(authority.document_symbol),
+        "pdf": str(ref.pdf_path or pdf_default),
+        "docx": str(ref.docx_path or docx_default),
+        "require_approval": config.require_approval,
+        "approval_timeout_hours": config.approval_timeout_hours,
+        "recipients": len(plan.recipients),
+        "units": sum(1 for r in plan.recipients if "unit" in r.roles),
+        "copies": [c.name for c in config.copies],
+        "operators": [c.email for c in config.operators],
+        "missing_email": list(plan.missing_email),
+        "refused": refused,
+        "overview": overview_lines(ctx),
+    }
+
+
+def approval_summary(preview: Mapping[str, Any], *, letter_url: str | None = None) -> str:
+    """The approval task's text (Markdown, Vietnamese) from ``distribution_preview``."""
+    number = preview.get("document_number") or "chưa cấp số (sẽ cấp khi duyệt)"
+    lines = [
+        f"**Công văn biểu dương, nhắc nhở CCHC tháng {preview['period_label']} — UBND {preview['authority_name']}**",
+        "",
+        f"- Số văn bản: {number}",
+        f"- Tệp PDF: {letter_url or preview['pdf']}",
+        f"- Người nhận: {preview['recipients']} địa chỉ ({preview['units']} thủ trưởng cơ quan, đơn vị; "
+        f"{len(preview['copies'])} nơi nhận để biết; {len(preview['operators'])} bộ phận theo dõi)",
+    ]
+    if preview.get("missing_email"):
+        lines.append(f"- Đơn vị chưa có email (sẽ không nhận được): {', '.join(preview['missing_email'])}")
+    if preview.get("refused"):
+        lines.append(f"- **Địa chỉ ngoài tên miền được phép (sẽ bị từ chối, không gửi thư nào):** "
+                     f"{'; '.join(preview['refused'])}")
+    if preview.get("overview"):
+        lines += ["", "Nội dung:", *(f"- {line}" for line in preview["overview"])]
+    lines += ["", "Duyệt để cấp số và gửi; từ chối hoặc hết thời hạn duyệt thì không gửi thư nào."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,130 @@
+"""The annex (phụ lục): every unit's rates against the targets, as a table and a chart.
+
+The letter names only the units it commends, reminds or criticises; the annex shows all of them, so
+a head of unit can see where the unit stands even when the letter is silent about it. Figures come
+from ``units[…].figures`` of decisions.json, already rounded and formatted by the decisions stage.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from docxtpl import RichText
+
+from cchc.letter.context import decimal, percent
+
+DASH = "–"  # no dossiers: the rate is undefined, neither 0% nor 100%
+# (metric, window, bar in decisions.targets): a rate under its bar is printed in bold.
+COLUMNS = (
+    ("receipt", "month", "low_month"),
+    ("receipt", "ytd", "low_ytd"),
+    ("result", "month", "low_month"),
+    ("result", "ytd", "low_ytd"),
+    ("payment", "month", "payment_target"),
+    ("payment", "ytd", "payment_target"),
+    ("payment", "campaign", "payment_target"),
+)
+
+
+def _cell(window: dict[str, Any] | None, bar: Decimal) -> RichText:
+    if not window or window.get("shown") is None:
+        return RichText(DASH)
+    below = decimal(window["shown"], "figures") < bar
+    return RichText(window.get("text") or percent(window["shown"]), bold=below)
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def annex_context(decisions: dict[str, Any], chart: Any) -> dict[str, Any]:
+    """Variables of the annex: ``rows``, ``targets``, column headings, ``dated``, ``chart``."""
+    targets = decisions["targets"]
+    bars = {key: decimal(targets[key], f"targets.{key}") for key in ("low_month", "low_ytd", "payment_target")}
+    required = int(targets.get("posts_required") or 0)
+    rows = []
+    for position, (code, unit) in enumerate(decisions["units"].items(), start=1):
+        figures = unit.get("figures") or {}
+        row: dict[str, Any] = {"position": str(position), "code": code, "name": unit["name"]}
+        for metric, window, bar in COLUMNS:
+            row[f"{metric}_{window}"] = _cell((figures.get(metric) or {}).get(window), bars[bar])
+        posts = (figures.get("posts") or {}).get("month")
+        row["posts"] = RichText(DASH) if posts is None else RichText(str(posts), bold=posts < required)
+        rows.append(row)
+    ytd = decisions["windows"]["ytd"]["label"]
+    campaign = decisions["windows"]["campaign"]["payment"]["label"]
+    return {
+        "rows": rows,
+        "targets": {
+            "digitization": percent(targets.get("digitization_target", "100")),
+            "payment": f"≥ {percent(targets['payment_target'])}",
+            "posts": f"≥ {required}",
+        },
+        "ytd_heading": _capitalised(ytd),
+        "campaign_heading": _capitalised(campaign),
+        "chart": chart,
+    }
+
+
+def render_chart(decisions: dict[str, Any], path: str | Path) -> Path:
+    """A PNG of every unit's month rates (receipt, result, payment) with the targets drawn in.
+
+    matplotlib is imported here, with the Agg backend, so importing the letter package (e.g. when
+    Airflow parses a DAG) never loads it and no display is ever needed.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib import pyplot as plt
+
+    path = Path(path)
+    targets = decisions["targets"]
+    units = list(decisions["units"].values())
+    names = [u["name"] for u in units]
+    panels = (
+        ("receipt", "Số hóa khi tiếp nhận", decimal(targets.get("digitization_target", "100"), "targets"),
+         decimal(targets["low_month"], "targets.low_month")),
+        ("result", "Số hóa kết quả giải quyết", decimal(targets.get("digitization_target", "100"), "targets"),
+         decimal(targets["low_month"], "targets.low_month")),
+        ("payment", "Thanh toán trực tuyến", decimal(targets["payment_target"], "targets.payment_target"), None),
+    )
+    count = len(units)
+    # One page at most: bars get thinner as units are added (a province has ~120).
+    height = min(9.0, 1.2 + 0.2 * count)
+    label_size = max(4.0, min(8.0, 220 / max(count, 1)))
+    rc = {"font.family": "serif", "font.serif": ["Times New Roman", "Liberation Serif", "DejaVu Serif"],
+          "font.size": 8, "axes.titlesize": 9}
+    with plt.rc_context(rc):
+        figure, axes = plt.subplots(1, 3, figsize=(6.3, height), sharey=True)
+        positions = list(range(count))
+        for axis, (metric, title, target, low) in zip(axes, panels, strict=True):
+            values, colours = [], []
+            for unit in units:
+                shown = (((unit.get("figures") or {}).get(metric) or {}).get("month") or {}).get("shown")
+                rate = float(shown) if shown is not None else 0.0
+                values.append(rate)
+                if shown is None:
+                    colours.append("#ffffff")
+                elif (low is not None and Decimal(str(shown)) < low) or (low is None and Decimal(str(shown)) < target):
+                    colours.append("#c0392b")
+                else:
+                    colours.append("#2e86c1")
+            axis.barh(positions, values, color=colours, edgecolor="#555555", linewidth=0.3, height=0.7)
+            axis.axvline(float(target), color="#000000", linewidth=1.0)
+            if low is not None:
+                axis.axvline(float(low), color="#000000", linewidth=0.8, linestyle="--")
+            axis.set_xlim(0, 105)
+            axis.set_title(title)
+            axis.set_xlabel("%")
+            axis.grid(axis="x", linewidth=0.3, alpha=0.5)
+            axis.tick_params(axis="y", labelsize=label_size)
+        axes[0].set_yticks(positions)
+        axes[0].set_yticklabels(names)
+        axes[0].invert_yaxis()
+        figure.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=200, format="png")
+        plt.close(figure)
+    return path

@@ -1,0 +1,335 @@
+"""What the Word template can print: decisions.json and authority.yaml, shaped for the letter's prose.
+
+The template (``templates/letter.docx``) holds the sentences; this module only looks things up and
+formats them, so the clerk who edits the wording never needs to change code. Variables:
+
+- ``authority``: ``name`` ("huyện Tứ Kỳ"), ``issuing_body`` (lines), ``place``, ``document_symbol``,
+  ``recipients``, ``copies``, ``signer.on_behalf`` / ``signer.title`` / ``signer.name``.
+- ``number``: the document number, blank in a draft ("Số:       /UBND-NV"); ``date_line``
+  ("Tứ Kỳ, ngày      tháng 9 năm 2023", the month after the period).
+- ``period_label`` ("8/2023"), ``previous_period_label``, ``year``, ``ytd_label`` ("8 tháng đầu năm
+  2023"), ``payment_window`` ("từ ngày 01/4/2023-31/8/2023"), ``rest_of_year`` ("các tháng cuối năm
+  2023"), ``remaining_of_year`` ("những tháng còn lại của năm 2023").
+- ``level_word`` ("huyện", "tỉnh", "thành phố"), ``target_giver`` ("UBND tỉnh"), ``local_units``
+  ("xã, thị trấn"; "xã, phường, đặc khu"), ``actions`` ("biểu dương, nhắc nhở").
+- ``totals.receipt|result|payment``: ``text``, ``change_text``; ``totals.compared`` (any change shown).
+- ``operator_note``; ``shortfalls.payment`` / ``shortfalls.posts`` (true when some unit falls short),
+  ``shortfalls.payment_who`` ("địa phương").
+- ``targets``: the decisions' targets (strings such as "30"; print with ``|percent``).
+- ``sections``: as in decisions.json, with unit codes replaced by units (``name``, ``month.receipt``,
+  ``month.result``, ``month.payment``) and each reason entry as ``e.name``, ``e.month``, ``e.ytd``,
+  ``e.campaign`` (``text``, ``threshold_text``, ``above``) and ``e.posts``; commune groups carry
+  ``count`` ("03") and ``kinds`` ("xã"); requests carry ``verb`` ("Yêu cầu", or "Đề nghị" for
+  vertical agencies), ``heads`` and ``subjects``; remind sub-sections carry ``phrase``.
+- ``annex``: the annex table and chart (false when the letter has no annex).
+
+Filters: ``percent`` ("30" → "30%"), ``count`` (3 → "03"), ``join`` (["A", "B"] → "A và B").
+
+A value that decisions.json leaves null is a ``Missing``: false in an ``{% if %}``, and an error
+naming the field if the template prints it (never "None" in a letter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from cchc import wording
+from cchc.config import Authority
+from cchc.letter.errors import DecisionsError, LetterTemplateError
+from cchc.periods import Period
+from cchc.rates.display import format_percent
+
+# Local committees, in the order the law lists them ("xã, phường, thị trấn", "xã, phường, đặc khu").
+LOCAL_KINDS = {"commune": "xã", "ward": "phường", "township": "thị trấn", "special_zone": "đặc khu"}
+AGENCY_KINDS = ("department", "vertical_agency")
+# Words that open an authority's name and name its level: "huyện Tứ Kỳ" → "huyện".
+LEVEL_WORDS = ("thành phố", "thị xã", "huyện", "quận", "tỉnh")
+METRIC_PHRASES = {
+    "result": "số hóa kết quả giải quyết thủ tục hành chính",
+    "receipt": "số hóa đầy đủ thành phần hồ sơ khi tiếp nhận",
+    "payment": "thanh toán trực tuyến",
+}
+BLANK_NUMBER = "       "  # the draft's "Số:        /UBND-NV": the number is written in when issued
+
+
+class Missing:
+    """A null value of decisions.json: false in conditions, an error when printed."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Missing) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def _fail(self) -> str:
+        raise LetterTemplateError(f"trường '{self.path}' không có giá trị (null trong decisions.json) nhưng mẫu "
+                                  "lại in ra; hãy đặt nó trong {% if … %}")
+
+    __str__ = _fail
+    __html__ = _fail
+
+    def __repr__(self) -> str:
+        return f"Missing({self.path!r})"
+
+
+def value(data: Any, path: str) -> Any:
+    return Missing(path) if data is None else data
+
+
+def decimal(text: Any, where: str) -> Decimal:
+    try:
+        return Decimal(str(text))
+    except (InvalidOperation, ValueError) as exc:
+        raise DecisionsError(f"{where}: '{text}' không phải số thập phân") from exc
+
+
+def percent(text: Any) -> str:
+    """Jinja filter: "30" → "30%", "97.67" → "97,67%"."""
+    if isinstance(text, Missing):
+        return text._fail()
+    return format_percent(decimal(text, "tỷ lệ"))
+
+
+def level_word(authority: Authority) -> str:
+    name = authority.name.strip()
+    for word in LEVEL_WORDS:
+        if name.casefold().startswith(word + " "):
+            return word
+    return "huyện" if authority.level == "district" else "tỉnh"
+
+
+def local_units_words(kinds: set[str]) -> str:
+    """'xã, thị trấn' for the kinds of local committee the authority has."""
+    words = [word for kind, word in LOCAL_KINDS.items() if kind in kinds]
+    return ", ".join(words) or "xã"
+
+
+def letter_settings(authority: Authority) -> Mapping[str, Any]:
+    """Optional ``letter:`` block of authority.yaml (e.g. ``target_giver: UBND thành phố``)."""
+    settings = authority.extra.get("letter") or {}
+    return settings if isinstance(settings, Mapping) else {}
+
+
+def document_number_text(document_number: int | str | None) -> str:
+    """Decree 30: numbers under 10 take a leading zero ("05"); a draft leaves the number blank."""
+    if document_number is None or document_number == "":
+        return BLANK_NUMBER
+    if isinstance(document_number, int):
+        if document_number <= 0:
+            raise LetterTemplateError(f"số văn bản phải là số dương, nhận được {document_number}")
+        return wording.count(document_number)
+    return str(document_number)
+
+
+def _rest_of_year(period: Period) -> tuple[str, str]:
+    if period.month == 12:
+        following = f"năm {period.year + 1}"
+        return following, following
+    rest = f"các tháng cuối năm {period.year}" if period.month >= 6 else f"các tháng tiếp theo của năm {period.year}"
+    return rest, f"những tháng còn lại của năm {period.year}"
+
+
+class _Builder:
+    def __init__(self, decisions: dict[str, Any], authority: Authority) -> None:
+        self.d = decisions
+        self.authority = authority
+        self.units: dict[str, Any] = decisions["units"]
+        self.targets = decisions["targets"]
+
+    # Units -------------------------------------------------------------------------------------
+
+    def unit(self, code: str) -> dict[str, Any]:
+        unit = self.units[code]
+        figures = unit.get("figures") or {}
+        month = {}
+        for metric in ("receipt", "result", "payment"):
+            window = (figures.get(metric) or {}).get("month") or {}
+            month[metric] = value(window.get("text"), f"units.{code}.figures.{metric}.month.text")
+        return {"code": code, "name": unit["name"], "kind": unit["kind"], "month": month,
+                "head": wording.head_of(unit) if unit.get("head_title") else unit["name"]}
+
+    def reason(self, reason: Mapping[str, Any], where: str) -> dict[str, Any]:
+        shown = reason.get("shown")
+        threshold = reason.get("threshold")
+        above = (shown is not None and threshold is not None
+                 and decimal(shown, f"{where}.shown") > decimal(threshold, f"{where}.threshold"))
+        return {
+            "text": value(reason.get("text"), f"{where}.text"),
+            "shown": value(shown, f"{where}.shown"),
+            "threshold_text": percent(threshold) if threshold is not None else Missing(f"{where}.threshold"),
+            "above": above,
+        }
+
+    def entry(self, entry: Mapping[str, Any], metric: str, where: str) -> dict[str, Any]:
+        code = entry["unit"]
+        view: dict[str, Any] = {"unit": code, "name": self.units[code]["name"], "posts": False}
+        for i, reason in enumerate(entry["reasons"]):
+            at = f"{where}.reasons[{i}]"
+            if reason.get("metric") == "posts":
+                view["posts"] = {"value": reason.get("value"), "required": reason.get("threshold")}
+            elif reason.get("metric") == metric:
+                view[reason.get("window")] = self.reason(reason, at)
+        return view
+
+    def request(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        kinds = {self.units[c]["kind"] for c in request.get("units", []) if c in self.units}
+        verb = "Đề nghị" if kinds and kinds <= {"vertical_agency"} else "Yêu cầu"
+        return {"verb": verb, "heads": request["heads"], "subjects": request["subjects"],
+                "units": list(request.get("units", []))}
+
+    # Sections ----------------------------------------------------------------------------------
+
+    def commend(self, section: Mapping[str, Any]) -> dict[str, Any]:
+        groups = []
+        for group in section["groups"]:
+            members = [self.unit(code) for code in group["units"]]
+            kinds = {m["kind"] for m in members}
+            groups.append({"group": group["group"], "units": members, "count": wording.count(len(members)),
+                           "kinds": local_units_words(kinds)})
+        return {"number": str(section["number"]), "kind": "commend", "groups": groups}
+
+    def remind(self, section: Mapping[str, Any], where: str) -> dict[str, Any]:
+        subsections = []
+        for s, sub in enumerate(section["subsections"]):
+            metric = sub["metric"]
+            groups = []
+            for g, group in enumerate(sub["groups"]):
+                at = f"{where}.subsections[{s}].groups[{g}]"
+                groups.append({
+                    "reason": group["reason"],
+                    "entries": [self.entry(e, metric, f"{at}.entries[{i}]") for i, e in enumerate(group["entries"])],
+                    "request": self.request(group["request"]),
+                })
+            subsections.append({"number": str(sub["number"]), "metric": metric, "phrase": METRIC_PHRASES[metric],
+                                "groups": groups})
+        return {"number": str(section["number"]), "kind": "remind", "subsections": subsections}
+
+    def listed(self, section: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """Criticisms and requests to vertical agencies: one reason line per unit."""
+        view = {
+            "number": str(section["number"]),
+            "kind": section["kind"],
+            "subjects": section["subjects"],
+            "entries": [self.entry(e, "payment", f"{where}.entries[{i}]") for i, e in enumerate(section["entries"])],
+        }
+        if section["kind"] == "criticise":
+            view["count"] = section["count"]
+            view["ordinal"] = section.get("ordinal") or wording.ordinal(int(section["count"])) or ""
+        else:
+            view["heads"] = section["heads"]
+        return view
+
+    def sections(self) -> list[dict[str, Any]]:
+        out = []
+        for i, section in enumerate(self.d["sections"]):
+            where = f"sections[{i}]"
+            kind = section["kind"]
+            if kind == "commend":
+                out.append(self.commend(section))
+            elif kind == "remind":
+                out.append(self.remind(section, where))
+            elif kind in ("criticise", "request"):
+                out.append(self.listed(section, where))
+            else:
+                out.append({"number": str(section["number"]), "kind": "directives",
+                            "addressees": section["addressees"]})
+        return out
+
+    # Opening -----------------------------------------------------------------------------------
+
+    def totals(self) -> dict[str, Any]:
+        totals: dict[str, Any] = {}
+        compared = False
+        for metric in ("receipt", "result", "payment"):
+            t = self.d["totals"].get(metric) or {}
+            change_text = t.get("change_text")
+            compared = compared or bool(change_text)
+            totals[metric] = {"text": value(t.get("text"), f"totals.{metric}.text"),
+                              "change_text": value(change_text, f"totals.{metric}.change_text")}
+        totals["posts"] = self.d["totals"].get("posts") or {}
+        totals["compared"] = compared
+        return totals
+
+    def shortfalls(self) -> dict[str, Any]:
+        shortfalls = self.d.get("shortfalls") or {}
+        payment = list(shortfalls.get("payment") or [])
+        posts = list(shortfalls.get("posts") or [])
+        kinds = {self.units[c]["kind"] for c in payment if c in self.units}
+        if kinds and kinds <= set(LOCAL_KINDS):
+            who = "địa phương"
+        elif kinds and not kinds & set(LOCAL_KINDS):
+            who = "cơ quan, đơn vị"
+        else:
+            who = "cơ quan, đơn vị, địa phương"
+        return {"payment": bool(payment), "posts": bool(posts), "payment_units": payment, "posts_units": posts,
+                "payment_who": who}
+
+    def actions(self) -> str:
+        kinds = {s["kind"] for s in self.d["sections"]}
+        words = []
+        if "commend" in kinds:
+            words.append("biểu dương")
+        if kinds & {"remind", "criticise", "request"} or not words:
+            words.append("nhắc nhở")
+        return ", ".join(words)
+
+
+def build_context(decisions: dict[str, Any], authority: Authority, *, document_number: int | str | None = None,
+                  annex: Any = False) -> dict[str, Any]:
+    """The template's variables (see the module's docstring)."""
+    builder = _Builder(decisions, authority)
+    period = Period.parse(decisions["period"])
+    dated = period.next()
+    word = level_word(authority)
+    settings = letter_settings(authority)
+    default_giver = "UBND tỉnh" if authority.level == "district" else f"UBND {word}"
+    rest, remaining = _rest_of_year(period)
+    kinds = {u["kind"] for u in decisions["units"].values()}
+    windows = decisions["windows"]
+    payment_window = ((windows.get("campaign") or {}).get("payment") or {}).get("label")
+    if not payment_window:
+        raise DecisionsError("decisions.json: thiếu 'windows.campaign.payment.label'")
+    signer = authority.signer
+    return {
+        "authority": {
+            "id": authority.id,
+            "name": authority.name,
+            "level": authority.level,
+            "issuing_body": list(authority.issuing_body),
+            "place": authority.place,
+            "document_symbol": authority.document_symbol,
+            "recipients": list(authority.recipients),
+            "copies": list(authority.copies),
+            "signer": {"on_behalf": signer.on_behalf or "", "title": signer.title, "name": signer.name},
+        },
+        "number": document_number_text(document_number),
+        "date_line": wording.date_line(authority.place, dated.month, dated.year),
+        "period": str(period),
+        "period_label": decisions["period_label"],
+        "previous_period_label": decisions["previous_period_label"],
+        "year": decisions["year"],
+        "ytd_label": windows["ytd"]["label"],
+        "payment_window": payment_window,
+        "rest_of_year": rest,
+        "remaining_of_year": remaining,
+        "level_word": word,
+        "target_giver": str(settings.get("target_giver") or default_giver),
+        "local_units": str(settings.get("local_units") or local_units_words(kinds)),
+        "actions": builder.actions(),
+        "totals": builder.totals(),
+        "operator_note": value(decisions.get("operator_note") or None, "operator_note"),
+        "shortfalls": builder.shortfalls(),
+        "targets": dict(decisions["targets"]),
+        "sections": builder.sections(),
+        "annex": annex,
+    }

@@ -1,0 +1,98 @@
+"""DOCX → PDF through LibreOffice headless.
+
+Each conversion runs its own soffice with a private user profile (``-env:UserInstallation``), so two
+tasks converting at once never share, lock or corrupt a profile, and a crashed run leaves nothing
+behind. LibreOffice substitutes Liberation Serif, metric-compatible, for Times New Roman where Times is
+absent, and embeds the fonts it used (a subset with the Vietnamese glyphs) in the PDF.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+from cchc.letter.errors import PdfConversionError
+
+SOFFICE_ENV = "CCHC_SOFFICE"
+DEFAULT_TIMEOUT = 180.0
+
+
+def find_soffice(soffice: str | None = None) -> str:
+    """The soffice executable: the argument, $CCHC_SOFFICE, or soffice/libreoffice on the PATH."""
+    candidate = soffice or os.environ.get(SOFFICE_ENV)
+    if candidate:
+        resolved = shutil.which(candidate)
+        if resolved is None:
+            raise PdfConversionError(
+                f"không tìm thấy LibreOffice: '{candidate}' không chạy được (kiểm tra {SOFFICE_ENV} hoặc cài "
+                "gói libreoffice-writer-nogui)"
+            )
+        return resolved
+    for name in ("soffice", "libreoffice"):
+        resolved = shutil.which(name)
+        if resolved:
+            return resolved
+    raise PdfConversionError(
+        "không tìm thấy LibreOffice (soffice) trên PATH: cài gói libreoffice-writer-nogui hoặc đặt "
+        f"{SOFFICE_ENV} là đường dẫn tới soffice"
+    )
+
+
+def _tail(text: bytes | str | None, limit: int = 2000) -> str:
+    if not text:
+        return "(trống)"
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    text = text.strip()
+    return text[-limit:] if text else "(trống)"
+
+
+def to_pdf(docx: str | Path, pdf: str | Path, *, timeout: float = DEFAULT_TIMEOUT, soffice: str | None = None) -> Path:
+    """Convert ``docx`` to ``pdf`` (written atomically); raises PdfConversionError naming the command."""
+    docx = Path(docx).resolve()
+    pdf = Path(pdf)
+    if not docx.is_file():
+        raise PdfConversionError(f"không có tệp để chuyển sang PDF: {docx}")
+    executable = find_soffice(soffice)
+    profile = Path(tempfile.mkdtemp(prefix="cchc-lo-profile-"))
+    outdir = Path(tempfile.mkdtemp(prefix="cchc-lo-out-"))
+    command = [
+        executable,
+        f"-env:UserInstallation={profile.as_uri()}",
+        "--headless", "--invisible", "--nologo", "--norestore", "--nolockcheck", "--nodefault",
+        "--convert-to", "pdf:writer_pdf_Export",
+        "--outdir", str(outdir),
+        str(docx),
+    ]
+    shown = " ".join(command)
+    try:
+        # Own process group: on a timeout the whole group (oosplash and soffice.bin) is killed.
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                                   env={**os.environ, "HOME": str(profile)})
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            raise PdfConversionError(
+                f"LibreOffice quá thời gian {timeout:g} giây khi chuyển {docx.name} sang PDF; lệnh: {shown}; "
+                f"stderr: {_tail(stderr)}"
+            ) from None
+        produced = outdir / f"{docx.stem}.pdf"
+        if process.returncode != 0 or not produced.is_file() or produced.stat().st_size == 0:
+            raise PdfConversionError(
+                f"LibreOffice không chuyển được {docx.name} sang PDF (mã thoát {process.returncode}); lệnh: {shown}; "
+                f"stderr: {_tail(stderr)}; stdout: {_tail(stdout)}"
+            )
+        pdf.parent.mkdir(parents=True, exist_ok=True)
+        staging = pdf.with_name(f".{pdf.name}.{os.getpid()}.tmp")
+        shutil.move(str(produced), staging)
+        os.replace(staging, pdf)
+        return pdf
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+        shutil.rmtree(outdir, ignore_errors=True)

@@ -1,0 +1,344 @@
+"""Rendering the letter: decisions.json + authority.yaml + the Word template → DOCX, PDF, chart.
+
+Files go to ``<output_dir>/<authority>/<period>/`` (``output_dir`` is CCHC_OUTPUT_DIR): ``letter.docx``,
+``letter.pdf`` and ``annex_chart.png``. Everything is produced in a private staging folder first and
+moved into place only when every step (template, PDF, signature) succeeded, so a failure never
+leaves a half-filled letter or a PDF of an older DOCX next to a newer one.
+
+The template is rendered with StrictUndefined (a field the data does not have is an error naming
+it) and autoescape (a unit called "A & B <C>" cannot break the document's XML).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from docx import Document
+from docx.oxml.ns import qn
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
+
+from cchc import wording
+from cchc.config import Authority, load_authority
+from cchc.letter import layout
+from cchc.letter.annex import annex_context, render_chart
+from cchc.letter.context import Missing, build_context, percent
+from cchc.letter.decisions import load_decisions, sha256_file
+from cchc.letter.errors import DecisionsError, LetterError, LetterTemplateError
+from cchc.letter.pdf import DEFAULT_TIMEOUT, to_pdf
+from cchc.letter.sign import sign_pdf, signing_config
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_PATH = Path(__file__).resolve().parent / "templates" / "letter.docx"
+DOCX_NAME = "letter.docx"
+PDF_NAME = "letter.pdf"
+CHART_NAME = "annex_chart.png"
+CHART_WIDTH_MM = 160
+
+
+@dataclass(frozen=True)
+class LetterResult:
+    authority_id: str
+    period: str
+    output_dir: Path
+    folder: Path
+    docx_path: Path
+    docx_sha256: str
+    pdf_path: Path | None
+    pdf_sha256: str | None
+    chart_path: Path | None
+    decisions_path: Path
+    decisions_sha256: str
+    rulebook_version: str
+    document_number: str | None
+    signed: bool
+    run_id: str | None
+    template_path: Path
+
+    @property
+    def status(self) -> str:
+        """'draft' until the letter carries a document number, then 'issued'."""
+        return "issued" if self.document_number else "draft"
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-safe description, for XCom, logs and `make demo`."""
+        return {
+            "authority": self.authority_id,
+            "period": self.period,
+            "status": self.status,
+            "document_number": self.document_number,
+            "docx": str(self.docx_path),
+            "docx_sha256": self.docx_sha256,
+            "pdf": str(self.pdf_path) if self.pdf_path else None,
+            "pdf_sha256": self.pdf_sha256,
+            "chart": str(self.chart_path) if self.chart_path else None,
+            "signed": self.signed,
+            "decisions": str(self.decisions_path),
+            "decisions_sha256": self.decisions_sha256,
+            "rulebook_version": self.rulebook_version,
+            "run_id": self.run_id,
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Jinja
+# --------------------------------------------------------------------------------------------
+
+
+def _finalize(value: Any) -> Any:
+    """Nothing the template prints may be a bare None: the letter would read "None"."""
+    if value is None:
+        raise LetterTemplateError("mẫu in ra một giá trị rỗng (None)")
+    return value
+
+
+def jinja_environment() -> jinja2.Environment:
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True, finalize=_finalize)
+    env.filters["percent"] = percent
+    env.filters["count"] = wording.count
+    env.filters["join"] = wording.join
+    return env
+
+
+_FIELD_PATTERNS = (
+    re.compile(r"has no attribute '([^']+)'"),
+    re.compile(r"'([^']+)' is undefined"),
+    re.compile(r"no element '?([^'\s]+)'?"),
+)
+
+
+def _template_line(exc: Exception, tpl: DocxTemplate | None) -> int | None:
+    """The template line Jinja was at: given for a syntax error, found in the traceback otherwise."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return exc.lineno
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _where(exc: Exception, tpl: DocxTemplate | None) -> str:
+    """The text of the template paragraph at fault, so the clerk can find it in Word."""
+    line = _template_line(exc, tpl)
+    if not line:
+        return ""
+    source = getattr(exc, "source", None)
+    if not source and tpl is not None:
+        try:
+            # docxtpl renders the patched XML with one paragraph per line: rebuild it to read the line.
+            source = re.sub(r"<w:p([ >])", r"\n<w:p\1", tpl.patch_xml(tpl.get_xml()))
+        except Exception:  # the message is still useful without it
+            return ""
+    lines = (source or "").splitlines()
+    if not 0 < line <= len(lines):
+        return ""
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", lines[line - 1])).strip()
+    return f"; tại đoạn: «{text[:300]}»" if text else ""
+
+
+def _template_error(template: Path, exc: Exception, tpl: DocxTemplate | None = None) -> LetterTemplateError:
+    name = template.name
+    if isinstance(exc, jinja2.UndefinedError):
+        field = next((m.group(1) for p in _FIELD_PATTERNS if (m := p.search(str(exc)))), None)
+        what = f"thiếu trường '{field}'" if field else "thiếu một trường"
+        return LetterTemplateError(f"mẫu công văn {name} ({template}): {what} ({exc}){_where(exc, tpl)}")
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return LetterTemplateError(
+            f"mẫu công văn {name} ({template}): lỗi cú pháp Jinja: {exc.message}{_where(exc, tpl)}")
+    if isinstance(exc, LetterTemplateError):
+        return LetterTemplateError(f"mẫu công văn {name} ({template}): {exc}{_where(exc, tpl)}")
+    return LetterTemplateError(f"mẫu công văn {name} ({template}): {type(exc).__name__}: {exc}{_where(exc, tpl)}")
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------
+
+
+def _fit_body_rule(document, issuing_body: list[str]) -> None:
+    """The rule under the issuing body: 45% of its last line (Decree 30: a third to a half), centred."""
+    line = issuing_body[-1] if issuing_body else ""
+    width = 0.45 * layout.text_width_mm(line, 13, bold=True)
+    indent = layout.centred_indent_mm(layout.HEADER_LEFT_MM, width, layout.HEADER_CELL_MARGIN_MM)
+    for table in document.tables[:1]:
+        for cell in table._cells:
+            for paragraph in cell.paragraphs:
+                if paragraph.style is not None and paragraph.style.name == layout.STYLE_BODY_RULE:
+                    paragraph.paragraph_format.left_indent = Mm(indent)
+                    paragraph.paragraph_format.right_indent = Mm(indent)
+
+
+def _render_docx(template: Path, context_args: dict[str, Any], decisions: dict[str, Any], authority: Authority,
+                 docx_path: Path, chart_path: Path | None, meta: dict[str, str]) -> None:
+    try:
+        tpl = DocxTemplate(str(template))
+    except Exception as exc:
+        raise LetterTemplateError(f"mẫu công văn {template.name} ({template}): không mở được tệp Word: {exc}") from exc
+    annex: Any = False
+    if chart_path is not None:
+        chart = InlineImage(tpl, str(chart_path), width=Mm(CHART_WIDTH_MM))
+        annex = annex_context(decisions, chart)
+        annex["dated"] = wording.date_line(authority.place, *_dated(decisions))[len(authority.place) + 2:]
+    context = build_context(decisions, authority, annex=annex, **context_args)
+    try:
+        tpl.render(context, jinja_env=jinja_environment(), autoescape=True)
+    except (jinja2.TemplateError, LetterTemplateError) as exc:
+        raise _template_error(template, exc, tpl) from exc
+    _fit_body_rule(tpl.docx, authority.issuing_body)
+    core = tpl.docx.core_properties
+    core.title = f"V/v biểu dương, nhắc nhở thực hiện nhiệm vụ cải cách hành chính tháng {decisions['period_label']}"
+    core.subject = f"Công văn CCHC tháng {decisions['period_label']} của UBND {authority.name}"
+    core.author = " ".join(authority.issuing_body)
+    core.keywords = f"cchc; {authority.id}; {decisions['period']}"
+    core.comments = "; ".join(f"{k}: {v}" for k, v in meta.items() if v)
+    tpl.save(str(docx_path))
+
+
+def _dated(decisions: dict[str, Any]) -> tuple[int, int]:
+    year, month = (int(x) for x in decisions["period"].split("-"))
+    return (1, year + 1) if month == 12 else (month + 1, year)
+
+
+def _authority(authority: Authority | str | os.PathLike) -> Authority:
+    return authority if isinstance(authority, Authority) else load_authority(authority)
+
+
+def render_letter(
+    decisions_path: str | os.PathLike,
+    authority: Authority | str | os.PathLike,
+    output_dir: str | os.PathLike,
+    document_number: int | str | None = None,
+    run_id: str | None = None,
+    *,
+    template: str | os.PathLike | None = None,
+    pdf: bool = True,
+    annex: bool = True,
+    sign: bool | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> LetterResult:
+    """Render the letter of one authority and period into ``<output_dir>/<authority>/<period>/``.
+
+    ``document_number`` is None for the draft ("Số:       /UBND-NV"); the distribution stage renders
+    again with the number allocated from the register when the letter is issued. ``sign``: None signs
+    when a certificate is configured (see ``cchc.letter.sign``), True requires one, False never signs.
+    """
+    authority = _authority(authority)
+    decisions_path = Path(decisions_path).resolve()
+    output_dir = Path(output_dir).resolve()
+    template = Path(template) if template is not None else TEMPLATE_PATH
+    decisions, decisions_sha256 = load_decisions(decisions_path)
+    declared = (decisions.get("authority") or {}).get("id")
+    if declared != authority.id:
+        raise DecisionsError(f"{decisions_path}: quyết định của cơ quan '{declared}', không phải '{authority.id}'")
+    period = str(decisions["period"])
+    signing = None
+    if sign is not False:
+        signing = signing_config(authority)
+        if sign and signing is None:
+            raise LetterError("yêu cầu ký số nhưng chưa cấu hình chứng thư số (CCHC_SIGNING_P12 hoặc 'signing:')")
+    if signing is not None and not pdf:
+        raise LetterError("ký số cần tệp PDF: không thể ký khi pdf=False")
+
+    folder = output_dir / authority.id / period
+    created = [p for p in (folder.parent, folder) if not p.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = folder / f".letter-{uuid.uuid4().hex[:12]}"
+    staging.mkdir()
+    number = None if document_number in (None, "") else str(document_number)
+    meta = {"decisions_sha256": decisions_sha256, "rulebook": str((decisions.get("rulebook") or {}).get("version", "")),
+            "run_id": run_id or "", "document_number": number or ""}
+    moved: list[Path] = []
+    try:
+        chart = render_chart(decisions, staging / CHART_NAME) if annex else None
+        docx = staging / DOCX_NAME
+        _render_docx(template, {"document_number": document_number}, decisions, authority, docx, chart, meta)
+        pdf_file = None
+        if pdf:
+            pdf_file = to_pdf(docx, staging / PDF_NAME, timeout=timeout)
+            if signing is not None:
+                sign_pdf(pdf_file, signing, signer_name=authority.signer.name, location=authority.place,
+                         reason=f"Ký số công văn CCHC tháng {decisions['period_label']}")
+        # Every step succeeded: hash, then move into place (same folder, so each rename is atomic).
+        staged = [p for p in (docx, pdf_file, chart) if p is not None]
+        hashes = {p.name: sha256_file(p) for p in staged}
+        for path in staged:
+            os.replace(path, folder / path.name)
+            moved.append(folder / path.name)
+    except Exception:
+        for path in moved:
+            path.unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
+        for path in reversed(created):
+            try:
+                path.rmdir()
+            except OSError:
+                pass
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+    result = LetterResult(
+        authority_id=authority.id,
+        period=period,
+        output_dir=output_dir,
+        folder=folder,
+        docx_path=folder / DOCX_NAME,
+        docx_sha256=hashes[DOCX_NAME],
+        pdf_path=folder / PDF_NAME if pdf else None,
+        pdf_sha256=hashes.get(PDF_NAME),
+        chart_path=folder / CHART_NAME if annex else None,
+        decisions_path=decisions_path,
+        decisions_sha256=decisions_sha256,
+        rulebook_version=meta["rulebook"],
+        document_number=number,
+        signed=signing is not None,
+        run_id=run_id,
+        template_path=template,
+    )
+    log.info("công văn %s kỳ %s (%s): %s", authority.id, period, result.status, result.docx_path)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Reading a letter back
+# --------------------------------------------------------------------------------------------
+
+
+def _block_text(element, out: list[str]) -> None:
+    for child in element.iterchildren():
+        if child.tag == qn("w:p"):
+            out.append("".join(t.text or "" for t in child.iter(qn("w:t"))))
+        elif child.tag == qn("w:tbl"):
+            for row in child.iterchildren(qn("w:tr")):
+                for cell in row.iterchildren(qn("w:tc")):
+                    properties = cell.find(qn("w:tcPr"))
+                    merge = properties.find(qn("w:vMerge")) if properties is not None else None
+                    # A vertically merged continuation cell repeats nothing: skip it.
+                    if merge is not None and merge.get(qn("w:val")) in (None, "continue"):
+                        continue
+                    _block_text(cell, out)
+        elif child.tag == qn("w:sdt"):
+            content = child.find(qn("w:sdtContent"))
+            if content is not None:
+                _block_text(content, out)
+
+
+def letter_text(docx_path: str | os.PathLike) -> str:
+    """Every paragraph of the document body, tables included, one per line, in reading order."""
+    document = Document(str(docx_path))
+    out: list[str] = []
+    _block_text(document.element.body, out)
+    return "\n".join(out)
+
+
+__all__ = ["LetterResult", "Missing", "jinja_environment", "letter_text", "render_letter"]

@@ -1,0 +1,86 @@
+"""Optional digital signature of the PDF with a PKCS#12 certificate (pyHanko).
+
+Configured by the environment (``CCHC_SIGNING_P12`` = path of the .p12/.pfx file,
+``CCHC_SIGNING_PASSWORD``) or by authority.yaml::
+
+    signing:
+      p12: /run/secrets/tu-ky.p12          # relative paths are read from the authority's folder
+      password_env: TU_KY_SIGNING_PASSWORD  # the password itself never goes into a YAML file
+
+The environment wins. Without either, letters are not signed. The password is never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cchc.config import Authority
+from cchc.letter.errors import SigningError
+
+P12_ENV = "CCHC_SIGNING_P12"
+PASSWORD_ENV = "CCHC_SIGNING_PASSWORD"
+
+
+@dataclass(frozen=True)
+class SigningConfig:
+    p12: Path
+    password: bytes | None = field(default=None, repr=False)
+
+
+def signing_config(authority: Authority | None = None, env: Mapping[str, str] | None = None) -> SigningConfig | None:
+    """The certificate to sign with, or None when signing is not configured."""
+    env = os.environ if env is None else env
+    if env.get(P12_ENV):
+        password = env.get(PASSWORD_ENV)
+        return SigningConfig(Path(env[P12_ENV]), password.encode() if password else None)
+    settings = (authority.extra.get("signing") if authority is not None else None) or None
+    if settings is None:
+        return None
+    where = f"{authority.folder / 'authority.yaml'}: signing"
+    if not isinstance(settings, Mapping) or not settings.get("p12"):
+        raise SigningError(f"{where}: cần khóa 'p12' (đường dẫn tệp chứng thư số .p12)")
+    if "password" in settings:
+        raise SigningError(f"{where}: không ghi mật khẩu vào tệp YAML; dùng 'password_env' (tên biến môi trường)")
+    p12 = Path(str(settings["p12"]))
+    if not p12.is_absolute():
+        p12 = authority.folder / p12
+    password = None
+    if settings.get("password_env"):
+        name = str(settings["password_env"])
+        if name not in env:
+            raise SigningError(f"{where}: biến môi trường {name} (mật khẩu chứng thư số) chưa được đặt")
+        password = env[name].encode()
+    return SigningConfig(p12, password)
+
+
+def sign_pdf(pdf: str | Path, config: SigningConfig, *, signer_name: str | None = None, location: str | None = None,
+             reason: str = "Ký số văn bản", field_name: str = "Signature1") -> Path:
+    """Sign ``pdf`` in place (an incremental update, written atomically)."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+
+    pdf = Path(pdf)
+    if not config.p12.is_file():
+        raise SigningError(f"không tìm thấy tệp chứng thư số {config.p12}")
+    try:
+        signer = signers.SimpleSigner.load_pkcs12(pfx_file=str(config.p12), passphrase=config.password)
+    except Exception as exc:  # pyHanko raises various errors for a wrong password or a bad file
+        raise SigningError(f"không mở được chứng thư số {config.p12} (sai mật khẩu hoặc tệp hỏng): {exc}") from exc
+    if signer is None:
+        raise SigningError(f"không mở được chứng thư số {config.p12} (sai mật khẩu hoặc tệp hỏng)")
+    meta = signers.PdfSignatureMetadata(field_name=field_name, reason=reason, location=location, name=signer_name)
+    staging = pdf.with_name(f".{pdf.name}.{os.getpid()}.signing")
+    try:
+        with pdf.open("rb") as source, staging.open("wb") as target:
+            signers.sign_pdf(IncrementalPdfFileWriter(source, strict=False), meta, signer=signer, output=target)
+        os.replace(staging, pdf)
+    except SigningError:
+        raise
+    except Exception as exc:
+        raise SigningError(f"không ký được {pdf.name} bằng {config.p12}: {exc}") from exc
+    finally:
+        staging.unlink(missing_ok=True)
+    return pdf

@@ -1,0 +1,139 @@
+"""Escalation: which criticism of the year a criticism is ("Phê bình lần thứ hai …").
+
+The n-th criticism of a unit in a period P is 1 + its criticisms in the earlier periods of the counting
+window (the calendar year of P by default). Each earlier period counts once, from one source:
+
+- the decisions stored for it, if the system decided it (even when it criticised nobody);
+- otherwise the imported history (history.csv: letters sent before the system existed).
+
+So importing the history and then running the same months counts nothing twice, and rerunning P
+replaces P's stored decisions instead of adding to them.
+
+A count depends only on *which* units were criticised in earlier periods, never on earlier counts.
+When a period is decided (again) out of order, or the history changes, the counts stored for other
+periods of the window may become stale: ``recount`` recomputes the expected count of every stored
+criticism and re-stores (cause "recount") exactly the periods whose counts changed, rewriting their
+sections, in the same transaction. Backfills in any order therefore end with the counts an in-order
+run gives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from cchc.periods import Period
+from cchc.rules.rulebook import count_window_start
+from cchc.rules.store import current_run, read_decisions, rebuild_document, store_period
+from cchc.rules.tables import criticism_history, decision_runs, decisions
+
+Tallies = dict[str, dict[str, int]]
+"""Criticisms per period ('YYYY-MM') and unit code."""
+
+
+def earlier_criticisms(tallies: Mapping[str, Mapping[str, int]], period: Period,
+                       window_start: Period | None) -> dict[str, int]:
+    """Per unit, the criticisms of the periods before ``period`` from ``window_start`` (None: all)."""
+    out: dict[str, int] = defaultdict(int)
+    end = str(period)
+    start = str(window_start) if window_start is not None else ""
+    for when, by_unit in tallies.items():
+        if start <= when < end:
+            for unit, count in by_unit.items():
+                out[unit] += count
+    return dict(out)
+
+
+def merge_sources(decided: set[str], stored: Mapping[str, Mapping[str, int]],
+                  history: Mapping[str, Mapping[str, int]]) -> Tallies:
+    """One source per period: the stored decisions of a decided period, else the imported history."""
+    out: Tallies = {}
+    for when in decided:
+        out[when] = dict(stored.get(when, {}))
+    for when, by_unit in history.items():
+        if when not in decided:
+            out[when] = dict(by_unit)
+    return out
+
+
+def lock_authority(conn: sa.Connection, authority_id: str) -> None:
+    """Serialise decision writes of one authority until the transaction ends.
+
+    Deciding two periods at once (a backfill with parallel runs) must not let each count without the
+    other's criticisms. SQLite already takes the database write lock at BEGIN (IMMEDIATE); PostgreSQL
+    takes a transaction-scoped advisory lock keyed on the authority.
+    """
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"cchc.decisions:{authority_id}".encode()).digest()[:8], "big", signed=True)
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def load_tallies(conn: sa.Connection, authority_id: str) -> Tallies:
+    """Every period's criticisms of the authority, each period from its one source."""
+    decided = {
+        p for (p,) in conn.execute(
+            sa.select(decision_runs.c.period).distinct().where(decision_runs.c.authority_id == authority_id))
+    }
+    stored: dict[str, dict[str, int]] = defaultdict(dict)
+    for when, unit, count in conn.execute(
+        sa.select(decisions.c.period, decisions.c.unit_code, sa.func.count())
+        .where(decisions.c.authority_id == authority_id, decisions.c.kind == "criticise")
+        .group_by(decisions.c.period, decisions.c.unit_code)
+    ):
+        stored[when][unit] = int(count)
+    history: dict[str, dict[str, int]] = defaultdict(dict)
+    for when, unit, count in conn.execute(
+        sa.select(criticism_history.c.period, criticism_history.c.unit_code, criticism_history.c.count)
+        .where(criticism_history.c.authority_id == authority_id)
+    ):
+        if count:
+            history[when][unit] = int(count)
+    return merge_sources(decided, stored, history)
+
+
+def stale_counts(conn: sa.Connection, authority_id: str, tallies: Mapping[str, Mapping[str, int]],
+                 exclude: str | None = None) -> dict[str, dict[str, int]]:
+    """Per stored period, the criticisms whose stored count differs from the expected one: unit → count."""
+    runs = {
+        row.period: row.rulebook_values
+        for row in conn.execute(
+            sa.select(decision_runs.c.period, decision_runs.c.rulebook_values)
+            .where(decision_runs.c.authority_id == authority_id, decision_runs.c.is_current.is_(True)))
+    }
+    stale: dict[str, dict[str, int]] = defaultdict(dict)
+    for when, unit, count in conn.execute(
+        sa.select(decisions.c.period, decisions.c.unit_code, decisions.c.count)
+        .where(decisions.c.authority_id == authority_id, decisions.c.kind == "criticise")
+    ):
+        if when == exclude or when not in runs:
+            continue
+        period = Period.parse(when)
+        reset = (runs[when] or {}).get("criticism_reset", "year")
+        expected = 1 + earlier_criticisms(tallies, period, count_window_start(period, reset)).get(unit, 0)
+        if expected != count:
+            stale[when][unit] = expected
+    return dict(stale)
+
+
+def recount(conn: sa.Connection, authority_id: str, run_id: str, exclude: str | None = None) -> dict[str, dict[str, Any]]:
+    """Re-store every stored period whose criticism counts are stale; returns period → new document.
+
+    Only the counts (and so the criticism sections and their numbering) change: the figures and the
+    other decisions are those the period was decided with.
+    """
+    tallies = load_tallies(conn, authority_id)
+    out: dict[str, dict[str, Any]] = {}
+    for when, counts in sorted(stale_counts(conn, authority_id, tallies, exclude).items()):
+        run = current_run(conn, authority_id, when)
+        updated = [replace(d, count=counts.get(d.unit_code, d.count)) if d.kind == "criticise" else d
+                   for d in read_decisions(conn, authority_id, when)]
+        document, placed = rebuild_document(run["document"], updated)
+        store_period(conn, authority_id, when, placed, document, run["rulebook_version"], run["rulebook_values"],
+                     run_id, cause="recount")
+        out[when] = document
+    return out

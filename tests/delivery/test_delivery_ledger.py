@@ -1,0 +1,99 @@
+"""The ledger's steps and the report, on SQLite and PostgreSQL; the migration that creates the ledger."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from delivery_helpers import insert_letter
+
+from cchc.delivery import ledger
+from cchc.delivery.report import distribution_report
+from cchc.delivery.tables import deliveries
+from cchc.warehouse import current_revision, downgrade, head_revision, upgrade
+
+
+def _planned(address: str, kind: str = "normal", batch: str = "") -> ledger.Planned:
+    return ledger.Planned(recipient=address, recipient_name=f"Người nhận {address}", unit_codes=("X-HK",),
+                          roles=("unit",), envelope_to=address, subject="V/v thử",
+                          message_id=ledger.message_id(1, address, kind, batch, "demo"))
+
+
+def _ensure(engine, letter_id, planned, kind="normal", batch=""):
+    with engine.begin() as conn:
+        swept = ledger.sweep_sending(conn, letter_id)
+        rows = ledger.ensure_rows(conn, letter_id=letter_id, authority_id="demo", period="2023-08", kind=kind,
+                                  batch=batch, planned=planned)
+    return swept, rows
+
+
+def test_rows_are_created_once_and_keep_their_state(engine, tmp_path):
+    letter_id = insert_letter(engine, tmp_path, number=3)
+    planned = [_planned("a@thu.gov.vn"), _planned("B@thu.gov.vn")]
+    _, rows = _ensure(engine, letter_id, planned)
+    assert [(r.recipient, r.state, r.attempts) for r in rows] == [("a@thu.gov.vn", "pending", 0),
+                                                                  ("b@thu.gov.vn", "pending", 0)]
+    assert ledger.claim(engine, rows[0].delivery_id)
+    assert not ledger.claim(engine, rows[0].delivery_id)  # already taken: a second runner gets nothing
+    ledger.record(engine, rows[0].delivery_id, "sent", 250, "2.0.0 Ok")
+    _, again = _ensure(engine, letter_id, planned)
+    assert [r.delivery_id for r in again] == [r.delivery_id for r in rows]
+    assert again[0].state == "sent" and again[0].attempts == 1 and again[0].smtp_code == 250
+    assert again[0].sent_at is not None
+    assert again[1].state == "pending"
+
+
+def test_sending_rows_become_unknown_at_the_start_of_a_run(engine, tmp_path):
+    letter_id = insert_letter(engine, tmp_path, number=3)
+    _, rows = _ensure(engine, letter_id, [_planned("a@thu.gov.vn")])
+    assert ledger.claim(engine, rows[0].delivery_id)  # ... and the process dies here
+    swept, again = _ensure(engine, letter_id, [_planned("a@thu.gov.vn")])
+    assert [r.recipient for r in swept] == ["a@thu.gov.vn"] and swept[0].state == "unknown"
+    assert again[0].state == "unknown"
+    assert not ledger.claim(engine, rows[0].delivery_id)  # unknown is never claimed
+    assert ledger.settle_unknown(engine, letter_id, ["A@thu.gov.vn"], "sent") == 1
+    assert ledger.read(engine, letter_id)[0].state == "sent"
+
+
+def test_kinds_and_batches_are_separate_rows(engine, tmp_path):
+    letter_id = insert_letter(engine, tmp_path, number=3)
+    _ensure(engine, letter_id, [_planned("a@thu.gov.vn")])
+    _ensure(engine, letter_id, [_planned("a@thu.gov.vn", "resend", "r1")], kind="resend", batch="r1")
+    _ensure(engine, letter_id, [_planned("a@thu.gov.vn", "resend", "r2")], kind="resend", batch="r2")
+    _ensure(engine, letter_id, [_planned("a@thu.gov.vn", "test", "t1")], kind="test", batch="t1")
+    rows = ledger.read(engine, letter_id)
+    assert [(r.kind, r.batch) for r in rows] == [("normal", ""), ("resend", "r1"), ("resend", "r2"), ("test", "t1")]
+    assert len({r.message_id for r in rows}) == 4
+
+
+def test_report_counts_and_lists_every_state(engine, tmp_path):
+    letter_id = insert_letter(engine, tmp_path, number=3)
+    addresses = ["a@thu.gov.vn", "b@thu.gov.vn", "c@thu.gov.vn", "d@thu.gov.vn"]
+    _, rows = _ensure(engine, letter_id, [_planned(a) for a in addresses])
+    for row, (state, code, answer) in zip(rows, [("sent", 250, "Ok"), ("failed", 550, "5.1.1 no such user"),
+                                                 ("unknown", None, "mất kết nối")], strict=False):
+        ledger.claim(engine, row.delivery_id)
+        ledger.record(engine, row.delivery_id, state, code, answer)
+    report = distribution_report(engine, ("demo", "2023-08"))
+    assert report["counts"] == {"pending": 1, "sending": 0, "sent": 1, "failed": 1, "unknown": 1, "total": 4}
+    assert report["document_number"] == 3 and report["letter_id"] == letter_id
+    assert report["failed"][0]["recipient"] == "b@thu.gov.vn" and report["failed"][0]["smtp_code"] == 550
+    assert report["unknown"][0]["smtp_answer"] == "mất kết nối"
+    assert [r["recipient"] for r in report["pending"]] == ["d@thu.gov.vn"]
+    assert report["by_kind"]["normal"]["sent"] == 1
+    import json
+
+    json.dumps(report)  # small and JSON-safe: fit for an XCom
+
+
+def test_the_migration_matches_the_table_and_goes_down_and_up(engine):
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                 deliveries.metadata)
+    mine = [d for d in diffs if "deliveries" in repr(d)]
+    assert mine == []
+    assert current_revision(engine) == head_revision()
+    downgrade(engine, "0003")
+    assert "deliveries" not in sa.inspect(engine).get_table_names()
+    upgrade(engine)
+    assert "deliveries" in sa.inspect(engine).get_table_names()

@@ -1,0 +1,149 @@
+"""Letter fixtures: the seed and a province after 2025, rendered once per session with real LibreOffice.
+
+LibreOffice is slow to start, so each scenario is converted to PDF once (session scope) and every
+test reads the same files; tests that need a variant render the DOCX only (``pdf=False``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from letter_helpers import (
+    P12_PASSWORD,
+    PROVINCE_AUTHORITY,
+    PROVINCE_DECISIONS,
+    SEED_AUTHORITY,
+    SEED_DECISIONS,
+)
+from sqlalchemy.engine import make_url
+
+# The letters' tables live on the warehouse MetaData; registering them here keeps the warehouse's
+# schema-vs-migrations test meaningful until cchc.warehouse.schema imports them itself.
+import cchc.letter.tables  # noqa: F401
+from cchc.letter import render_letter
+
+PG_ADMIN_URL = os.environ.get("CCHC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def seed_letter(tmp_path_factory):
+    """The seed letter rendered from the hand-made decisions: DOCX, PDF and chart (one conversion)."""
+    out = tmp_path_factory.mktemp("seed-output")
+    return render_letter(SEED_DECISIONS, SEED_AUTHORITY, out, run_id="manual__2023-09-01")
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory):
+    """A self-signed signing certificate as PKCS#12 (and its PEM, the trust root of the validation)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    folder = tmp_path_factory.mktemp("certificate")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "UBND tỉnh Quảng Ninh (thử)"),
+        x509.NameAttribute(NameOID.COMMON_NAME, "Trần Văn Nam"),
+    ])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                     crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    p12 = folder / "signer.p12"
+    p12.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"signer", key, cert, None, serialization.BestAvailableEncryption(P12_PASSWORD.encode())))
+    pem = folder / "signer.pem"
+    pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return {"p12": p12, "pem": pem, "password": P12_PASSWORD}
+
+
+@pytest.fixture(scope="session")
+def province_letter(tmp_path_factory, certificate):
+    """A province after 2025, signed through authority.yaml's ``signing:`` block (one conversion)."""
+    folder = tmp_path_factory.mktemp("province-config") / "quang-ninh"
+    shutil.copytree(PROVINCE_AUTHORITY, folder)
+    shutil.copy(certificate["p12"], folder / "signer.p12")
+    with (folder / "authority.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("signing:\n  p12: signer.p12\n  password_env: CCHC_TEST_QN_P12_PASSWORD\n")
+    out = tmp_path_factory.mktemp("province-output")
+    patch = pytest.MonkeyPatch()
+    patch.delenv("CCHC_SIGNING_P12", raising=False)
+    patch.setenv("CCHC_TEST_QN_P12_PASSWORD", certificate["password"])
+    try:
+        return render_letter(PROVINCE_DECISIONS, folder, out, run_id="scheduled__2025-09-01")
+    finally:
+        patch.undo()
+
+
+@pytest.fixture(autouse=True)
+def _no_signing_from_the_developer_shell(monkeypatch):
+    """A developer's CCHC_SIGNING_P12 would sign every test letter."""
+    monkeypatch.delenv("CCHC_SIGNING_P12", raising=False)
+    monkeypatch.delenv("CCHC_SIGNING_PASSWORD", raising=False)
+    monkeypatch.delenv("CCHC_SOFFICE", raising=False)
+
+
+# --- warehouse (SQLite and PostgreSQL), for the letter's record -------------------------------
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def pg_database(request):
+    """A new database on the local server for this module; dropped afterwards (skipped when unreachable)."""
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool,
+                             connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except sa.exc.DBAPIError as exc:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL không kết nối được: {str(exc.orig).strip().splitlines()[0]}")
+    name = f"cchc_letter_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def empty_url(backend, request, tmp_path) -> str:
+    """An empty warehouse on the test's backend."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'warehouse.db'}"
+    url = request.getfixturevalue("pg_database")
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+    finally:
+        engine.dispose()
+    return url
