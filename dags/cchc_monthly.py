@@ -19,22 +19,33 @@ Mỗi tháng, cho từng cơ quan ban hành trong `CCHC_CONFIG_DIR`:
    lực; lưu vào kho và ghi `decisions.json`; cập nhật Asset `cchc_decisions`;
 9. **trigger_letters** — kích hoạt DAG `cchc_letters` (soạn thư → duyệt → cấp số → gửi) cho kỳ này.
 
-Kết quả nằm dưới `CCHC_OUTPUT_DIR/<cơ quan>/<kỳ>/`. Kết nối dùng: `cchc_portal`, `cchc_warehouse`.
+Kết quả nằm dưới `CCHC_OUTPUT_DIR/<cơ quan>/<kỳ>/`. Mọi tác vụ lỗi đều gửi cảnh báo cho cán bộ vận
+hành qua `smtp_default`. Kết nối dùng: `cchc_portal`, `cchc_warehouse`, `smtp_default`.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Asset, CronTriggerTimetable, Param, PokeReturnValue, dag, task
 
+
+def alert_operators(context):
+    from cchc import pipeline
+
+    pipeline.alert_failure(context)
+
+
 DEFAULT_ARGS = {
     "owner": "cchc",
-    "retries": 2,
+    # `make run` sets 0 so a failure shows at once instead of after the retry delays.
+    "retries": int(os.environ.get("CCHC_TASK_RETRIES", "2")),
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
+    "on_failure_callback": alert_operators,
 }
 RATES_ASSET = Asset(name="cchc_rates", uri="cchc://warehouse/rates")
 DECISIONS_ASSET = Asset(name="cchc_decisions", uri="cchc://warehouse/decisions")

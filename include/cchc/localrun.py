@@ -97,6 +97,21 @@ def report(output_dir: Path, config_dir: Path, period: Period) -> None:
             print(f"    kết quả kiểm tra (Data Docs): {validation}")
         for line in _totals(output_dir, authority_id, period):
             print(f"    {line}")
+        decisions = folder / "decisions.json"
+        if decisions.exists():
+            from cchc.rules.report import render
+
+            print(f"    quyết định: {decisions}")
+            for line in render(json.loads(decisions.read_text(encoding="utf-8"))).splitlines():
+                print(f"      {line}")
+        for name in ("letter.docx", "letter.pdf"):
+            if (folder / name).exists():
+                print(f"    công văn: {folder / name}")
+    mail = sorted((output_dir / "mail" / str(period)).glob("*.eml"))
+    if mail:
+        print(f"Thư đã gửi (hộp thư thử nghiệm): {len(mail)} tệp .eml trong {mail[0].parent}")
+        for path in mail:
+            print(f"  {path.name}")
 
 
 def _totals(output_dir: Path, authority_id: str, period: Period) -> list[str]:
@@ -130,13 +145,40 @@ def main(argv: list[str] | None = None) -> int:
     output_dir = Path(args.output_dir).resolve()
     list_authority_ids(config_dir)  # a wrong folder fails here, before Airflow starts
     env = {**os.environ, "CCHC_CONFIG_DIR": str(config_dir), "CCHC_OUTPUT_DIR": str(output_dir)}
+    env.setdefault("CCHC_TASK_RETRIES", "0")  # a one-off run reports a failure at once
 
     airflow("db", "migrate", env={**env, "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"})
     conf = json.dumps({"period": str(period)})
-    with _portal(env, config_dir):
-        airflow("dags", "test", "cchc_monthly", logical_date_for(period), "--conf", conf, env=env)
+    with _portal(env, config_dir), _mail(env, output_dir, period):
+        # The monthly DAG's trigger of cchc_letters needs a scheduler; here the letters DAG is run
+        # right after it instead, in the same way.
+        airflow("dags", "test", "cchc_monthly", logical_date_for(period), "--conf", conf,
+                "--mark-success-pattern", "trigger_letters", env=env)
+        airflow("dags", "test", "cchc_letters", logical_date_for(period), "--conf", conf, env=env)
     report(output_dir, config_dir, period)
     return 0
+
+
+@contextmanager
+def _mail(env: dict[str, str], output_dir: Path, period: Period):
+    """Without an smtp_default connection, a local SMTP sink that saves every message as an .eml file."""
+    if env.get("AIRFLOW_CONN_SMTP_DEFAULT"):
+        print("Dùng kết nối smtp_default của môi trường (AIRFLOW_CONN_SMTP_DEFAULT).")
+        yield
+        return
+    from cchc.delivery import sink
+
+    folder = output_dir / "mail" / str(period)
+    controller = sink.start(folder)
+    env["AIRFLOW_CONN_SMTP_DEFAULT"] = json.dumps({
+        "conn_type": "smtp", "host": "127.0.0.1", "port": controller.port,
+        "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "cchc-demo@localhost"},
+    })
+    print(f"Hộp thư thử nghiệm SMTP tại 127.0.0.1:{controller.port}, lưu thư vào {folder}")
+    try:
+        yield
+    finally:
+        controller.stop()
 
 
 @contextmanager

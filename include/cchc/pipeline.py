@@ -7,6 +7,7 @@ only inside the functions that look up connections, so this module stays cheap t
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import date, datetime
 from typing import Any
@@ -259,3 +260,180 @@ def decide(job: dict[str, Any], run_id: str | None = None, url: str | None = Non
 
 def _job(values: dict[str, Any]) -> dict[str, str]:
     return {"authority": values["authority"], "period": values["period"]}
+
+
+# ---------------------------------------------------------------------------------------------------
+# The letters DAG: render → (approve) → issue → distribute → report.
+
+SMTP_CONN_ID = "smtp_default"
+
+
+def smtp_settings():
+    """SMTP settings from the ``smtp_default`` connection (looked up at run time only)."""
+    from airflow.sdk import BaseHook
+
+    from cchc.delivery import smtp_settings_from_connection
+
+    return smtp_settings_from_connection(BaseHook.get_connection(SMTP_CONN_ID))
+
+
+def _engine():
+    from cchc.warehouse import engine_for
+
+    return engine_for(warehouse_url())
+
+
+def render(job: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
+    """The draft letter (DOCX, PDF, annex) from the period's decisions.json, recorded in the warehouse."""
+    from cchc.letter import record_letter, render_letter
+    from cchc.rules import decisions_path
+
+    authority = _authority(job)
+    output_dir = output_dir_from_env()
+    decisions = decisions_path(output_dir, authority.id, job["period"])
+    if not decisions.exists():
+        raise ConfigError(
+            f"{authority.id}, kỳ {job['period']}: chưa có {decisions}; chạy DAG cchc_monthly cho kỳ này trước"
+        )
+    from cchc.letter.record import output_path, read_letters
+
+    digest = hashlib.sha256(decisions.read_bytes()).hexdigest()
+    engine = _engine()
+    try:
+        # A rerun with the same decisions keeps the period's current letter (draft or issued, with its
+        # number and ledger), so nothing is issued or sent twice; revised decisions make a new letter.
+        current = next((row for row in read_letters(engine, authority.id, job["period"]) if row["is_current"]), None)
+        if current and current["decisions_hash"] == digest:
+            log.info("Công văn %s kỳ %s đã có (mã %s, %s), quyết định không đổi: dùng lại",
+                     authority.id, job["period"], current["letter_id"], current["status"])
+            return {**_job(job), "letter_id": current["letter_id"],
+                    "docx": str(output_path(current["docx_path"], output_dir)),
+                    "pdf": str(output_path(current["pdf_path"], output_dir))}
+        result = render_letter(decisions, authority, output_dir, run_id=run_id)
+        letter_id = record_letter(engine, result)
+    finally:
+        engine.dispose()
+    log.info("Bản thảo công văn %s kỳ %s: %s, %s", authority.id, job["period"], result.docx_path, result.pdf_path)
+    return {**_job(job), "letter_id": letter_id, "docx": str(result.docx_path), "pdf": str(result.pdf_path)}
+
+
+def needs_approval(rendered: list[dict[str, Any]]) -> bool:
+    """True when any authority of the run requires a human approval before issuing."""
+    from cchc.delivery import distribution_config
+
+    return any(distribution_config(_authority(job)).require_approval for job in rendered)
+
+
+def approval_body(rendered: list[dict[str, Any]]) -> str:
+    """What the approver reads in the Airflow UI: per letter, its recipients and the file to open."""
+    from cchc.delivery import approval_summary, distribution_preview
+
+    engine = _engine()
+    try:
+        parts = [
+            approval_summary(
+                distribution_preview(engine, _authority(job), job["letter_id"], output_dir=output_dir_from_env()),
+                letter_url=job["pdf"],
+            )
+            for job in rendered
+        ]
+    finally:
+        engine.dispose()
+    return "\n\n---\n\n".join(parts)
+
+
+def issue(job: dict[str, Any], logical_date: datetime | None = None, run_id: str | None = None) -> dict[str, Any]:
+    """Takes the document number (the same one on a retry) and writes it into the issued DOCX and PDF."""
+    from cchc.delivery import distribution_report, issue_letter
+    from cchc.letter import record_letter, render_letter
+    from cchc.rules import decisions_path
+
+    authority = _authority(job)
+    output_dir = output_dir_from_env()
+    engine = _engine()
+    try:
+        # The register's year is the run's (its logical date), not the wall clock's.
+        number = issue_letter(engine, job["letter_id"], issued_at=logical_date)
+        if distribution_report(engine, job["letter_id"])["counts"].get("total"):
+            # Already being sent: the files recipients got must stay exactly as they are.
+            log.info("Công văn %s kỳ %s (số %s) đã bắt đầu gửi: giữ nguyên tệp", authority.id, job["period"], number)
+            return {**job, "document_number": number}
+        result = render_letter(
+            decisions_path(output_dir, authority.id, job["period"]), authority, output_dir,
+            document_number=number, run_id=run_id,
+        )
+        record_letter(engine, result, letter_id=job["letter_id"])
+    finally:
+        engine.dispose()
+    log.info("Đã cấp số %s/%s cho công văn %s kỳ %s", number, authority.document_symbol, authority.id, job["period"])
+    return {**job, "document_number": number, "docx": str(result.docx_path), "pdf": str(result.pdf_path)}
+
+
+def distribute(job: dict[str, Any], params: dict | None = None, run_id: str | None = None) -> dict[str, Any]:
+    """Emails the issued letter to every recipient exactly once (or a dry run / a resend, by param)."""
+    from cchc.delivery.distribute import distribute as send_all
+
+    params = params or {}
+    dry_run = bool(params.get("dry_run"))
+    resend = list(params.get("resend") or [])
+    authority = _authority(job)
+    engine = _engine()
+    try:
+        result = send_all(
+            engine, authority, job["letter_id"], smtp_settings(),
+            output_dir=output_dir_from_env(), dry_run=dry_run, test_address=params.get("test_address") or None,
+            resend=resend or None,
+            # A dry run or resend is one batch per Airflow run: a task retry sends nothing twice.
+            batch=run_id if (dry_run or resend) else None,
+        )
+    finally:
+        engine.dispose()
+    summary = result.as_dict()
+    log.info("Gửi công văn %s kỳ %s: %s", authority.id, job["period"], summary["counts"])
+    return {**job, "distribution": summary}
+
+
+def report(job: dict[str, Any]) -> dict[str, Any]:
+    """Sends the operators' summary; fails (so the run shows red and alerts) when anyone was not served."""
+    from cchc.delivery import DeliveryError, distribution_report, send_summary
+
+    authority = _authority(job)
+    distribution = job["distribution"]
+    engine = _engine()
+    try:
+        send_summary(engine, authority, job["letter_id"], smtp_settings(),
+                     missing_email=distribution.get("missing_email") or ())
+        outcome = distribution_report(engine, job["letter_id"])
+    finally:
+        engine.dispose()
+    counts = outcome["counts"]
+    log.info("Tổng hợp gửi công văn %s kỳ %s: %s", authority.id, job["period"], counts)
+    if counts.get("failed") or counts.get("unknown") or counts.get("pending"):
+        raise DeliveryError(
+            f"{authority.id}, kỳ {job['period']}: {counts.get('failed', 0)} thư lỗi, "
+            f"{counts.get('unknown', 0)} thư không rõ kết quả, {counts.get('pending', 0)} thư chưa gửi; "
+            "xem thư tổng hợp gửi cán bộ vận hành"
+        )
+    return {**_job(job), "counts": counts}
+
+
+def alert_failure(context: dict[str, Any]) -> None:
+    """on_failure_callback of every task: an email to the operators through ``smtp_default``.
+
+    A callback must never raise (it would hide the task's own error), so every problem is logged.
+    """
+    try:
+        from cchc.delivery import distribution_config, failure_alert_message, send_notice
+
+        operators: list[str] = []
+        for authority in load_authorities(config_dir_from_env()):
+            operators += [c.email for c in distribution_config(authority).operators if c.email]
+        operators = sorted(set(operators))
+        if not operators:
+            log.warning("Không có cán bộ vận hành nào trong cấu hình để gửi cảnh báo lỗi")
+            return
+        smtp = smtp_settings()
+        send_notice(smtp, failure_alert_message(context, sender=smtp.from_email, to=operators))
+        log.info("Đã gửi cảnh báo lỗi tới %s", ", ".join(operators))
+    except Exception:  # noqa: BLE001 (see docstring)
+        log.exception("Không gửi được cảnh báo lỗi qua smtp_default")
