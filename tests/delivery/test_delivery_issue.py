@@ -34,7 +34,7 @@ def test_numbers_are_gap_free_and_a_retry_reuses_the_number(engine, tmp_path):
     assert _register(engine) == [(2023, 1, august), (2023, 2, september)]
     ref = find_letter(engine, august)
     assert ref.status == "issued" and ref.document_number == 1 and ref.issued_at is not None
-    assert ref.number_text("UBND-NV") == document_number_text(1, "UBND-NV") == "1/UBND-NV"
+    assert ref.number_text("UBND-NV") == document_number_text(1, "UBND-NV") == "01/UBND-NV"
 
 
 def test_each_year_has_its_own_register_and_authorities_their_own(engine, tmp_path):

@@ -119,5 +119,7 @@ def issue_letter(engine: Engine, letter: LetterKey, *, issued_at: datetime | Non
 
 
 def document_number_text(number: int, symbol: str) -> str:
-    """'15/UBND-NV': the number as the letter prints it after 'Số:'."""
-    return f"{number}/{symbol}"
+    """'15/UBND-NV', '07/UBND-NV': the number as the letter prints it after 'Số:' (under 10 with a zero)."""
+    from cchc.wording import count
+
+    return f"{count(number)}/{symbol}"

@@ -51,7 +51,9 @@ class LetterRef:
 
     def number_text(self, symbol: str) -> str | None:
         """'15/UBND-NV', or None before the letter is issued."""
-        return None if self.document_number is None else f"{self.document_number}/{symbol}"
+        from cchc.delivery.issue import document_number_text
+
+        return None if self.document_number is None else document_number_text(self.document_number, symbol)
 
 
 LetterKey = int | LetterRef | tuple[str, str | Period]
