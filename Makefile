@@ -24,7 +24,7 @@ export NO_COLOR := 1
 export CCHC_CONFIG_DIR ?= $(CONFIG_DIR)
 export CCHC_OUTPUT_DIR ?= $(OUTPUT_DIR)
 
-.PHONY: help install system-deps requirements check-requirements lint test test-all demo run airflow clean
+.PHONY: help install system-deps requirements check-requirements lint test bench demo run airflow clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -53,10 +53,13 @@ check-requirements: $(STAMP) ## fail when requirements.txt does not match requir
 	fi; rm -rf $$tmp; echo "requirements.txt khớp requirements.in"
 
 lint: $(STAMP) ## ruff over the package, the DAGs and the tests
-	$(BIN)/ruff check include dags plugins tests scenarios
+	$(BIN)/ruff check include dags plugins tests scenarios bench
 
 test: install check-requirements lint ## install what is needed and run the test suite
 	$(BIN)/pytest -q
+
+bench: install ## speed as ratios, side by side in one run (extraction concurrency, rates in SQL)
+	$(BIN)/python bench/run.py
 
 demo: ## run the monthly job for the seed month (August 2023, Tứ Kỳ) on embedded defaults
 	$(MAKE) run PERIOD=2023-08 CONFIG_DIR=$(CURDIR)/scenarios/seed

@@ -1,0 +1,125 @@
+"""``make bench``: the pipeline's speed as ratios, measured side by side in one run.
+
+1. Extraction: the portal client fetching a period with 1 worker vs 4, against the simulator with a
+   fixed latency per call (the real portal is slow and far away; concurrency is what pays).
+2. Rates: the warehouse's SQL (INSERT … SELECT … GROUP BY) vs recomputing the same sums in Python
+   from the stored facts, for a national-scale month (3,800 units × 12 months) on SQLite.
+
+Times are wall-clock medians of a few repetitions; only the ratios are meant to be compared.
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def median_time(fn, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_extract() -> tuple[float, float]:
+    from cchc.config import load_authority
+    from cchc.periods import Period
+    from cchc.portal.client import PortalClient
+    from cchc.portal.simulator import Faults, PortalSimulator
+
+    config = ROOT / "scenarios" / "seed"
+    authority = load_authority(config / "tu-ky")
+    period = Period(2023, 8)
+    with PortalSimulator(config, faults=Faults(latency=0.02)) as sim:
+        url = sim.base_url
+
+        def fetch(workers: int):
+            def run():
+                with PortalClient(url, max_workers=workers, page_size=10) as client:
+                    client.dossier_digitized(authority.root_department_id, period)
+                    client.online_payment(authority.root_department_id, period)
+                    client.post_counts(authority.unit_codes, period, root_id=authority.root_department_id)
+            return run
+
+        return median_time(fetch(1)), median_time(fetch(4))
+
+
+def bench_rates() -> tuple[float, float]:
+    import random
+
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from cchc.config import load_authority
+    from cchc.periods import Period
+    from cchc.warehouse import compute_rates, engine_for, load_facts, sync_units, upgrade
+
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "nation"
+        folder.mkdir()
+        seed_yaml = (ROOT / "scenarios" / "seed" / "tu-ky" / "authority.yaml").read_text(encoding="utf-8")
+        (folder / "authority.yaml").write_text(seed_yaml.replace("id: tu-ky", "id: nation"), encoding="utf-8")
+        codes = [f"U{i:04d}" for i in range(3800)]
+        with (folder / "units.csv").open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["code", "name", "kind", "head_title", "email"])
+            for code in codes:
+                writer.writerow([code, f"UBND xã {code}", "commune", "Chủ tịch UBND xã", ""])
+        authority = load_authority(folder)
+        engine = engine_for(f"sqlite:///{tmp}/wh.db")
+        upgrade(engine)
+        sync_units(engine, authority, Period(2024, 1))
+        for month in range(1, 13):
+            rows = []
+            for code in codes:
+                received = rng.randint(50, 400)
+                fee = rng.randint(0, 150)
+                resolved = rng.randint(50, 400)
+                rows.append({"authority": "nation", "period": f"2024-{month:02d}", "unit_code": code,
+                             "received": received, "received_digitized": rng.randint(0, received),
+                             "resolved": resolved, "resolved_digitized": rng.randint(0, resolved),
+                             "fee_dossiers": fee, "paid_online": rng.randint(0, fee), "web_posts": rng.randint(0, 9),
+                             "official_email_regular": None, "source": "bench"})
+            load_facts(engine, "nation", Period(2024, month), pd.DataFrame(rows), "bench", "bench")
+
+        period = Period(2024, 12)
+        starts = {"receipt": Period(2024, 1), "result": Period(2024, 1), "payment": Period(2024, 1)}
+
+        def in_sql():
+            compute_rates(engine, "nation", period, starts)
+
+        def in_python():
+            with engine.connect() as conn:
+                facts = pd.read_sql(sa.text("SELECT * FROM current_facts WHERE authority_id = 'nation'"), conn)
+            ytd = facts.groupby("unit_code")[["received", "received_digitized", "resolved", "resolved_digitized",
+                                               "fee_dossiers", "paid_online"]].sum()
+            month = facts[facts["period"] == str(period)].set_index("unit_code")
+            return ytd, month
+
+        result = median_time(in_sql), median_time(in_python)
+        engine.dispose()
+        return result
+
+
+def main() -> int:
+    print("Đo tốc độ (trung vị, giây; chỉ so sánh tỷ lệ)\n")
+    one, four = bench_extract()
+    print(f"Trích xuất kỳ 2023-08 (độ trễ 20 ms/lượt): 1 luồng {one:.2f} s | 4 luồng {four:.2f} s | "
+          f"nhanh hơn ×{one / four:.1f}")
+    sql, python = bench_rates()
+    print(f"Tỷ lệ 3.800 đơn vị × 12 tháng: SQL trong kho {sql:.2f} s | đọc ra Python {python:.2f} s | "
+          f"tỷ lệ SQL/Python ×{sql / python:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
