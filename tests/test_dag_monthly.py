@@ -114,7 +114,18 @@ def test_scheduled_run_extracts_validates_loads_and_computes_rates(monthly_dag, 
 
 
 def test_bad_data_stops_the_run_before_the_load(monthly_dag, portal, seed_config, tmp_path, monkeypatch):
-    """Validation names the unit and field; the period is not loaded; the raw answers are kept."""
+    """Validation names the unit and field; the period is not loaded; the raw answers are kept; the
+    operators get an alert email through smtp_default."""
+    from email import message_from_bytes
+    from email.policy import default as default_policy
+
+    from cchc.delivery import sink
+
+    mail = sink.start(tmp_path / "mail")
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({
+        "conn_type": "smtp", "host": "127.0.0.1", "port": mail.port,
+        "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "cchc@localhost"},
+    }))
     monthly = seed_config / "tu-ky" / "monthly.csv"
     rows = list(csv.DictReader(monthly.open(encoding="utf-8")))
     for row in rows:
@@ -135,6 +146,12 @@ def test_bad_data_stops_the_run_before_the_load(monthly_dag, portal, seed_config
     text = json.dumps(result, ensure_ascii=False)
     assert "X-HK" in text and "paid_online" in text
     assert (out / "tu-ky" / "2023-08" / "raw" / "001" / "manifest.jsonl").exists()
+    mail.stop()
+    alerts = [message_from_bytes(p.read_bytes(), policy=default_policy) for p in (tmp_path / "mail").glob("*.eml")]
+    alert = next(m for m in alerts if "validate" in m["Subject"])
+    assert alert["To"].addresses[0].addr_spec == "cchc@tuky.haiduong.gov.vn"
+    body = alert.get_body(("plain",)).get_content()
+    assert "X-HK" in body and "paid_online" in body
 
 def test_period_param_overrides_the_logical_date_and_survives_faults(monthly_dag, portal, tmp_path, monkeypatch):
     from cchc.portal.simulator import Faults

@@ -166,8 +166,8 @@ BAD_CASES = {
         set_value("X-HK", "paid_online", "35"), "numerator_le_denominator", "X-HK", "paid_online",
         "Đơn vị X-HK, kỳ 2023-08, trường paid_online: 35 lớn hơn fee_dossiers 31"),
     "digitised above received": (
-        set_value("P-VP", "received_digitized", "51"), "numerator_le_denominator", "P-VP", "received_digitized",
-        "Đơn vị P-VP, kỳ 2023-08, trường received_digitized: 51 lớn hơn received 50"),
+        set_value("X-HK", "received_digitized", "311"), "numerator_le_denominator", "X-HK", "received_digitized",
+        "Đơn vị X-HK, kỳ 2023-08, trường received_digitized: 311 lớn hơn received 310"),
     "wrong period": (set_value("X-HK", "period", "2023-07"), "period", "X-HK", "period",
                      "Đơn vị X-HK, kỳ 2023-08, trường period: kỳ báo cáo ghi '2023-07', khác kỳ báo cáo đang "
                      "kiểm tra 2023-08"),
@@ -230,9 +230,9 @@ def test_several_failures_are_all_listed_and_blank_columns_grouped(authority, au
     checks = [f.check for f in report.critical]
     assert checks == ["unit_known", "unit_registry", "count_integer", "count_integer"]
     blank = next(f for f in report.critical if "ô trống" in f.message)
-    assert blank.units == ["P-VP", "P-TP", "P-TCKH"]
+    assert blank.units == ["P-VP", "P-KTHT", "P-TP"]
     assert blank.lines == [2, 3, 4]
-    assert blank.message == ("Các đơn vị P-VP, P-TP, P-TCKH (3 đơn vị), kỳ 2023-08, trường web_posts: "
+    assert blank.message == ("Các đơn vị P-VP, P-KTHT, P-TP (3 đơn vị), kỳ 2023-08, trường web_posts: "
                              "thiếu số liệu (ô trống)")
     text = report.message()
     assert all(f.message in text for f in report.critical)
