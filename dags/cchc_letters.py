@@ -80,11 +80,9 @@ def cchc_letters():
 
     @task(map_index_template="{{ authority_id }}")
     def render(job: dict, run_id=None) -> dict:
-        from airflow.sdk import get_current_context
-
         from cchc import pipeline
 
-        get_current_context()["authority_id"] = job["authority"]
+        pipeline.label(job)
         return pipeline.render(job, run_id=run_id)
 
     @task.branch
@@ -110,30 +108,24 @@ def cchc_letters():
 
     @task(map_index_template="{{ authority_id }}", trigger_rule="none_failed_min_one_success")
     def issue(job: dict, logical_date=None, run_id=None) -> dict:
-        from airflow.sdk import get_current_context
-
         from cchc import pipeline
 
-        get_current_context()["authority_id"] = job["authority"]
+        pipeline.label(job)
         return pipeline.issue(job, logical_date=logical_date, run_id=run_id)
 
     @task(map_index_template="{{ authority_id }}")
     def distribute(job: dict, params=None, run_id=None) -> dict:
-        from airflow.sdk import get_current_context
-
         from cchc import pipeline
 
-        get_current_context()["authority_id"] = job["authority"]
+        pipeline.label(job)
         return pipeline.distribute(job, params=params, run_id=run_id)
 
     # Not retried: a retry would only send the operators' summary again.
     @task(map_index_template="{{ authority_id }}", retries=0)
     def report(job: dict) -> dict:
-        from airflow.sdk import get_current_context
-
         from cchc import pipeline
 
-        get_current_context()["authority_id"] = job["authority"]
+        pipeline.label(job)
         return pipeline.report(job)
 
     rendered = render.expand(job=plan())

@@ -105,50 +105,39 @@ def cchc_monthly():
 
         return PokeReturnValue(is_done=pipeline.period_ready(job), xcom_value=job)
 
-    # Mapped instances are named after their authority in the UI instead of an index.
     @task(map_index_template="{{ authority_id }}")
     def extract(job: dict, run_id=None) -> dict:
-        from airflow.sdk import get_current_context
-
         from cchc import pipeline
 
-        get_current_context()["authority_id"] = job["authority"]
+        pipeline.label(job)
         return pipeline.extract(job, run_id=run_id)
 
     @task(map_index_template="{{ authority_id }}")
     def validate(extracted: dict, run_id=None) -> dict:
-        from airflow.sdk import get_current_context
-
         from cchc import pipeline
 
-        get_current_context()["authority_id"] = extracted["authority"]
+        pipeline.label(extracted)
         return pipeline.validate(extracted, run_id=run_id)
 
     @task(map_index_template="{{ authority_id }}")
     def load(validated: dict, run_id=None) -> dict:
-        from airflow.sdk import get_current_context
-
         from cchc import pipeline
 
-        get_current_context()["authority_id"] = validated["authority"]
+        pipeline.label(validated)
         return pipeline.load(validated, run_id=run_id)
 
     @task(map_index_template="{{ authority_id }}", outlets=[RATES_ASSET])
     def compute_rates(job: dict) -> dict:
-        from airflow.sdk import get_current_context
-
         from cchc import pipeline
 
-        get_current_context()["authority_id"] = job["authority"]
+        pipeline.label(job)
         return pipeline.rates(job)
 
     @task(map_index_template="{{ authority_id }}", outlets=[DECISIONS_ASSET])
     def decide(rated: dict, run_id=None) -> dict:
-        from airflow.sdk import get_current_context
-
         from cchc import pipeline
 
-        get_current_context()["authority_id"] = rated["authority"]
+        pipeline.label(rated)
         return pipeline.decide(rated, run_id=run_id)
 
     @task

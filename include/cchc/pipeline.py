@@ -84,6 +84,13 @@ def _stored_periods(authority_ids: list[str], url: str | None) -> dict[str, set[
         engine.dispose()
 
 
+def label(job: dict[str, Any]) -> None:
+    """Names a mapped task instance after its authority in the Airflow UI (``map_index_template``)."""
+    from airflow.sdk import get_current_context
+
+    get_current_context()["authority_id"] = job["authority"]
+
+
 def _authority(job: dict[str, str]):
     return load_authority(config_dir_from_env() / job["authority"])
 
