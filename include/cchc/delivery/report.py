@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from cchc.config import Authority
 from cchc.delivery import ledger
 from cchc.delivery.errors import DeliveryError
+from cchc.delivery.issue import document_number_text
 from cchc.delivery.letters import LetterKey, find_letter
 from cchc.delivery.recipients import distribution_config, sender_name
 from cchc.delivery.send import SmtpSession, SmtpSettings
@@ -154,7 +155,8 @@ def summary_message(
     config = distribution_config(authority)
     report = distribution_report(engine, letter, kinds=kinds)
     report["missing_email"] = list(missing_email)
-    number = f"{report['document_number']}/{authority.document_symbol}" if report["document_number"] else None
+    number = (document_number_text(report["document_number"], authority.document_symbol)
+              if report["document_number"] else None)
     subject, body = summary_text(report, authority_name=f"UBND {authority.name}", number_text=number)
     return _notice(
         subject, body,
