@@ -7,9 +7,7 @@ test reads the same files; tests that need a variant render the DOCX only (``pdf
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -20,15 +18,11 @@ from letter_helpers import (
     SEED_AUTHORITY,
     SEED_DECISIONS,
 )
-from sqlalchemy.engine import make_url
 
 # The letters' tables live on the warehouse MetaData; registering them here keeps the warehouse's
 # schema-vs-migrations test meaningful until cchc.warehouse.schema imports them itself.
 import cchc.letter.tables  # noqa: F401
 from cchc.letter import render_letter
-
-PG_ADMIN_URL = os.environ.get("CCHC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(scope="session")
@@ -106,31 +100,8 @@ def _no_signing_from_the_developer_shell(monkeypatch):
 # --- warehouse (SQLite and PostgreSQL), for the letter's record -------------------------------
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def backend(request) -> str:
-    return request.param
 
 
-@pytest.fixture(scope="module")
-def pg_database(request):
-    """A new database on the local server for this module; dropped afterwards (skipped when unreachable)."""
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool,
-                             connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-    except sa.exc.DBAPIError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL không kết nối được: {str(exc.orig).strip().splitlines()[0]}")
-    name = f"cchc_letter_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @pytest.fixture
