@@ -1,7 +1,7 @@
 """The ``cchc`` command line: the pipeline's logic without Airflow.
 
-Each stage's module adds its own sub-command through ``add_arguments``/``run`` so that this file
-only lists them.
+Each stage's module adds its own sub-command through ``add_arguments``/``run_from_args``; this file
+only lists them. Modules are imported when the parser is built, never at package import.
 """
 
 from __future__ import annotations
@@ -9,56 +9,31 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from importlib import import_module
 
 from cchc.errors import CchcError
+
+# (sub-command, module with add_arguments/run_from_args, help)
+COMMANDS = (
+    ("simulate", "cchc.portal.simulator", "chạy trình giả lập Cổng dịch vụ công trên 127.0.0.1"),
+    ("export-excel", "cchc.portal.excel", "ghi tệp Excel xuất từ hệ thống giải quyết TTHC của một kỳ"),
+    ("extract", "cchc.portal.extract", "trích xuất số liệu một kỳ từ cổng (hoặc tệp Excel) ra bảng chuẩn"),
+    ("warehouse", "cchc.warehouse.cli", "kho dữ liệu: migration, nạp số liệu, xem tỷ lệ"),
+    ("decide", "cchc.rules.cli", "in quyết định biểu dương, nhắc nhở, phê bình của một kỳ (không cần Airflow)"),
+    ("letter", "cchc.letter.cli", "soạn công văn (DOCX, PDF) từ decisions.json của một kỳ"),
+    ("distribute", "cchc.delivery.cli", "gửi công văn đã cấp số tới mọi người nhận (đúng một lần)"),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cchc", description="Thư biểu dương, nhắc nhở CCHC hằng tháng")
     parser.add_argument("-v", "--verbose", action="store_true", help="ghi log chi tiết")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    from cchc.portal import simulator
-
-    simulate = sub.add_parser("simulate", help="chạy trình giả lập Cổng dịch vụ công trên 127.0.0.1")
-    simulator.add_arguments(simulate)
-    simulate.set_defaults(handler=simulator.run_from_args)
-
-    export = sub.add_parser("export-excel", help="ghi tệp Excel xuất từ hệ thống giải quyết TTHC của một kỳ")
-    from cchc.portal import excel
-
-    excel.add_arguments(export)
-    export.set_defaults(handler=excel.run_from_args)
-
-    from cchc.portal import extract
-
-    ext = sub.add_parser("extract", help="trích xuất số liệu một kỳ từ cổng (hoặc tệp Excel) ra bảng chuẩn")
-    extract.add_arguments(ext)
-    ext.set_defaults(handler=extract.run_from_args)
-
-    from cchc.warehouse import cli as warehouse_cli
-
-    wh = sub.add_parser("warehouse", help="kho dữ liệu: migration, nạp số liệu, xem tỷ lệ")
-    warehouse_cli.add_arguments(wh)
-    wh.set_defaults(handler=warehouse_cli.run_from_args)
-
-    from cchc.rules import cli as rules_cli
-
-    decide = sub.add_parser("decide", help="in quyết định biểu dương, nhắc nhở, phê bình của một kỳ (không cần Airflow)")
-    rules_cli.add_arguments(decide)
-    decide.set_defaults(handler=rules_cli.run_from_args)
-
-    from cchc.letter import cli as letter_cli
-
-    letter = sub.add_parser("letter", help="soạn công văn (DOCX, PDF) từ decisions.json của một kỳ")
-    letter_cli.add_arguments(letter)
-    letter.set_defaults(handler=letter_cli.run_from_args)
-
-    from cchc.delivery import cli as delivery_cli
-
-    distribute = sub.add_parser("distribute", help="gửi công văn đã cấp số tới mọi người nhận (đúng một lần)")
-    delivery_cli.add_arguments(distribute)
-    distribute.set_defaults(handler=delivery_cli.run_from_args)
+    for name, module_name, help_text in COMMANDS:
+        module = import_module(module_name)
+        command = sub.add_parser(name, help=help_text)
+        module.add_arguments(command)
+        command.set_defaults(handler=module.run_from_args)
     return parser
 
 
