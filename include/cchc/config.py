@@ -31,6 +31,14 @@ COUNT_FIELDS = (
     "web_posts",
 )
 MONTHLY_COLUMNS = ("period", "unit_code", *COUNT_FIELDS)
+# Numerator and denominator of each rate (BRIEF §2); a numerator above its denominator is impossible.
+METRIC_FIELDS = {
+    "receipt": ("received_digitized", "received"),
+    "result": ("resolved_digitized", "resolved"),
+    "payment": ("paid_online", "fee_dossiers"),
+}
+# The extract stage's tidy table, which validation checks and the warehouse loads.
+EXTRACT_COLUMNS = ("authority", "period", "unit_code", *COUNT_FIELDS, "official_email_regular", "source")
 HISTORY_COLUMNS = ("period", "unit_code", "count")
 
 

@@ -20,7 +20,15 @@ from typing import Any
 
 import pandas as pd
 
-from cchc.config import Authority, config_dir_from_env, load_authorities, load_authority, output_dir_from_env
+from cchc.config import (
+    COUNT_FIELDS,
+    EXTRACT_COLUMNS,
+    Authority,
+    config_dir_from_env,
+    load_authorities,
+    load_authority,
+    output_dir_from_env,
+)
 from cchc.errors import ConfigError, ExtractError, PeriodNotClosed
 from cchc.periods import Period
 from cchc.portal.client import PortalClient
@@ -29,29 +37,8 @@ from cchc.portal.landing import Landing
 log = logging.getLogger(__name__)
 
 SOURCES = ("api", "excel")
-COLUMNS = (
-    "authority",
-    "period",
-    "unit_code",
-    "received",
-    "received_digitized",
-    "resolved",
-    "resolved_digitized",
-    "fee_dossiers",
-    "paid_online",
-    "web_posts",
-    "official_email_regular",
-    "source",
-)
-INT_COLUMNS = (
-    "received",
-    "received_digitized",
-    "resolved",
-    "resolved_digitized",
-    "fee_dossiers",
-    "paid_online",
-    "web_posts",
-)
+COLUMNS = EXTRACT_COLUMNS
+INT_COLUMNS = COUNT_FIELDS
 EXTRACTED_NAME = "extracted.csv"
 PARENT_TOTALS_NAME = "parent_totals.json"
 

@@ -23,26 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cchc.config import COUNT_FIELDS
+from cchc.config import COUNT_FIELDS, EXTRACT_COLUMNS, METRIC_FIELDS
 from cchc.quality.report import CRITICAL, WARNING
 
 SOURCES = ("api", "excel")
-EXTRACT_COLUMNS = (
-    "authority",
-    "period",
-    "unit_code",
-    *COUNT_FIELDS,
-    "official_email_regular",
-    "source",
-)
 # numerator -> denominator (brief §2): a numerator above its denominator is impossible.
-RATIOS = (
-    ("received_digitized", "received"),
-    ("resolved_digitized", "resolved"),
-    ("paid_online", "fee_dossiers"),
-)
+RATIOS = tuple(METRIC_FIELDS.values())
 # The portal's parent carries these counts (web posts come per unit from the CMS, with no parent).
-TOTAL_FIELDS = ("received", "received_digitized", "resolved", "resolved_digitized", "fee_dossiers", "paid_online")
+TOTAL_FIELDS = tuple(f for f in COUNT_FIELDS if f != "web_posts")
 COMMUNE_KINDS = ("commune", "township", "ward", "special_zone")
 INDEX_COLUMNS = ["unit_code", "line"]
 INTEGER_REGEX = r"^[0-9]+$"

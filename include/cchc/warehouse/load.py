@@ -26,7 +26,7 @@ from cchc.periods import Period
 from cchc.warehouse.engine import guarded, mask_text
 from cchc.warehouse.errors import LoadRefused, WarehouseError
 from cchc.warehouse.migrate import require_head
-from cchc.warehouse.schema import COUNT_COLUMNS, loads, monthly_facts, units
+from cchc.warehouse.schema import COUNT_COLUMNS, METRIC_COLUMNS, loads, monthly_facts, units
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +39,7 @@ FRAME_COLUMNS = (
     "source",
 )
 # Numerator/denominator pairs the warehouse's CHECK constraints enforce, for explaining a refusal.
-_PAIRS = (
-    ("received_digitized", "received"),
-    ("resolved_digitized", "resolved"),
-    ("paid_online", "fee_dossiers"),
-)
+_PAIRS = tuple(METRIC_COLUMNS.values())
 _MAX_LISTED = 50
 _TRUE = {"true", "1", "yes", "có"}
 _FALSE = {"false", "0", "no", "không"}

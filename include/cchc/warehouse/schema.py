@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from cchc.config import COUNT_FIELDS, METRIC_FIELDS
+
 # Deterministic constraint names, identical on SQLite and PostgreSQL, so a later migration can name
 # the constraint it alters.
 NAMING_CONVENTION = {
@@ -35,20 +37,8 @@ METRICS = ("receipt", "result", "payment", "posts")
 RATE_METRICS = ("receipt", "result", "payment")
 WINDOWS = ("month", "previous_month", "ytd", "campaign")
 # numerator and denominator columns of monthly_facts for each rate (BRIEF §2).
-METRIC_COLUMNS = {
-    "receipt": ("received_digitized", "received"),
-    "result": ("resolved_digitized", "resolved"),
-    "payment": ("paid_online", "fee_dossiers"),
-}
-COUNT_COLUMNS = (
-    "received",
-    "received_digitized",
-    "resolved",
-    "resolved_digitized",
-    "fee_dossiers",
-    "paid_online",
-    "web_posts",
-)
+METRIC_COLUMNS = METRIC_FIELDS
+COUNT_COLUMNS = COUNT_FIELDS
 
 
 def _period_column(name: str, **kwargs) -> sa.Column:
