@@ -110,3 +110,40 @@ def pg_database(request) -> str:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+# --------------------------------------------------------------------------- DAG runs
+
+
+@pytest.fixture(scope="session")
+def load_dag(airflow_db):
+    """Loads one DAG file through Airflow's DagBag, with retries off: a failure shows at once."""
+
+    def load(dag_id: str):
+        from airflow.dag_processing.dagbag import DagBag
+
+        bag = DagBag(dag_folder=str(ROOT / "dags" / f"{dag_id}.py"))
+        assert bag.import_errors == {}
+        dag = bag.dags[dag_id]
+        for task in dag.tasks:
+            task.retries = 0
+        return dag
+
+    return load
+
+
+@pytest.fixture
+def mailbox(tmp_path, monkeypatch) -> Path:
+    """A real SMTP server (aiosmtpd) as the ``smtp_default`` connection; each message lands as .eml here."""
+    import json
+
+    from cchc.delivery import sink
+
+    folder = tmp_path / "mail"
+    controller = sink.start(folder)
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({
+        "conn_type": "smtp", "host": "127.0.0.1", "port": controller.port,
+        "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "cchc@localhost"},
+    }))
+    yield folder
+    controller.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import datetime
 from email import message_from_bytes
@@ -18,15 +17,8 @@ LETTER_SUBJECT = "V/v biểu dương, nhắc nhở"
 
 
 @pytest.fixture(scope="module")
-def letters_dag(airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[1] / "dags" / "cchc_letters.py"))
-    assert bag.import_errors == {}
-    dag = bag.dags["cchc_letters"]
-    for task in dag.tasks:
-        task.retries = 0
-    return dag
+def letters_dag(load_dag):
+    return load_dag("cchc_letters")
 
 
 @pytest.fixture
@@ -41,20 +33,6 @@ def decided(seed_config, tmp_path, monkeypatch):
     assert main(["decide", "--config-dir", str(seed_config), "--period", "2023-08", "--url", url,
                  "--output-dir", str(out)]) == 0
     return out
-
-
-@pytest.fixture
-def mailbox(tmp_path, monkeypatch):
-    from cchc.delivery import sink
-
-    folder = tmp_path / "mail"
-    controller = sink.start(folder)
-    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({
-        "conn_type": "smtp", "host": "127.0.0.1", "port": controller.port,
-        "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "cchc@localhost"},
-    }))
-    yield folder
-    controller.stop()
 
 
 def messages(folder: Path) -> list:

@@ -13,7 +13,6 @@ TestClient on the same metadata database. The response handler flips the task ba
 from __future__ import annotations
 
 import csv
-import json
 import threading
 import time
 from datetime import UTC, datetime
@@ -38,15 +37,8 @@ TEST_TIMEOUT = 180
 
 
 @pytest.fixture(scope="module")
-def letters_dag(airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[1] / "dags" / "cchc_letters.py"))
-    assert bag.import_errors == {}
-    dag = bag.dags[DAG_ID]
-    for task in dag.tasks:  # a failure shows now, not after the production retry delays
-        task.retries = 0
-    return dag
+def letters_dag(load_dag):
+    return load_dag(DAG_ID)
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +56,9 @@ def api(airflow_db):
 
 
 @pytest.fixture
-def scenario(seed_config, tmp_path, monkeypatch):
+def scenario(seed_config, mailbox, tmp_path, monkeypatch):
     """The seed authority requiring approval, its period decided, and a real SMTP sink."""
     from cchc.cli import main
-    from cchc.delivery import sink
 
     authority_yaml = seed_config / AUTHORITY / "authority.yaml"
     data = yaml.safe_load(authority_yaml.read_text(encoding="utf-8"))
@@ -76,7 +67,7 @@ def scenario(seed_config, tmp_path, monkeypatch):
     authority_yaml.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
     out = tmp_path / "out"
-    mail = tmp_path / "mail"
+    mail = mailbox
     monkeypatch.setenv("CCHC_CONFIG_DIR", str(seed_config))
     monkeypatch.setenv("CCHC_OUTPUT_DIR", str(out))
     monkeypatch.delenv("CCHC_WAREHOUSE_URL", raising=False)
@@ -86,24 +77,16 @@ def scenario(seed_config, tmp_path, monkeypatch):
     assert code == 0
     assert (out / AUTHORITY / PERIOD / "decisions.json").exists()
 
-    controller = sink.start(mail)
-    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({
-        "conn_type": "smtp", "host": "127.0.0.1", "port": controller.port,
-        "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "cchc@localhost"},
-    }))
     with (seed_config / AUTHORITY / "units.csv").open(encoding="utf-8") as handle:
         units = list(csv.DictReader(handle))
     distribution = data["distribution"]
-    try:
-        yield {
-            "out": out,
-            "mail": mail,
-            "units": {row["email"].lower() for row in units if row["email"]},
-            "copies": {c["email"].lower() for c in distribution["copies"]},
-            "operators": {c["email"].lower() for c in distribution["operators"]},
-        }
-    finally:
-        controller.stop()
+    return {
+        "out": out,
+        "mail": mail,
+        "units": {row["email"].lower() for row in units if row["email"]},
+        "copies": {c["email"].lower() for c in distribution["copies"]},
+        "operators": {c["email"].lower() for c in distribution["operators"]},
+    }
 
 
 class Approver(threading.Thread):

@@ -15,16 +15,8 @@ pytestmark = pytest.mark.airflow
 
 
 @pytest.fixture(scope="module")
-def monthly_dag(airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[1] / "dags" / "cchc_monthly.py"))
-    assert bag.import_errors == {}
-    dag = bag.dags["cchc_monthly"]
-    # A failing test should fail now, not after the production retry delays.
-    for task in dag.tasks:
-        task.retries = 0
-    return dag
+def monthly_dag(load_dag):
+    return load_dag("cchc_monthly")
 
 
 def run(dag, conf: dict | None, logical_date: datetime):
@@ -113,19 +105,12 @@ def test_scheduled_run_extracts_validates_loads_and_computes_rates(monthly_dag, 
     assert warehouse_totals(tmp_path / "out", "2023-08")["payment"] == "80,2% (tăng 29,86%)"
 
 
-def test_bad_data_stops_the_run_before_the_load(monthly_dag, portal, seed_config, tmp_path, monkeypatch):
+def test_bad_data_stops_the_run_before_the_load(monthly_dag, portal, seed_config, mailbox, tmp_path, monkeypatch):
     """Validation names the unit and field; the period is not loaded; the raw answers are kept; the
     operators get an alert email through smtp_default."""
     from email import message_from_bytes
     from email.policy import default as default_policy
 
-    from cchc.delivery import sink
-
-    mail = sink.start(tmp_path / "mail")
-    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({
-        "conn_type": "smtp", "host": "127.0.0.1", "port": mail.port,
-        "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "cchc@localhost"},
-    }))
     monthly = seed_config / "tu-ky" / "monthly.csv"
     rows = list(csv.DictReader(monthly.open(encoding="utf-8")))
     for row in rows:
@@ -146,8 +131,7 @@ def test_bad_data_stops_the_run_before_the_load(monthly_dag, portal, seed_config
     text = json.dumps(result, ensure_ascii=False)
     assert "X-HK" in text and "paid_online" in text
     assert (out / "tu-ky" / "2023-08" / "raw" / "001" / "manifest.jsonl").exists()
-    mail.stop()
-    alerts = [message_from_bytes(p.read_bytes(), policy=default_policy) for p in (tmp_path / "mail").glob("*.eml")]
+    alerts = [message_from_bytes(p.read_bytes(), policy=default_policy) for p in mailbox.glob("*.eml")]
     alert = next(m for m in alerts if "validate" in m["Subject"])
     assert alert["To"].addresses[0].addr_spec == "cchc@tuky.haiduong.gov.vn"
     body = alert.get_body(("plain",)).get_content()
