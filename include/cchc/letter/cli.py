@@ -57,9 +57,11 @@ def run_from_args(args: argparse.Namespace) -> int:
         engine = engine_for(url)
     summaries = []
     try:
+        from cchc.rules import decisions_path
+
         for authority_id in ids:
             authority = load_authority(config_dir / authority_id)
-            decisions = args.decisions or output_dir / authority.id / str(period) / "decisions.json"
+            decisions = args.decisions or decisions_path(output_dir, authority.id, period)
             result = render_letter(decisions, authority, output_dir, document_number=args.number,
                                    run_id=args.run_id, template=args.template, pdf=not args.no_pdf)
             summary = result.summary()
