@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -75,13 +76,10 @@ def needed_periods(period: Period) -> list[Period]:
 
 
 def _stored_periods(authority_ids: list[str], url: str | None) -> dict[str, set[str]]:
-    from cchc.warehouse import engine_for, list_loads
+    from cchc.warehouse import list_loads
 
-    engine = engine_for(url or warehouse_url())
-    try:
+    with warehouse(url) as engine:
         return {aid: {row["period"] for row in list_loads(engine, aid)} for aid in authority_ids}
-    finally:
-        engine.dispose()
 
 
 def label(job: dict[str, Any]) -> None:
@@ -153,16 +151,29 @@ def warehouse_url() -> str:
         return url_from_env(output_dir_from_env())
 
 
-def upgrade_warehouse(url: str | None = None) -> dict[str, Any]:
-    """Applies the warehouse migrations (idempotent), so no schema change is ever done by hand."""
-    from cchc.warehouse import engine_for, mask_url, upgrade
+@contextmanager
+def warehouse(url: str | None = None):
+    """An Engine on the warehouse, disposed afterwards.
 
-    url = url or warehouse_url()  # looked up in each task: the URL may carry a password, never an XCom
-    engine = engine_for(url)
+    Each task looks the URL up itself (``cchc_warehouse``) unless given one: it may carry a password,
+    so it never travels through XCom.
+    """
+    from cchc.warehouse import engine_for
+
+    engine = engine_for(url or warehouse_url())
     try:
-        revision = upgrade(engine)
+        yield engine
     finally:
         engine.dispose()
+
+
+def upgrade_warehouse(url: str | None = None) -> dict[str, Any]:
+    """Applies the warehouse migrations (idempotent), so no schema change is ever done by hand."""
+    from cchc.warehouse import mask_url, upgrade
+
+    url = url or warehouse_url()  # looked up in each task: the URL may carry a password, never an XCom
+    with warehouse(url) as engine:
+        revision = upgrade(engine)
     log.info("Kho dữ liệu %s ở phiên bản lược đồ %s", mask_url(url), revision)
     return {"warehouse": mask_url(url), "revision": revision}
 
@@ -176,16 +187,12 @@ def validate(extracted: dict[str, Any], run_id: str | None = None, url: str | No
     import pandas as pd
 
     from cchc.quality import validate_extract
-    from cchc.warehouse import engine_for, read_facts
+    from cchc.warehouse import read_facts
 
     authority = _authority(extracted)
     period = Period.parse(extracted["period"])
-    url = url or warehouse_url()  # looked up in each task: the URL may carry a password, never an XCom
-    engine = engine_for(url)
-    try:
+    with warehouse(url) as engine:
         previous_rows = read_facts(engine, authority.id, period.previous())
-    finally:
-        engine.dispose()
     previous = pd.DataFrame(previous_rows) if previous_rows else None
     report = validate_extract(
         authority, period, extracted["path"], output_dir_from_env(), previous=previous, run_id=run_id
@@ -197,18 +204,14 @@ def validate(extracted: dict[str, Any], run_id: str | None = None, url: str | No
 def load(validated: dict[str, Any], run_id: str | None = None, url: str | None = None) -> dict[str, Any]:
     """Loads the validated table: registry first, then one transactional, versioned upsert of the period."""
     from cchc.quality import validated_frame
-    from cchc.warehouse import engine_for, load_facts, sync_units
+    from cchc.warehouse import load_facts, sync_units
 
     authority = _authority(validated)
     period = Period.parse(validated["period"])
     frame = validated_frame(validated["result"])
-    url = url or warehouse_url()  # looked up in each task: the URL may carry a password, never an XCom
-    engine = engine_for(url)
-    try:
+    with warehouse(url) as engine:
         synced = sync_units(engine, authority, period)
         loaded = load_facts(engine, authority.id, period, frame, run_id or "manual", validated["source"])
-    finally:
-        engine.dispose()
     log.info("Danh mục đơn vị: %s; nạp số liệu: %s", synced.summary(), loaded.summary())
     return {**_job(validated), "units": synced.summary(), **loaded.summary()}
 
@@ -225,20 +228,15 @@ def rates(job: dict[str, Any], url: str | None = None) -> dict[str, Any]:
         authority_totals,
         compute_rates,
         display_lines,
-        engine_for,
         rates_summary,
     )
 
     period = Period.parse(job["period"])
-    url = url or warehouse_url()  # looked up in each task: the URL may carry a password, never an XCom
-    engine = engine_for(url)
-    try:
+    with warehouse(url) as engine:
         starts = campaign_starts_for(_authority(job), period)  # the rulebook in force for the period
         computed = compute_rates(engine, job["authority"], period, starts)
         summary = rates_summary(engine, job["authority"], period)
         lines = display_lines(authority_totals(engine, job["authority"], period))
-    finally:
-        engine.dispose()
     log.info("Tỷ lệ %s kỳ %s (%d dòng):\n%s", job["authority"], period, computed.rows, "\n".join(lines))
     if computed.missing_periods:
         raise WarehouseError(
@@ -251,16 +249,11 @@ def rates(job: dict[str, Any], url: str | None = None) -> dict[str, Any]:
 def decide(job: dict[str, Any], run_id: str | None = None, url: str | None = None) -> dict[str, Any]:
     """Commend / remind / criticise for the period; stores the decisions and writes decisions.json."""
     from cchc.rules import decide_period
-    from cchc.warehouse import engine_for
 
     authority = _authority(job)
-    url = url or warehouse_url()
-    engine = engine_for(url)
-    try:
+    with warehouse(url) as engine:
         result = decide_period(engine, authority, Period.parse(job["period"]), run_id=run_id,
                                output_dir=output_dir_from_env())
-    finally:
-        engine.dispose()
     log.info("Quyết định %s kỳ %s:\n%s", authority.id, job["period"], result.text())
     return {**_job(job), **result.summary()}
 
@@ -284,12 +277,6 @@ def smtp_settings():
     return smtp_settings_from_connection(BaseHook.get_connection(SMTP_CONN_ID))
 
 
-def _engine():
-    from cchc.warehouse import engine_for
-
-    return engine_for(warehouse_url())
-
-
 def render(job: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
     """The draft letter (DOCX, PDF, annex) from the period's decisions.json, recorded in the warehouse."""
     from cchc.letter import record_letter, render_letter
@@ -305,8 +292,7 @@ def render(job: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
     from cchc.letter.record import output_path, read_letters
 
     digest = hashlib.sha256(decisions.read_bytes()).hexdigest()
-    engine = _engine()
-    try:
+    with warehouse() as engine:
         # A rerun with the same decisions keeps the period's current letter (draft or issued, with its
         # number and ledger), so nothing is issued or sent twice; revised decisions make a new letter.
         current = next((row for row in read_letters(engine, authority.id, job["period"]) if row["is_current"]), None)
@@ -318,8 +304,6 @@ def render(job: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
                     "pdf": str(output_path(current["pdf_path"], output_dir))}
         result = render_letter(decisions, authority, output_dir, run_id=run_id)
         letter_id = record_letter(engine, result)
-    finally:
-        engine.dispose()
     log.info("Bản thảo công văn %s kỳ %s: %s, %s", authority.id, job["period"], result.docx_path, result.pdf_path)
     return {**_job(job), "letter_id": letter_id, "docx": str(result.docx_path), "pdf": str(result.pdf_path)}
 
@@ -335,8 +319,7 @@ def approval_body(rendered: list[dict[str, Any]]) -> str:
     """What the approver reads in the Airflow UI: per letter, its recipients and the file to open."""
     from cchc.delivery import approval_summary, distribution_preview
 
-    engine = _engine()
-    try:
+    with warehouse() as engine:
         parts = [
             approval_summary(
                 distribution_preview(engine, _authority(job), job["letter_id"], output_dir=output_dir_from_env()),
@@ -344,8 +327,6 @@ def approval_body(rendered: list[dict[str, Any]]) -> str:
             )
             for job in rendered
         ]
-    finally:
-        engine.dispose()
     return "\n\n---\n\n".join(parts)
 
 
@@ -357,8 +338,7 @@ def issue(job: dict[str, Any], logical_date: datetime | None = None, run_id: str
 
     authority = _authority(job)
     output_dir = output_dir_from_env()
-    engine = _engine()
-    try:
+    with warehouse() as engine:
         # The register's year is the run's (its logical date), not the wall clock's.
         number = issue_letter(engine, job["letter_id"], issued_at=logical_date)
         if distribution_report(engine, job["letter_id"])["counts"].get("total"):
@@ -370,8 +350,6 @@ def issue(job: dict[str, Any], logical_date: datetime | None = None, run_id: str
             document_number=number, run_id=run_id,
         )
         record_letter(engine, result, letter_id=job["letter_id"])
-    finally:
-        engine.dispose()
     log.info("Đã cấp số %s/%s cho công văn %s kỳ %s", number, authority.document_symbol, authority.id, job["period"])
     return {**job, "document_number": number, "docx": str(result.docx_path), "pdf": str(result.pdf_path)}
 
@@ -384,8 +362,7 @@ def distribute(job: dict[str, Any], params: dict | None = None, run_id: str | No
     dry_run = bool(params.get("dry_run"))
     resend = list(params.get("resend") or [])
     authority = _authority(job)
-    engine = _engine()
-    try:
+    with warehouse() as engine:
         result = send_all(
             engine, authority, job["letter_id"], smtp_settings(),
             output_dir=output_dir_from_env(), dry_run=dry_run, test_address=params.get("test_address") or None,
@@ -393,8 +370,6 @@ def distribute(job: dict[str, Any], params: dict | None = None, run_id: str | No
             # A dry run or resend is one batch per Airflow run: a task retry sends nothing twice.
             batch=run_id if (dry_run or resend) else None,
         )
-    finally:
-        engine.dispose()
     summary = result.as_dict()
     log.info("Gửi công văn %s kỳ %s: %s", authority.id, job["period"], summary["counts"])
     return {**job, "distribution": summary}
@@ -406,13 +381,10 @@ def report(job: dict[str, Any]) -> dict[str, Any]:
 
     authority = _authority(job)
     distribution = job["distribution"]
-    engine = _engine()
-    try:
+    with warehouse() as engine:
         send_summary(engine, authority, job["letter_id"], smtp_settings(),
                      missing_email=distribution.get("missing_email") or ())
         outcome = distribution_report(engine, job["letter_id"])
-    finally:
-        engine.dispose()
     counts = outcome["counts"]
     log.info("Tổng hợp gửi công văn %s kỳ %s: %s", authority.id, job["period"], counts)
     if counts.get("failed") or counts.get("unknown") or counts.get("pending"):
