@@ -65,7 +65,7 @@ demo: ## run the monthly job for the seed month (August 2023, Tứ Kỳ) on embe
 	$(MAKE) run PERIOD=2023-08 CONFIG_DIR=$(CURDIR)/scenarios/seed
 
 run: install ## run the DAGs for PERIOD=YYYY-MM on CONFIG_DIR=DIR [OUTPUT_DIR=DIR] in Airflow
-	$(BIN)/python -m cchc.localrun --period $(PERIOD) --config-dir $(CONFIG_DIR) --output-dir $(OUTPUT_DIR)
+	$(BIN)/python -m cchc.pipeline.localrun --period $(PERIOD) --config-dir $(CONFIG_DIR) --output-dir $(OUTPUT_DIR)
 
 airflow: install ## start airflow standalone (UI on http://127.0.0.1:8080) with the same configuration
 	@scripts/airflow-standalone.sh

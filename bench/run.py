@@ -30,8 +30,8 @@ def median_time(fn, repeat: int = 3) -> float:
 
 
 def bench_extract() -> tuple[float, float]:
-    from cchc.config import load_authority
-    from cchc.periods import Period
+    from cchc.core.authorities import load_authority
+    from cchc.core.periods import Period
     from cchc.portal.client import PortalClient
     from cchc.portal.simulator import Faults, PortalSimulator
 
@@ -58,9 +58,12 @@ def bench_rates() -> tuple[float, float]:
     import pandas as pd
     import sqlalchemy as sa
 
-    from cchc.config import load_authority
-    from cchc.periods import Period
-    from cchc.warehouse import compute_rates, engine_for, load_facts, sync_units, upgrade
+    from cchc.core.authorities import load_authority
+    from cchc.core.db import engine_for
+    from cchc.core.periods import Period
+    from cchc.warehouse.load import load_facts, sync_units
+    from cchc.warehouse.migrate import upgrade
+    from cchc.warehouse.rates import compute_rates
 
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:

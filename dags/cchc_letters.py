@@ -21,49 +21,26 @@ Kết nối dùng: `cchc_warehouse`, `smtp_default`.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
-import pendulum
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, dag, task
 
-
-def alert_operators(context):
-    from cchc import pipeline
-
-    pipeline.alert_failure(context)
-
-
-DEFAULT_ARGS = {
-    "owner": "cchc",
-    # `make run` sets 0 so a failure shows at once instead of after the retry delays.
-    "retries": int(os.environ.get("CCHC_TASK_RETRIES", "2")),
-    "retry_delay": timedelta(minutes=2),
-    "retry_exponential_backoff": True,
-    "on_failure_callback": alert_operators,
-}
+from cchc.pipeline.dag_defaults import START_DATE, common_params, default_args
 
 
 @dag(
     dag_id="cchc_letters",
     schedule=None,
-    start_date=pendulum.datetime(2023, 1, 1, tz="Asia/Ho_Chi_Minh"),
+    start_date=START_DATE,
     catchup=False,
     # One distribution per letter at a time: the ledger's crash recovery relies on it.
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=default_args(),
     tags=["cchc", "letters"],
     doc_md=__doc__,
     params={
-        "period": Param(
-            None,
-            type=["null", "string"],
-            pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
-            title="Kỳ báo cáo (YYYY-MM)",
-            description="Để trống: tháng trước ngày logic của lần chạy.",
-        ),
-        "authorities": Param([], type="array", title="Cơ quan ban hành", description="Để trống: mọi cơ quan."),
+        **common_params("Để trống: mọi cơ quan."),
         "dry_run": Param(False, type="boolean", title="Gửi thử", description="Gửi mọi thư tới địa chỉ thử nghiệm."),
         "test_address": Param(None, type=["null", "string"], title="Địa chỉ thử nghiệm"),
         "resend": Param(
@@ -72,30 +49,31 @@ DEFAULT_ARGS = {
     },
 )
 def cchc_letters():
+    # Each body imports the task module when it runs, never when the file is parsed.
     @task
     def plan(params=None, logical_date=None) -> list[dict]:
-        from cchc import pipeline
+        from cchc.pipeline import tasks
 
-        return pipeline.plan(params, logical_date)
+        return tasks.plan(params, logical_date)
 
     @task(map_index_template="{{ authority_id }}")
     def render(job: dict, run_id=None) -> dict:
-        from cchc import pipeline
+        from cchc.pipeline import tasks
 
-        pipeline.label(job)
-        return pipeline.render(job, run_id=run_id)
+        tasks.label(job)
+        return tasks.render(job, run_id=run_id)
 
     @task.branch
     def gate(rendered: list[dict]) -> str:
-        from cchc import pipeline
+        from cchc.pipeline import tasks
 
-        return "approval_body" if pipeline.needs_approval(rendered) else "issue"
+        return "approval_body" if tasks.needs_approval(rendered) else "issue"
 
     @task
     def approval_body(rendered: list[dict]) -> str:
-        from cchc import pipeline
+        from cchc.pipeline import tasks
 
-        return pipeline.approval_body(rendered)
+        return tasks.approval_body(rendered)
 
     approve = ApprovalOperator(
         task_id="approve",
@@ -108,25 +86,25 @@ def cchc_letters():
 
     @task(map_index_template="{{ authority_id }}", trigger_rule="none_failed_min_one_success")
     def issue(job: dict, logical_date=None, run_id=None) -> dict:
-        from cchc import pipeline
+        from cchc.pipeline import tasks
 
-        pipeline.label(job)
-        return pipeline.issue(job, logical_date=logical_date, run_id=run_id)
+        tasks.label(job)
+        return tasks.issue(job, logical_date=logical_date, run_id=run_id)
 
     @task(map_index_template="{{ authority_id }}")
     def distribute(job: dict, params=None, run_id=None) -> dict:
-        from cchc import pipeline
+        from cchc.pipeline import tasks
 
-        pipeline.label(job)
-        return pipeline.distribute(job, params=params, run_id=run_id)
+        tasks.label(job)
+        return tasks.distribute(job, params=params, run_id=run_id)
 
     # Not retried: a retry would only send the operators' summary again.
     @task(map_index_template="{{ authority_id }}", retries=0)
     def report(job: dict) -> dict:
-        from cchc import pipeline
+        from cchc.pipeline import tasks
 
-        pipeline.label(job)
-        return pipeline.report(job)
+        tasks.label(job)
+        return tasks.report(job)
 
     rendered = render.expand(job=plan())
     branch = gate(rendered)

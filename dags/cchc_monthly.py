@@ -25,28 +25,13 @@ hành qua `smtp_default`. Kết nối dùng: `cchc_portal`, `cchc_warehouse`, `s
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
-import pendulum
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Asset, CronTriggerTimetable, Param, PokeReturnValue, dag, task
 
+from cchc.pipeline.dag_defaults import START_DATE, common_params, default_args
 
-def alert_operators(context):
-    from cchc import pipeline
-
-    pipeline.alert_failure(context)
-
-
-DEFAULT_ARGS = {
-    "owner": "cchc",
-    # `make run` sets 0 so a failure shows at once instead of after the retry delays.
-    "retries": int(os.environ.get("CCHC_TASK_RETRIES", "2")),
-    "retry_delay": timedelta(minutes=2),
-    "retry_exponential_backoff": True,
-    "on_failure_callback": alert_operators,
-}
 RATES_ASSET = Asset(name="cchc_rates", uri="cchc://warehouse/rates")
 DECISIONS_ASSET = Asset(name="cchc_decisions", uri="cchc://warehouse/decisions")
 
@@ -55,23 +40,14 @@ DECISIONS_ASSET = Asset(name="cchc_decisions", uri="cchc://warehouse/decisions")
     dag_id="cchc_monthly",
     # 07:00 on the 1st, Vietnam time: the run's logical date falls in the month after the period.
     schedule=CronTriggerTimetable("0 7 1 * *", timezone="Asia/Ho_Chi_Minh"),
-    start_date=pendulum.datetime(2023, 1, 1, tz="Asia/Ho_Chi_Minh"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=default_args(),
     tags=["cchc", "monthly"],
     doc_md=__doc__,
     params={
-        "period": Param(
-            None,
-            type=["null", "string"],
-            pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
-            title="Kỳ báo cáo (YYYY-MM)",
-            description="Để trống: tháng trước ngày logic của lần chạy.",
-        ),
-        "authorities": Param(
-            [], type="array", title="Cơ quan ban hành", description="Để trống: mọi cơ quan trong CCHC_CONFIG_DIR."
-        ),
+        **common_params("Để trống: mọi cơ quan trong CCHC_CONFIG_DIR."),
         "backfill": Param(
             True,
             type="boolean",
@@ -81,68 +57,71 @@ DECISIONS_ASSET = Asset(name="cchc_decisions", uri="cchc://warehouse/decisions")
     },
 )
 def cchc_monthly():
+    # Each body imports the task module when it runs, never when the file is parsed.
     @task
     def plan(params=None, logical_date=None) -> list[dict]:
-        from cchc import pipeline
+        from cchc.pipeline import tasks
 
-        return pipeline.plan(params, logical_date)
+        return tasks.plan(params, logical_date)
 
     @task
     def plan_loads(targets: list[dict], params=None) -> list[dict]:
-        from cchc import pipeline
+        from cchc.pipeline import tasks
 
-        return pipeline.plan_loads(targets, backfill=params.get("backfill", True))
+        return tasks.plan_loads(targets, backfill=params.get("backfill", True))
 
     @task
     def upgrade_warehouse() -> dict:
-        from cchc import pipeline
+        from cchc.pipeline import tasks
 
-        return pipeline.upgrade_warehouse()
+        return tasks.upgrade_warehouse()
 
     @task.sensor(poke_interval=600, timeout=timedelta(days=5).total_seconds(), mode="reschedule")
     def wait_for_period_closed(job: dict) -> PokeReturnValue:
-        from cchc import pipeline
+        from cchc.pipeline import tasks
 
-        return PokeReturnValue(is_done=pipeline.period_ready(job), xcom_value=job)
+        return PokeReturnValue(is_done=tasks.period_ready(job), xcom_value=job)
 
     @task(map_index_template="{{ authority_id }}")
     def extract(job: dict, run_id=None) -> dict:
-        from cchc import pipeline
+        from cchc.pipeline import tasks
 
-        pipeline.label(job)
-        return pipeline.extract(job, run_id=run_id)
+        tasks.label(job)
+        return tasks.extract(job, run_id=run_id)
 
     @task(map_index_template="{{ authority_id }}")
     def validate(extracted: dict, run_id=None) -> dict:
-        from cchc import pipeline
+        from cchc.pipeline import tasks
 
-        pipeline.label(extracted)
-        return pipeline.validate(extracted, run_id=run_id)
+        tasks.label(extracted)
+        return tasks.validate(extracted, run_id=run_id)
 
     @task(map_index_template="{{ authority_id }}")
     def load(validated: dict, run_id=None) -> dict:
-        from cchc import pipeline
+        from cchc.pipeline import tasks
 
-        pipeline.label(validated)
-        return pipeline.load(validated, run_id=run_id)
+        tasks.label(validated)
+        return tasks.load(validated, run_id=run_id)
 
     @task(map_index_template="{{ authority_id }}", outlets=[RATES_ASSET])
     def compute_rates(job: dict) -> dict:
-        from cchc import pipeline
+        from cchc.pipeline import tasks
 
-        pipeline.label(job)
-        return pipeline.rates(job)
+        tasks.label(job)
+        return tasks.rates(job)
 
     @task(map_index_template="{{ authority_id }}", outlets=[DECISIONS_ASSET])
     def decide(rated: dict, run_id=None) -> dict:
-        from cchc import pipeline
+        from cchc.pipeline import tasks
 
-        pipeline.label(rated)
-        return pipeline.decide(rated, run_id=run_id)
+        tasks.label(rated)
+        return tasks.decide(rated, run_id=run_id)
 
     @task
     def letters_conf(decided: list[dict]) -> dict:
-        return {"period": decided[0]["period"], "authorities": [d["authority"] for d in decided]}
+        from cchc.pipeline import tasks
+
+        return tasks.letters_conf(decided)
 
     targets = plan()
     loads = plan_loads(targets)

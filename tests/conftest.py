@@ -90,7 +90,7 @@ def pg_database(request) -> str:
     import sqlalchemy as sa
     from sqlalchemy.engine import make_url
 
-    from cchc.warehouse import mask_text
+    from cchc.core.db import mask_text
 
     admin = _admin_engine()
     try:

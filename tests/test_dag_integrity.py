@@ -82,9 +82,17 @@ def test_parse_does_not_import_heavy_modules(parsed):
     assert parsed["heavy"] == []
 
 
+# The one module of the package a DAG file may import at parse time: the pieces both DAGs share
+# (defaults, alert callback, params), light by design (test_parse_does_not_import_heavy_modules).
+SHARED_DAG_MODULE = "cchc.pipeline.dag_defaults"
+
+
 def test_dag_files_only_wire():
     """DAG files hold no logic: they import cchc inside tasks and never read the clock."""
     for path in DAG_FILES:
         text = path.read_text(encoding="utf-8")
         assert "datetime.now" not in text and "utcnow" not in text and "date.today" not in text, path.name
-        assert "\nimport cchc" not in text and "\nfrom cchc" not in text, f"{path.name}: import cchc inside tasks"
+        module_level = [line for line in text.splitlines() if line.startswith(("import cchc", "from cchc"))]
+        assert all(line.startswith(f"from {SHARED_DAG_MODULE} import") for line in module_level), (
+            f"{path.name}: import cchc inside tasks"
+        )

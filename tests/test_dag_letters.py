@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cchc.periods import TIMEZONE
+from cchc.core.periods import TIMEZONE
 
 pytestmark = pytest.mark.airflow
 LETTER_SUBJECT = "V/v biểu dương, nhắc nhở"
@@ -48,7 +48,7 @@ def run(dag, conf: dict):
 
 
 def test_every_recipient_gets_exactly_one_letter_and_a_rerun_sends_nothing(letters_dag, decided, mailbox, seed_config):
-    from cchc.config import load_authority
+    from cchc.core.authorities import load_authority
 
     ok, states = run(letters_dag, {"period": "2023-08"})
     assert ok, states
@@ -69,7 +69,7 @@ def test_every_recipient_gets_exactly_one_letter_and_a_rerun_sends_nothing(lette
     assert "Chủ tịch UBND xã Hà Kỳ" in body and "96,77%" in body and "28,3%" in body
 
     issued = decided / "tu-ky" / "2023-08" / "letter.docx"
-    from cchc.letter import letter_text
+    from cchc.letter.render import letter_text
 
     assert "Số: 01/UBND-NV" in letter_text(issued)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cchc.periods import TIMEZONE
+from cchc.core.periods import TIMEZONE
 
 pytestmark = pytest.mark.airflow
 
@@ -148,8 +148,8 @@ class Approver(threading.Thread):
 
 
 def letters(out: Path) -> list[dict]:
-    from cchc.letter.record import read_letters
-    from cchc.warehouse import default_url, engine_for
+    from cchc.core.db import default_url, engine_for
+    from cchc.letter.records import read_letters
 
     engine = engine_for(default_url(out))
     try:
@@ -162,7 +162,7 @@ def letters(out: Path) -> list[dict]:
 def document_numbers(out: Path) -> list[tuple]:
     import sqlalchemy as sa
 
-    from cchc.warehouse import default_url, engine_for
+    from cchc.core.db import default_url, engine_for
 
     engine = engine_for(default_url(out))
     try:
@@ -176,7 +176,7 @@ def document_numbers(out: Path) -> list[tuple]:
 def deliveries(out: Path) -> list[tuple]:
     import sqlalchemy as sa
 
-    from cchc.warehouse import default_url, engine_for
+    from cchc.core.db import default_url, engine_for
 
     engine = engine_for(default_url(out))
     try:
@@ -219,7 +219,7 @@ def states_of(states: dict, task_id: str) -> set[str]:
 def test_approval_through_the_api_releases_issue_and_distribution(letters_dag, api, scenario):
     from airflow.utils.state import DagRunState
 
-    from cchc.delivery import document_number_text
+    from cchc.core.wording import document_number_text
 
     dagrun, states, approver = run_with_answer(
         letters_dag, api, scenario, "Approve", datetime(2023, 9, 1, 7, 0, tzinfo=TIMEZONE))

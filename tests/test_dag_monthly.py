@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cchc.periods import TIMEZONE
+from cchc.core.periods import TIMEZONE
 
 pytestmark = pytest.mark.airflow
 
@@ -50,7 +50,8 @@ def portal(monkeypatch, seed_config):
 
 
 def warehouse_totals(out: Path, period: str) -> dict[str, str]:
-    from cchc.warehouse import authority_totals, default_url, engine_for
+    from cchc.core.db import default_url, engine_for
+    from cchc.warehouse.rates import authority_totals
 
     engine = engine_for(default_url(out))
     try:
@@ -61,7 +62,8 @@ def warehouse_totals(out: Path, period: str) -> dict[str, str]:
 
 
 def stored_periods(out: Path) -> list[str]:
-    from cchc.warehouse import default_url, engine_for, list_loads
+    from cchc.core.db import default_url, engine_for
+    from cchc.warehouse.load import list_loads
 
     engine = engine_for(default_url(out))
     try:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from cchc.rates.display import change, format_change, format_percent, percent_text, shown_percent
+from cchc.core.percent import change, format_change, format_percent, percent_text, shown_percent
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from cchc.config import load_authority, load_history, load_monthly
-from cchc.rates.display import change, format_change, format_percent, percent_text, shown_percent
+from cchc.core.authorities import load_authority, load_history, load_monthly
+from cchc.core.percent import change, format_change, format_percent, percent_text, shown_percent
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "seed" / "tu-ky"
 METRICS = {

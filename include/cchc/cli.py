@@ -11,7 +11,7 @@ import logging
 import sys
 from importlib import import_module
 
-from cchc.errors import CchcError
+from cchc.core.errors import CchcError
 
 # (sub-command, module with add_arguments/run_from_args, help)
 COMMANDS = (

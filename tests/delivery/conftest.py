@@ -27,8 +27,9 @@ from delivery_helpers import (
     make_decisions,
 )
 
+from cchc.core.db import engine_for
 from cchc.delivery.send import SmtpSettings
-from cchc.warehouse import engine_for, upgrade
+from cchc.warehouse.migrate import upgrade
 
 # ------------------------------------------------------------------------------ SMTP sink
 

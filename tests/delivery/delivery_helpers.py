@@ -11,8 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cchc.config import Authority, Signer, Unit
-from cchc.letter.tables import document_numbers, letters
+from cchc.core.authorities import Authority, Signer, Unit
+from cchc.warehouse.schema import document_numbers, letters
 
 AUTHORITY_ID = "demo"
 PERIOD = "2023-08"

@@ -11,9 +11,9 @@ from delivery_helpers import make_authority, make_decisions
 
 from cchc.delivery.compose import MailContext, attachment_name, compose_message, decision_lines, subject_line
 from cchc.delivery.ledger import message_id
-from cchc.delivery.letters import LetterRef
 from cchc.delivery.recipients import distribution_config, plan_recipients
 from cchc.delivery.send import message_bytes
+from cchc.letter.records import LetterRef
 
 
 def _ctx(number: int | None = 15, **dist) -> MailContext:

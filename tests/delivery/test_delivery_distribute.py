@@ -8,12 +8,12 @@ import pytest
 import sqlalchemy as sa
 from delivery_helpers import COPY, OPERATOR, TEST_ADDRESS, UNITS, insert_letter, make_authority
 
-from cchc.config import Unit
+from cchc.core.authorities import Unit
+from cchc.core.errors import CchcError
 from cchc.delivery import ledger
-from cchc.delivery.distribute import distribute
+from cchc.delivery.distribute import Request, SendPolicy, distribute
 from cchc.delivery.errors import DeliveryError, RecipientRefused, SmtpUnavailable
-from cchc.delivery.tables import deliveries
-from cchc.errors import CchcError
+from cchc.warehouse.schema import deliveries
 
 SUBJECT = ("Công văn số 15/UBND-NV V/v biểu dương, nhắc nhở các cơ quan, đơn vị thực hiện nhiệm vụ cải cách "
            "hành chính tháng 8/2023")
@@ -22,9 +22,9 @@ DOCX_NAME = "Công văn CCHC tháng 8-2023.docx"
 EVERYONE = [u.email for u in UNITS] + [COPY["email"], OPERATOR["email"]]
 
 
-def _run(engine, server, letter, sleeps, authority=None, **kwargs):
-    return distribute(engine, authority or make_authority(), "2023-08", server.settings(),
-                      output_dir=letter.output_dir, sleep=sleeps, **kwargs)
+def _run(engine, server, letter, sleeps, authority=None, **request):
+    return distribute(engine, authority or make_authority(), "2023-08", server.settings(), Request(**request),
+                      output_dir=letter.output_dir, policy=SendPolicy(sleep=sleeps))
 
 
 def _rows(engine):
@@ -318,10 +318,10 @@ def test_a_letter_without_a_number_is_not_sent_but_can_be_rehearsed(sqlite_engin
     insert_letter(sqlite_engine, folder, period="2023-09")
     with pytest.raises(DeliveryError, match="chưa được cấp số"):
         distribute(sqlite_engine, make_authority(), "2023-09", smtp_server.settings(), output_dir=output_dir,
-                   sleep=sleeps)
+                   policy=SendPolicy(sleep=sleeps))
     assert smtp_server.handler.received == []
-    result = distribute(sqlite_engine, make_authority(), "2023-09", smtp_server.settings(), output_dir=output_dir,
-                        sleep=sleeps, dry_run=True)
+    result = distribute(sqlite_engine, make_authority(), "2023-09", smtp_server.settings(), Request(dry_run=True),
+                        output_dir=output_dir, policy=SendPolicy(sleep=sleeps))
     assert result.complete
     # A draft's subject carries no number.
     assert smtp_server.handler.received[0].message["Subject"].startswith("[THỬ NGHIỆM] V/v biểu dương")
@@ -335,7 +335,7 @@ def test_a_pdf_overwritten_after_issuing_is_not_sent(sqlite_engine, smtp_server,
 
 
 def test_paths_relative_to_the_output_folder(sqlite_engine, smtp_server, letter, sleeps):
-    from cchc.letter.tables import letters
+    from cchc.warehouse.schema import letters
 
     with sqlite_engine.begin() as conn:
         conn.execute(letters.update().values(pdf_path="demo/2023-08/letter.pdf", docx_path="demo/2023-08/letter.docx"))

@@ -9,11 +9,12 @@ import pytest
 import sqlalchemy as sa
 from delivery_helpers import insert_letter
 
+from cchc.core.periods import TIMEZONE
+from cchc.core.wording import document_number_text
 from cchc.delivery.errors import DeliveryError
-from cchc.delivery.issue import document_number_text, issue_letter
-from cchc.delivery.letters import find_letter
-from cchc.letter.tables import document_numbers, letters
-from cchc.periods import TIMEZONE
+from cchc.delivery.issue import issue_letter
+from cchc.letter.records import find_letter
+from cchc.warehouse.schema import document_numbers, letters
 
 SEPT = datetime(2023, 9, 5, 10, 0, tzinfo=TIMEZONE)
 

@@ -8,9 +8,9 @@ from alembic.migration import MigrationContext
 from delivery_helpers import insert_letter
 
 from cchc.delivery import ledger
-from cchc.delivery.report import distribution_report
-from cchc.delivery.tables import deliveries
-from cchc.warehouse import current_revision, downgrade, head_revision, upgrade
+from cchc.delivery.status import distribution_report
+from cchc.warehouse.migrate import current_revision, downgrade, head_revision, upgrade
+from cchc.warehouse.schema import deliveries
 
 
 def _planned(address: str, kind: str = "normal", batch: str = "") -> ledger.Planned:

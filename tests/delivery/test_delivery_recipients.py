@@ -8,10 +8,10 @@ import pytest
 import yaml
 from delivery_helpers import UNITS, make_authority, make_decisions
 
-from cchc.config import Unit, load_authority
+from cchc.core.authorities import Unit, load_authority
+from cchc.core.errors import ConfigError
 from cchc.delivery.errors import DeliveryError, RecipientRefused
 from cchc.delivery.recipients import check_allowed, distribution_config, plan_recipients, select
-from cchc.errors import ConfigError
 
 SEED = Path(__file__).resolve().parents[2] / "scenarios" / "seed" / "tu-ky"
 

@@ -9,15 +9,15 @@ import pytest
 from delivery_helpers import OPERATOR, make_authority
 
 from cchc.delivery import cli
-from cchc.delivery.distribute import distribute
-from cchc.delivery.report import failure_alert_message, failure_alert_text, send_notice, send_summary
+from cchc.delivery.distribute import SendPolicy, distribute
+from cchc.delivery.notices import failure_alert_message, failure_alert_text, send_notice, send_summary
 
 
 def test_summary_email_to_the_operators_lists_failures_and_unknowns(sqlite_engine, smtp_server, letter):
     smtp_server.handler.reject["haky@thu.gov.vn"] = "550 5.1.1 <haky@thu.gov.vn>: Recipient address rejected"
     authority = make_authority()
     result = distribute(sqlite_engine, authority, "2023-08", smtp_server.settings(), output_dir=letter.output_dir,
-                        sleep=lambda s: None)
+                        policy=SendPolicy(sleep=lambda s: None))
     before = len(smtp_server.handler.received)
     outcome = send_summary(sqlite_engine, authority, result.letter_id, smtp_server.settings(),
                            missing_email=["X-ZZ"])
@@ -117,8 +117,8 @@ def test_cli_dry_run_then_real_then_report(cli_letter, smtp_server, capsys):
 def test_preview_and_approval_summary_send_nothing(sqlite_engine, smtp_server, letter):
     from delivery_helpers import UNITS
 
-    from cchc.config import Unit
-    from cchc.delivery.report import approval_summary, distribution_preview
+    from cchc.core.authorities import Unit
+    from cchc.delivery.preview import approval_summary, distribution_preview
 
     units = [*UNITS[:2], Unit("X-HD", "UBND xã Hưng Đạo", "commune", "Chủ tịch UBND xã", "hungdao@gmail.com")]
     preview = distribution_preview(sqlite_engine, make_authority(units), "2023-08", output_dir=letter.output_dir)

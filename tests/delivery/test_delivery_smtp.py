@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 from delivery_helpers import free_tcp_port
 
+from cchc.core.errors import ConfigError
 from cchc.delivery.errors import SmtpUnavailable
 from cchc.delivery.send import SmtpSession, SmtpSettings, connection_from_uri, smtp_settings_from_connection
-from cchc.errors import ConfigError
 
 
 def _conn(**kwargs):

@@ -21,8 +21,7 @@ from letter_helpers import (
 
 # The letters' tables live on the warehouse MetaData; registering them here keeps the warehouse's
 # schema-vs-migrations test meaningful until cchc.warehouse.schema imports them itself.
-import cchc.letter.tables  # noqa: F401
-from cchc.letter import render_letter
+from cchc.letter.render import render_letter
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from cchc.letter import read_letters, record_letter
-from cchc.letter.tables import document_numbers, letters
-from cchc.warehouse import WarehouseError, downgrade, engine_for, upgrade
-from cchc.warehouse.schema import metadata
+from cchc.core.db import engine_for
+from cchc.core.errors import WarehouseError
+from cchc.letter.records import read_letters, record_letter
+from cchc.warehouse.migrate import downgrade, upgrade
+from cchc.warehouse.schema import document_numbers, letters, metadata
 
 TABLES = {"letters", "document_numbers"}
 

@@ -18,8 +18,9 @@ from docx.oxml.ns import qn
 from letter_helpers import SEED_AUTHORITY, SEED_DECISIONS, SEED_LETTER, normalise, run
 from PIL import Image
 
-from cchc.letter import layout, letter_text, render_letter
-from cchc.letter.decisions import sha256_file
+from cchc.core.files import sha256_file
+from cchc.letter import layout
+from cchc.letter.render import letter_text, render_letter
 
 # Where the seed is inconsistent with itself, the letter says it one way (BRIEF §4).
 SEED_FIXES = [

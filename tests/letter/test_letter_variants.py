@@ -20,19 +20,11 @@ from letter_helpers import (
     write_json,
 )
 
-from cchc.config import load_authority
-from cchc.letter import (
-    DecisionsError,
-    LetterTemplateError,
-    PdfConversionError,
-    SigningError,
-    letter_text,
-    render_letter,
-    sign_pdf,
-    signing_config,
-    to_pdf,
-)
-from cchc.letter.render import TEMPLATE_PATH
+from cchc.core.authorities import load_authority
+from cchc.letter.errors import DecisionsError, LetterTemplateError, PdfConversionError, SigningError
+from cchc.letter.pdf import to_pdf
+from cchc.letter.render import TEMPLATE_PATH, letter_text, render_letter
+from cchc.letter.sign import sign_pdf, signing_config
 
 
 def _files(folder: Path) -> list[Path]:

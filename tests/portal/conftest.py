@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from cchc.config import COUNT_FIELDS
+from cchc.core.fields import COUNT_FIELDS
 from cchc.portal.simulator import SPEC_PATH, PortalSimulator
 
 ROOT = "HD-DEMO"

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from cchc.errors import PortalError
-from cchc.periods import Period
+from cchc.core.errors import PortalError
+from cchc.core.periods import Period
 from cchc.portal.client import PortalClient, TokenBucket, _check_page, _check_unit, parse_retry_after
 from cchc.portal.simulator import Faults
 

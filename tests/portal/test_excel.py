@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from cchc.config import load_authority
-from cchc.errors import ExtractError
-from cchc.periods import Period
+from cchc.core.authorities import load_authority
+from cchc.core.errors import ExtractError
+from cchc.core.periods import Period
 from cchc.portal import excel
 
 AUGUST = Period(2023, 8)

@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from cchc import cli
-from cchc.config import load_authority
-from cchc.errors import ExtractError, PeriodNotClosed, PortalError
-from cchc.periods import Period
+from cchc.core.authorities import load_authority
+from cchc.core.errors import ExtractError, PeriodNotClosed, PortalError
+from cchc.core.periods import Period
 from cchc.portal import excel
 from cchc.portal.client import PortalClient
 from cchc.portal.extract import COLUMNS, extract_period, period_is_closed, read_extracted, source_settings

@@ -14,7 +14,7 @@ import pytest
 import requests
 from openapi_spec_validator import validate as validate_openapi
 
-from cchc.errors import ConfigError
+from cchc.core.errors import ConfigError
 from cchc.portal.simulator import Faults, PortalSimulator
 
 DIGITIZED = "/api/v1/reporting/evaluation/dossier-digitized"

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cchc.config import COUNT_FIELDS, Authority, load_authority
+from cchc.core.authorities import Authority, load_authority
+from cchc.core.fields import COUNT_FIELDS
 
 SEED = Path(__file__).resolve().parents[2] / "scenarios" / "seed"
 AUTHORITY_ID = "tu-ky"

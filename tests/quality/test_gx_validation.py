@@ -15,18 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cchc.config import COUNT_FIELDS
-from cchc.quality import (
-    CRITICAL,
-    WARNING,
-    ValidationFailed,
-    ValidationInputError,
-    ValidationReport,
-    suite_name,
-    validate_extract,
-    validated_frame,
-)
-from cchc.quality.validate import read_parent_totals
+from cchc.core.fields import COUNT_FIELDS
+from cchc.quality.result import CRITICAL, WARNING, ValidationFailed, ValidationInputError, ValidationReport
+from cchc.quality.suites import suite_name
+from cchc.quality.validate import read_parent_totals, validate_extract, validated_frame
 
 AUGUST = "2023-08"
 Mutator = Callable[[list[dict[str, str]]], list[dict[str, str]]]

@@ -13,8 +13,8 @@ from rules_helpers import fresh_url
 
 # The decisions' tables live on the warehouse MetaData; registering them here keeps the warehouse's
 # schema-vs-migrations test meaningful until cchc.warehouse.schema imports them itself.
-import cchc.rules.tables  # noqa: F401
-from cchc.warehouse import engine_for, upgrade
+from cchc.core.db import engine_for
+from cchc.warehouse.migrate import upgrade
 
 
 @pytest.fixture

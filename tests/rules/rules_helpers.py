@@ -10,12 +10,13 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from cchc.config import Authority, Signer, Unit, load_monthly
-from cchc.periods import Period
+from cchc.core.authorities import Authority, Signer, Unit, load_monthly
+from cchc.core.periods import Period
 from cchc.rules.decide import Figure, UnitInfo
 from cchc.rules.rulebook import Rules, campaign_starts_for, load_rulebook
-from cchc.rules.tables import criticism_history, decision_runs, decisions
-from cchc.warehouse import compute_rates, load_facts, sync_units
+from cchc.warehouse.load import load_facts, sync_units
+from cchc.warehouse.rates import compute_rates
+from cchc.warehouse.schema import criticism_history, decision_runs, decisions
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "scenarios" / "seed" / "tu-ky"

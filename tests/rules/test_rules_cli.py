@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from cchc.errors import ConfigError
+from cchc.core.errors import ConfigError
 from cchc.rules import cli
 
 

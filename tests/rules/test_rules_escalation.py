@@ -16,8 +16,10 @@ from rules_helpers import (
     stored_rows,
 )
 
-from cchc.rules import DecisionError, decide_period, import_history, read_stored
-from cchc.warehouse import compute_rates
+from cchc.rules.history import import_history
+from cchc.rules.service import DecisionError, decide_period
+from cchc.rules.store import read_stored
+from cchc.warehouse.rates import compute_rates
 
 
 def rows(**overrides):
@@ -128,7 +130,7 @@ def test_a_decided_period_overrides_its_history(engine, tmp_path):
 
 
 def test_duplicate_history_rows_are_refused(engine, tmp_path):
-    from cchc.errors import ConfigError
+    from cchc.core.errors import ConfigError
 
     authority = make_authority(tmp_path / "demo", history=[("2023-04", "X-B", 1), ("2023-04", "X-B", 1)])
     with pytest.raises(ConfigError, match="history.csv: trùng dòng cho cùng kỳ và đơn vị: 2023-04 X-B"):

@@ -10,11 +10,16 @@ import pytest
 import yaml
 from rules_helpers import SEED
 
-from cchc.config import load_authority
-from cchc.errors import ConfigError
-from cchc.periods import Period
-from cchc.rules import campaign_starts_for, load_notes, load_rulebook, operator_note
-from cchc.rules.rulebook import DEFAULT_RULEBOOK
+from cchc.core.authorities import load_authority
+from cchc.core.errors import ConfigError
+from cchc.core.periods import Period
+from cchc.rules.rulebook import (
+    DEFAULT_RULEBOOK,
+    campaign_starts_for,
+    load_notes,
+    load_rulebook,
+    operator_note,
+)
 
 
 def test_defaults_of_the_brief_in_august_2023():

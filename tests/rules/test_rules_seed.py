@@ -14,9 +14,11 @@ import shutil
 import pytest
 from rules_helpers import SEED, counts_by_unit, fresh_url, history_rows, load_seed, runs, stored_rows
 
-from cchc.config import load_authority
-from cchc.rules import decide_period, read_stored
-from cchc.warehouse import engine_for, upgrade
+from cchc.core.authorities import load_authority
+from cchc.core.db import engine_for
+from cchc.rules.service import decide_period
+from cchc.rules.store import read_stored
+from cchc.warehouse.migrate import upgrade
 
 AUGUST_COUNTS = {"X-HD": 2, "X-PK": 2, "X-DC": 3, "X-TD": 3}
 
@@ -292,7 +294,7 @@ def test_importing_history_after_deciding_recounts_later_periods(bare, seed_conf
     engine, authority, output = bare
     decide_period(engine, authority, "2023-08", output_dir=output)
     shutil.copy(SEED / "history.csv", seed_config / "tu-ky" / "history.csv")
-    from cchc.rules import import_history
+    from cchc.rules.history import import_history
 
     imported = import_history(engine, authority, output_dir=output)
     assert len(imported.added) == 11 and imported.recounted == ["2023-08"]

@@ -11,8 +11,9 @@ from __future__ import annotations
 import pytest
 from warehouse_helpers import fresh_url, make_authority
 
-from cchc.config import Authority
-from cchc.warehouse import engine_for, upgrade
+from cchc.core.authorities import Authority
+from cchc.core.db import engine_for
+from cchc.warehouse.migrate import upgrade
 
 
 @pytest.fixture

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from cchc.config import load_authority, load_monthly
-from cchc.warehouse import cli, head_revision, mask_url
+from cchc.core.authorities import load_authority, load_monthly
+from cchc.core.db import mask_url
+from cchc.warehouse import cli
+from cchc.warehouse.migrate import head_revision
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "seed" / "tu-ky"
 

@@ -7,7 +7,8 @@ import pytest
 import sqlalchemy as sa
 from warehouse_helpers import dump, make_frame
 
-from cchc.warehouse import LoadRefused, list_loads, load_facts, read_facts, sync_units
+from cchc.warehouse.errors import LoadRefused
+from cchc.warehouse.load import list_loads, load_facts, read_facts, sync_units
 from cchc.warehouse.schema import monthly_facts
 
 JAN = {"P-A": (10, 9, 8, 8, 4, 1, 5), "X-B": (20, 20, 19, 18, 10, 3, 4, True), "X-C": (0, 0, 0, 0, 0, 0, 2, False)}

@@ -12,18 +12,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import make_url
 
-from cchc.warehouse import (
-    WarehouseError,
-    current_revision,
-    default_url,
-    downgrade,
-    engine_for,
-    head_revision,
-    mask_url,
-    upgrade,
-    url_from_env,
-    warehouse_url_from_connection,
-)
+from cchc.core.db import default_url, engine_for, mask_url, url_from_env, warehouse_url_from_connection
+from cchc.core.errors import WarehouseError
+from cchc.warehouse.migrate import current_revision, downgrade, head_revision, upgrade
 from cchc.warehouse.schema import VERSION_TABLE, metadata
 
 TABLES = {"units", "loads", "monthly_facts", "campaign_windows", "rates"}
@@ -73,7 +64,7 @@ def test_migrations_match_the_schema_module(engine):
 
 
 def test_loading_before_upgrade_says_so(empty_url, authority):
-    from cchc.warehouse import sync_units
+    from cchc.warehouse.load import sync_units
 
     engine = engine_for(empty_url)
     try:

@@ -8,19 +8,18 @@ import pytest
 import sqlalchemy as sa
 from warehouse_helpers import UNITS, make_authority, make_frame
 
-from cchc.periods import Period
-from cchc.rates.display import shown_percent
-from cchc.warehouse import (
-    WarehouseError,
+from cchc.core.errors import WarehouseError
+from cchc.core.percent import shown_percent
+from cchc.core.periods import Period
+from cchc.warehouse.load import load_facts, sync_units
+from cchc.warehouse.rates import (
     authority_totals,
     compute_rates,
     default_campaign_starts,
     display_lines,
     index_rates,
-    load_facts,
     rates_summary,
     read_rates,
-    sync_units,
 )
 from cchc.warehouse.schema import campaign_windows, rates
 

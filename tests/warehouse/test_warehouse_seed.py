@@ -14,18 +14,12 @@ import pandas as pd
 import pytest
 from warehouse_helpers import fresh_url
 
-from cchc.config import load_authority, load_monthly
-from cchc.periods import Period
-from cchc.warehouse import (
-    authority_totals,
-    compute_rates,
-    engine_for,
-    index_rates,
-    load_facts,
-    read_rates,
-    sync_units,
-    upgrade,
-)
+from cchc.core.authorities import load_authority, load_monthly
+from cchc.core.db import engine_for
+from cchc.core.periods import Period
+from cchc.warehouse.load import load_facts, sync_units
+from cchc.warehouse.migrate import upgrade
+from cchc.warehouse.rates import authority_totals, compute_rates, index_rates, read_rates
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "seed" / "tu-ky"

@@ -7,7 +7,7 @@ from datetime import date
 
 from warehouse_helpers import UNITS, dump, make_authority
 
-from cchc.warehouse import read_units, sync_units
+from cchc.warehouse.load import read_units, sync_units
 
 
 def _rows(engine, authority_id="demo"):

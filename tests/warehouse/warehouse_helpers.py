@@ -8,7 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from cchc.config import Authority, Signer, Unit
+from cchc.core.authorities import Authority, Signer, Unit
 from cchc.warehouse.schema import campaign_windows, loads, monthly_facts, rates, units
 
 

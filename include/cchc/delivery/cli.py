@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
-from cchc.config import config_dir_from_env, load_authority
-from cchc.delivery.distribute import distribute
+from cchc.core import settings
+from cchc.core.authorities import load_authority
+from cchc.core.db import engine_for, mask_url, url_from_env
+from cchc.core.errors import ConfigError
+from cchc.core.periods import Period
+from cchc.delivery.distribute import Request, distribute
 from cchc.delivery.errors import DeliveryError, SmtpUnavailable
+from cchc.delivery.notices import send_summary
 from cchc.delivery.recipients import distribution_config
-from cchc.delivery.report import distribution_report, send_summary
 from cchc.delivery.send import connection_from_uri, smtp_settings_from_connection
-from cchc.errors import ConfigError
-from cchc.periods import Period
-from cchc.warehouse.engine import engine_for, mask_url, url_from_env
+from cchc.delivery.status import distribution_report
 
-SMTP_ENV = "AIRFLOW_CONN_SMTP_DEFAULT"
+SMTP_ENV = settings.connection_variable(settings.SMTP_CONN_ID)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def smtp_settings_from_env(uri: str | None = None):
-    text = uri or os.environ.get(SMTP_ENV)
+    text = uri or settings.current().connection_uri(settings.SMTP_CONN_ID)
     if not text:
         raise ConfigError(f"chưa có kết nối SMTP: dùng --smtp hoặc đặt biến môi trường {SMTP_ENV}")
     try:
@@ -70,7 +71,7 @@ def _print_report(report: dict) -> None:
 
 def run_from_args(args: argparse.Namespace) -> int:
     period = Period.parse(args.period)
-    config_dir = Path(args.config_dir) if args.config_dir else config_dir_from_env()
+    config_dir = Path(args.config_dir) if args.config_dir else settings.current().config_dir
     authority = load_authority(config_dir / args.authority)
     url = args.url or url_from_env(args.output_dir)
     engine = engine_for(url)
@@ -82,9 +83,9 @@ def run_from_args(args: argparse.Namespace) -> int:
         smtp = smtp_settings_from_env(args.smtp)
         resend = [s for s in args.resend.split(",") if s.strip()] if args.resend else None
         try:
-            result = distribute(engine, authority, str(period), smtp, output_dir=args.output_dir,
-                                dry_run=args.dry_run, test_address=args.test_address, resend=resend,
-                                batch=args.batch)
+            request = Request(dry_run=args.dry_run, test_address=args.test_address, resend=resend,
+                              batch=args.batch)
+            result = distribute(engine, authority, str(period), smtp, request, output_dir=args.output_dir)
         except SmtpUnavailable as exc:
             result = getattr(exc, "result", None)
             if result is None:

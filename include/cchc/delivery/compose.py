@@ -22,13 +22,13 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
 from typing import Any
 
-from cchc.config import Authority
+from cchc.core.authorities import Authority
+from cchc.core.percent import format_decimal, percent_text
+from cchc.core.periods import Period
+from cchc.core.wording import count, head_of, join, window_label, ytd_label
 from cchc.delivery.ledger import message_id
-from cchc.delivery.letters import LetterRef
 from cchc.delivery.recipients import DistributionConfig, Recipient, sender_name
-from cchc.periods import Period
-from cchc.rates.display import format_decimal, percent_text
-from cchc.wording import count, head_of, join, window_label, ytd_label
+from cchc.letter.records import LetterRef
 
 TEST_PREFIX = "[THỬ NGHIỆM]"
 PDF_TYPE = ("application", "pdf")

@@ -1,8 +1,8 @@
 """Send an issued letter to every recipient, exactly once, through the delivery ledger.
 
-    distribute(engine, authority, "2023-08", smtp)                    # the letter's distribution
-    distribute(..., dry_run=True)                                      # everything to the test address
-    distribute(..., resend=["X-HK", "btv@…"], batch=run_id)            # again, to the chosen only
+    distribute(engine, authority, "2023-08", smtp)                          # the letter's distribution
+    distribute(..., Request(dry_run=True))                                   # everything to the test address
+    distribute(..., Request(resend=["X-HK", "btv@…"], batch=run_id))         # again, to the chosen only
 
 Order of work: everything that can be refused is refused before the first message leaves (letter not
 issued, files missing, an address outside the allowed domains, a bad resend selection); then the ledger
@@ -14,7 +14,6 @@ not sent; a row a crashed run left in ``sending`` is reported as ``unknown`` ins
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import time
@@ -27,11 +26,14 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from cchc.config import Authority, output_dir_from_env
+from cchc.core import settings
+from cchc.core.authorities import Authority
+from cchc.core.db import mask_text
+from cchc.core.paths import PeriodFolder
+from cchc.core.periods import Period
 from cchc.delivery import ledger
 from cchc.delivery.compose import MailContext, compose_message
 from cchc.delivery.errors import DeliveryError, SmtpUnavailable
-from cchc.delivery.letters import LetterKey, LetterRef, default_paths, find_letter
 from cchc.delivery.recipients import (
     DistributionConfig,
     Recipient,
@@ -41,8 +43,9 @@ from cchc.delivery.recipients import (
     select,
 )
 from cchc.delivery.send import SmtpSession, SmtpSettings, message_bytes
-from cchc.periods import Period
-from cchc.warehouse.engine import mask_text
+from cchc.letter.decisions import read_decisions_file
+from cchc.letter.errors import DecisionsError
+from cchc.letter.records import LetterKey, LetterRef, default_paths, find_letter
 from cchc.warehouse.migrate import require_head
 
 log = logging.getLogger(__name__)
@@ -86,16 +89,15 @@ class DistributionResult:
 
 def load_decisions(source: Mapping[str, Any] | str | os.PathLike | None, authority_id: str, period: str,
                    output_dir: Path | None) -> dict[str, Any]:
-    """decisions.json as a dict: given, or read from ``<output>/<authority>/<period>/decisions.json``."""
+    """decisions.json as a dict: given, or read (and checked against its contract) from the period folder."""
     if isinstance(source, Mapping):
         return dict(source)
-    path = Path(source) if source is not None else (output_dir or output_dir_from_env()) / authority_id / period / "decisions.json"
+    path = Path(source) if source is not None else PeriodFolder(
+        output_dir or settings.current().output_dir, authority_id, period).decisions_json
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise DeliveryError(f"không tìm thấy {path}: chạy bước quyết định (decisions) cho kỳ {period} trước") from exc
-    except json.JSONDecodeError as exc:
-        raise DeliveryError(f"{path}: JSON không hợp lệ ({exc.msg}, dòng {exc.lineno})") from exc
+        data, _ = read_decisions_file(path)
+    except DecisionsError as exc:
+        raise DeliveryError(f"{exc}; chạy bước quyết định (decisions) cho kỳ {period} trước") from exc
     if data.get("period") not in (None, period):
         raise DeliveryError(f"{path}: là quyết định của kỳ {data.get('period')}, không phải {period}")
     return data
@@ -126,6 +128,36 @@ def new_batch(prefix: str = "manual") -> str:
 
 
 @dataclass(frozen=True)
+class Request:
+    """What a run is asked to send: the letter's distribution, a dry run, or a resend.
+
+    ``dry_run`` sends every message to the test address (kind ``test``); ``resend`` (unit codes or
+    addresses) sends again to those only (kind ``resend``). ``batch`` identifies a resend or a dry run
+    (give the Airflow run id, so that a retry of the task does not send twice); a normal distribution
+    has none. ``require_issued`` False lets a draft out (only the dry run does).
+    """
+
+    dry_run: bool = False
+    test_address: str | None = None
+    resend: Sequence[str] | None = None
+    batch: str | None = None
+    require_issued: bool = True
+
+    @property
+    def kind(self) -> str:
+        return "test" if self.dry_run else ("resend" if self.resend is not None else "normal")
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    """How hard to try: attempts per message (else the connection's, else authority.yaml's) and backoff."""
+
+    max_attempts: int | None = None
+    backoff_seconds: float | None = None
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclass(frozen=True)
 class Prepared:
     """A distribution checked and composed, nothing sent yet."""
 
@@ -140,57 +172,59 @@ class Prepared:
     test_address: str | None
 
 
+def _letter_ref(engine: Engine, authority: Authority, letter: LetterKey | str | Period, request: Request,
+                output_dir: Path | None) -> LetterRef:
+    key: LetterKey = (authority.id, str(letter)) if isinstance(letter, str | Period) else letter
+    ref = find_letter(engine, key, output_dir=output_dir)
+    if ref.authority_id != authority.id:
+        raise DeliveryError(f"công văn {ref.letter_id} thuộc {ref.authority_id}, không phải {authority.id}")
+    if request.require_issued and not request.dry_run and not ref.issued:
+        raise DeliveryError(
+            f"công văn {authority.id} kỳ {ref.period} chưa được cấp số (chưa phát hành): "
+            "chạy bước cấp số (issue) trước khi gửi; chỉ chế độ thử nghiệm gửi được bản chưa cấp số"
+        )
+    return ref
+
+
+def _test_target(request: Request, config: DistributionConfig) -> str:
+    target = request.test_address or config.test_address
+    if not target:
+        raise DeliveryError(
+            "chế độ thử nghiệm cần một địa chỉ nhận thử: distribution.test_address trong authority.yaml "
+            "hoặc tham số test_address"
+        )
+    return target
+
+
 def prepare(
     engine: Engine,
     authority: Authority,
     letter: LetterKey | str | Period,
     smtp: SmtpSettings,
+    request: Request | None = None,
     *,
     decisions: Mapping[str, Any] | str | os.PathLike | None = None,
     output_dir: str | os.PathLike | None = None,
-    dry_run: bool = False,
-    test_address: str | None = None,
-    resend: Sequence[str] | None = None,
-    batch: str | None = None,
-    require_issued: bool = True,
     date: datetime | None = None,
 ) -> Prepared:
     """Everything that can refuse, refused here: no message has left when this raises."""
+    request = request or Request()
     out = Path(output_dir) if output_dir is not None else None
     config = distribution_config(authority)
-    key: LetterKey = (authority.id, str(letter)) if isinstance(letter, str | Period) else letter
-    ref = find_letter(engine, key, output_dir=out)
-    if ref.authority_id != authority.id:
-        raise DeliveryError(f"công văn {ref.letter_id} thuộc {ref.authority_id}, không phải {authority.id}")
-    if require_issued and not dry_run and not ref.issued:
-        raise DeliveryError(
-            f"công văn {authority.id} kỳ {ref.period} chưa được cấp số (chưa phát hành): "
-            "chạy bước cấp số (issue) trước khi gửi; chỉ chế độ thử nghiệm gửi được bản chưa cấp số"
-        )
+    ref = _letter_ref(engine, authority, letter, request, out)
     data = load_decisions(decisions, authority.id, ref.period, out)
     pdf_default, docx_default = default_paths(authority.id, ref.period, out)
     pdf = _read(ref.pdf_path or pdf_default, "tệp PDF của công văn", True, ref.pdf_sha256)
     docx = _read(ref.docx_path or docx_default, "tệp DOCX của công văn", False, ref.docx_sha256)
 
     plan = plan_recipients(authority, data, config)
-    recipients = plan.recipients
-    if resend is not None:
-        recipients = select(recipients, resend)
+    recipients = plan.recipients if request.resend is None else select(plan.recipients, request.resend)
     if not recipients:
         raise DeliveryError(f"{authority.id} kỳ {ref.period}: không có người nhận nào có địa chỉ email")
-    kind = "test" if dry_run else ("resend" if resend is not None else "normal")
-    batch = "" if kind == "normal" else (batch or new_batch("dry-run" if dry_run else "resend"))
-
-    target = None
-    extra: list[tuple[str, str]] = []
-    if kind == "test":
-        target = test_address or config.test_address
-        if not target:
-            raise DeliveryError(
-                "chế độ thử nghiệm cần một địa chỉ nhận thử: distribution.test_address trong authority.yaml "
-                "hoặc tham số test_address"
-            )
-        extra.append(("địa chỉ nhận thử nghiệm", target))
+    kind = request.kind
+    batch = "" if kind == "normal" else (request.batch or new_batch("dry-run" if request.dry_run else "resend"))
+    target = _test_target(request, config) if kind == "test" else None
+    extra = [("địa chỉ nhận thử nghiệm", target)] if target else []
     units = data.get("units") or {}
     check_allowed(recipients, config, unit_names={c: u.get("name", c) for c, u in units.items()}, extra=extra)
 
@@ -210,46 +244,9 @@ def prepare(
     return Prepared(ref, config, kind, batch, recipients, messages, envelope, plan.missing_email, target)
 
 
-def distribute(
-    engine: Engine,
-    authority: Authority,
-    letter: LetterKey | str | Period,
-    smtp: SmtpSettings,
-    *,
-    decisions: Mapping[str, Any] | str | os.PathLike | None = None,
-    output_dir: str | os.PathLike | None = None,
-    dry_run: bool = False,
-    test_address: str | None = None,
-    resend: Sequence[str] | None = None,
-    batch: str | None = None,
-    max_attempts: int | None = None,
-    backoff_seconds: float | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    require_issued: bool = True,
-    date: datetime | None = None,
-) -> DistributionResult:
-    """Send the letter of ``authority`` for a period (``"2023-08"``), or a given letter id, to every recipient.
-
-    ``dry_run`` sends every message to the test address (kind ``test``); ``resend`` (unit codes or
-    addresses) sends again to those only (kind ``resend``). ``batch`` identifies a resend or dry run
-    (give the Airflow run id, so that a retry of the task does not send twice); a normal distribution
-    has none. Raises ``RecipientRefused``/``DeliveryError`` before sending anything when the letter or
-    the recipients are not right, and ``SmtpUnavailable`` when the server stays unreachable (the rest
-    stays pending for the next try; the exception's ``result`` says what was sent).
-    """
-    prepared = prepare(
-        engine, authority, letter, smtp, decisions=decisions, output_dir=output_dir, dry_run=dry_run,
-        test_address=test_address, resend=resend, batch=batch, require_issued=require_issued, date=date,
-    )
+def _ledger_rows(engine: Engine, prepared: Prepared) -> list[ledger.Delivery]:
+    """The ledger rows of this run (created pending where missing), after sweeping a crashed run's."""
     ref = prepared.letter
-    config = prepared.config
-    attempts_limit = max_attempts or smtp.retry_limit or config.max_attempts
-    backoff = config.backoff_seconds if backoff_seconds is None else backoff_seconds
-    result = DistributionResult(
-        letter_id=ref.letter_id, authority_id=authority.id, period=ref.period, kind=prepared.kind,
-        batch=prepared.batch, document_number=ref.number_text(authority.document_symbol),
-        missing_email=list(prepared.missing_email), envelope_to=prepared.test_address,
-    )
     planned = [
         ledger.Planned(
             recipient=r.key, recipient_name=r.name, unit_codes=r.units, roles=r.roles,
@@ -261,15 +258,46 @@ def distribute(
     with engine.begin() as conn:
         require_head(conn)
         swept = ledger.sweep_sending(conn, ref.letter_id)
-        rows = ledger.ensure_rows(conn, letter_id=ref.letter_id, authority_id=authority.id, period=ref.period,
+        rows = ledger.ensure_rows(conn, letter_id=ref.letter_id, authority_id=ref.authority_id, period=ref.period,
                                   kind=prepared.kind, batch=prepared.batch, planned=planned)
     for row in swept:
         log.error("thư %s tới %s (%s) ở trạng thái 'không rõ': lần chạy trước dừng khi đang gửi; không tự gửi lại, "
                   "cần kiểm tra với người nhận rồi gửi lại (resend) nếu cần", row.message_id, row.recipient,
                   row.kind)
+    return rows
 
+
+def distribute(
+    engine: Engine,
+    authority: Authority,
+    letter: LetterKey | str | Period,
+    smtp: SmtpSettings,
+    request: Request | None = None,
+    *,
+    decisions: Mapping[str, Any] | str | os.PathLike | None = None,
+    output_dir: str | os.PathLike | None = None,
+    policy: SendPolicy | None = None,
+    date: datetime | None = None,
+) -> DistributionResult:
+    """Send the letter of ``authority`` for a period (``"2023-08"``), or a given letter id, as ``request`` asks.
+
+    Raises ``RecipientRefused``/``DeliveryError`` before sending anything when the letter or the
+    recipients are not right, and ``SmtpUnavailable`` when the server stays unreachable (the rest
+    stays pending for the next try; the exception's ``result`` says what was sent).
+    """
+    policy = policy or SendPolicy()
+    prepared = prepare(engine, authority, letter, smtp, request, decisions=decisions, output_dir=output_dir,
+                       date=date)
+    ref = prepared.letter
+    attempts_limit = policy.max_attempts or smtp.retry_limit or prepared.config.max_attempts
+    backoff = prepared.config.backoff_seconds if policy.backoff_seconds is None else policy.backoff_seconds
+    result = DistributionResult(
+        letter_id=ref.letter_id, authority_id=authority.id, period=ref.period, kind=prepared.kind,
+        batch=prepared.batch, document_number=ref.number_text(authority.document_symbol),
+        missing_email=list(prepared.missing_email), envelope_to=prepared.test_address,
+    )
     todo = []
-    for row in rows:
+    for row in _ledger_rows(engine, prepared):
         if row.state == "sent":
             result.already_sent.append(row.recipient)
         elif row.state in ("unknown", "sending"):
@@ -282,7 +310,7 @@ def distribute(
     if not todo:
         return result
 
-    session = SmtpSession(smtp, sleep=sleep, max_attempts=attempts_limit, backoff_seconds=backoff)
+    session = SmtpSession(smtp, sleep=policy.sleep, max_attempts=attempts_limit, backoff_seconds=backoff)
     try:
         for index, row in enumerate(todo):
             try:

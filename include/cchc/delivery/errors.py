@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cchc.errors import CchcError
+from cchc.core.errors import CchcError
 
 
 class DeliveryError(CchcError):

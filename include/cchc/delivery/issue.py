@@ -16,29 +16,27 @@ stage's ``render_letter(…, document_number=…)`` followed by ``record_letter(
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import os
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from cchc.core.authorities import Authority
+from cchc.core.db import advisory_lock, mask_text
+from cchc.core.paths import PeriodFolder
+from cchc.core.periods import TIMEZONE
 from cchc.delivery.errors import DeliveryError
-from cchc.delivery.letters import ISSUED, LetterKey, describe_key, select_letter
-from cchc.letter.tables import document_numbers, letters
-from cchc.periods import TIMEZONE
-from cchc.warehouse.engine import mask_text
+from cchc.letter.records import ISSUED, LetterKey, describe_key, find_letter, record_letter, select_letter
 from cchc.warehouse.migrate import require_head
+from cchc.warehouse.schema import document_numbers, letters
 
 log = logging.getLogger(__name__)
 
 _COLLISION_RETRIES = 3
-
-
-def _lock_key(authority_id: str, year: int) -> int:
-    """A signed 64-bit key for ``pg_advisory_xact_lock``, the same in every process."""
-    digest = hashlib.sha256(f"cchc.document_numbers|{authority_id}|{year}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _issue_once(conn: Connection, letter: LetterKey, issued_at: datetime) -> tuple[int, bool]:
@@ -68,8 +66,7 @@ def _issue_once(conn: Connection, letter: LetterKey, issued_at: datetime) -> tup
 
     year = issued_at.year
     authority_id = row["authority_id"]
-    if postgres:
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_key(authority_id, year))))
+    advisory_lock(conn, "cchc.document_numbers", authority_id, year)
     last = conn.execute(
         sa.select(sa.func.max(document_numbers.c.number))
         .where(document_numbers.c.authority_id == authority_id, document_numbers.c.year == year)
@@ -118,8 +115,30 @@ def issue_letter(engine: Engine, letter: LetterKey, *, issued_at: datetime | Non
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def document_number_text(number: int, symbol: str) -> str:
-    """'15/UBND-NV', '07/UBND-NV': the number as the letter prints it after 'Số:' (under 10 with a zero)."""
-    from cchc.wording import count
+@dataclass(frozen=True)
+class IssuedLetter:
+    number: int
+    docx: Path | None
+    pdf: Path | None
+    kept_files: bool
 
-    return f"{count(number)}/{symbol}"
+
+def issue_with_files(engine: Engine, authority: Authority, letter_id: int, output_dir: str | os.PathLike, *,
+                     issued_at: datetime | None = None, run_id: str | None = None) -> IssuedLetter:
+    """The letter's number (the same one on a retry), written into its DOCX and PDF.
+
+    Once sending has started, the files recipients got must stay exactly as they are: they are kept.
+    """
+    from cchc.delivery.status import distribution_report
+    from cchc.letter.render import render_letter  # docxtpl, matplotlib: only when a letter is made
+
+    number = issue_letter(engine, letter_id, issued_at=issued_at)
+    ref = find_letter(engine, letter_id, output_dir=output_dir)
+    if distribution_report(engine, letter_id)["counts"].get("total"):
+        log.info("Công văn %s kỳ %s (số %s) đã bắt đầu gửi: giữ nguyên tệp", authority.id, ref.period, number)
+        return IssuedLetter(number, None, None, kept_files=True)
+    folder = PeriodFolder(output_dir, authority.id, ref.period)
+    result = render_letter(folder.decisions_json, authority, output_dir, document_number=number, run_id=run_id)
+    record_letter(engine, result, letter_id=letter_id)
+    log.info("Đã cấp số %s/%s cho công văn %s kỳ %s", number, authority.document_symbol, authority.id, ref.period)
+    return IssuedLetter(number, result.docx_path, result.pdf_path, kept_files=False)

@@ -25,7 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from cchc.delivery.tables import KINDS, STATES, deliveries
+from cchc.core.db import Bind, connect
+from cchc.warehouse.schema import DELIVERY_KINDS, DELIVERY_STATES, deliveries
 
 # States a run (re)sends; ``unknown`` is left to the operator, ``sending`` is swept to unknown first.
 SENDABLE = ("pending", "failed")
@@ -139,7 +140,7 @@ def ensure_rows(
 ) -> list[Delivery]:
     """Create the missing ``pending`` rows (idempotent: existing rows are kept as they are) and return
     every row of ``planned`` in its order."""
-    if kind not in KINDS:
+    if kind not in DELIVERY_KINDS:
         raise ValueError(f"kind {kind!r}")
     stamp = now()
     if planned:
@@ -184,7 +185,7 @@ def claim(engine: Engine, delivery_id: int) -> bool:
 
 def record(engine: Engine, delivery_id: int, state: str, code: int | None, answer: str | None) -> None:
     """Store the outcome of an attempt (``sent``, ``failed``, ``unknown``, or ``pending`` to retry); commits."""
-    if state not in STATES:
+    if state not in DELIVERY_STATES:
         raise ValueError(state)
     stamp = now()
     values: dict[str, Any] = {"state": state, "smtp_code": code, "smtp_answer": (answer or "")[:2000],
@@ -200,7 +201,7 @@ def record(engine: Engine, delivery_id: int, state: str, code: int | None, answe
 
 
 def read(
-    bind: Engine | Connection,
+    bind: Bind,
     letter_id: int,
     *,
     kinds: Iterable[str] | None = None,
@@ -213,10 +214,8 @@ def read(
     if batch is not None:
         query = query.where(deliveries.c.batch == batch)
     query = query.order_by(deliveries.c.delivery_id)
-    if isinstance(bind, Engine):
-        with bind.connect() as conn:
-            return [Delivery.from_row(r) for r in conn.execute(query)]
-    return [Delivery.from_row(r) for r in bind.execute(query)]
+    with connect(bind) as conn:
+        return [Delivery.from_row(r) for r in conn.execute(query)]
 
 
 def settle_unknown(engine: Engine, letter_id: int, recipients: Iterable[str], outcome: str) -> int:

@@ -32,10 +32,10 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 from typing import Any
 
-from cchc.config import Authority
+from cchc.core.authorities import Authority
+from cchc.core.errors import ConfigError
+from cchc.core.wording import head_of
 from cchc.delivery.errors import DeliveryError, RecipientRefused
-from cchc.errors import ConfigError
-from cchc.wording import head_of
 
 DEFAULT_SUBJECT = (
     "V/v biểu dương, nhắc nhở các cơ quan, đơn vị thực hiện nhiệm vụ cải cách hành chính tháng {period_label}"

@@ -29,8 +29,8 @@ from email.policy import SMTP as SMTP_POLICY
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from cchc.core.errors import ConfigError
 from cchc.delivery.errors import SmtpUnavailable
-from cchc.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

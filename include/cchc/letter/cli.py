@@ -12,9 +12,10 @@ import argparse
 import json
 from pathlib import Path
 
-from cchc.config import config_dir_from_env, list_authority_ids, load_authority, output_dir_from_env
-from cchc.errors import ConfigError
-from cchc.periods import Period
+from cchc.core import settings
+from cchc.core.authorities import list_authority_ids, load_authority
+from cchc.core.errors import ConfigError
+from cchc.core.periods import Period
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,25 +40,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    from cchc.letter.record import record_letter
+    from cchc.letter.records import record_letter
     from cchc.letter.render import render_letter
 
     period = Period.parse(args.period)
-    config_dir = Path(args.config_dir) if args.config_dir else config_dir_from_env()
+    config_dir = Path(args.config_dir) if args.config_dir else settings.current().config_dir
     ids = [args.authority] if args.authority else list_authority_ids(config_dir)
     if args.decisions and len(ids) != 1:
         raise ConfigError("--decisions chỉ dùng được cùng --authority (một cơ quan)")
-    output_dir = Path(args.output_dir) if args.output_dir else output_dir_from_env()
+    output_dir = Path(args.output_dir) if args.output_dir else settings.current().output_dir
     engine = None
     if not args.no_record:
-        from cchc.warehouse import engine_for, upgrade, url_from_env
+        from cchc.core.db import engine_for, url_from_env
+        from cchc.warehouse.migrate import upgrade
 
         url = args.url or url_from_env(output_dir)
         upgrade(url)
         engine = engine_for(url)
     summaries = []
     try:
-        from cchc.rules import decisions_path
+        from cchc.rules.store import decisions_path
 
         for authority_id in ids:
             authority = load_authority(config_dir / authority_id)

@@ -35,11 +35,11 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from cchc import wording
-from cchc.config import Authority
+from cchc.core import wording
+from cchc.core.authorities import Authority
+from cchc.core.percent import format_percent
+from cchc.core.periods import Period
 from cchc.letter.errors import DecisionsError, LetterTemplateError
-from cchc.periods import Period
-from cchc.rates.display import format_percent
 
 # Local committees, in the order the law lists them ("xã, phường, thị trấn", "xã, phường, đặc khu").
 LOCAL_KINDS = {"commune": "xã", "ward": "phường", "township": "thị trấn", "special_zone": "đặc khu"}

@@ -8,11 +8,11 @@ instead of printing a letter with a gap or a missing name.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+from cchc.core.files import sha256_bytes
 from cchc.letter.errors import DecisionsError
 
 SCHEMA = "cchc.decisions/1"
@@ -25,16 +25,11 @@ REASONS = {"result": ("low_month", "low_ytd"), "receipt": ("low_month", "low_ytd
            "payment": ("low_month", "low_campaign")}
 
 
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def read_decisions_file(path: str | Path) -> tuple[dict[str, Any], str]:
+    """decisions.json as written by the decisions stage, and the sha256 of its bytes: the one reader.
 
-
-def load_decisions(path: str | Path) -> tuple[dict[str, Any], str]:
-    """The decisions and the sha256 of the file's bytes (the letter's record keeps it)."""
+    The letter checks the contract on top (``load_decisions``); the distribution reads what it quotes.
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -44,8 +39,16 @@ def load_decisions(path: str | Path) -> tuple[dict[str, Any], str]:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DecisionsError(f"{path}: không đọc được JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise DecisionsError(f"{path}: nội dung phải là một đối tượng JSON")
+    return data, sha256_bytes(raw)
+
+
+def load_decisions(path: str | Path) -> tuple[dict[str, Any], str]:
+    """The decisions, checked against the contract, and the sha256 of the file's bytes (the letter's record keeps it)."""
+    data, digest = read_decisions_file(path)
     validate(data, str(path))
-    return data, hashlib.sha256(raw).hexdigest()
+    return data, digest
 
 
 def _need(data: Any, key: str, where: str) -> Any:

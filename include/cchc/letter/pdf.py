@@ -15,15 +15,17 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from cchc.core import settings
+from cchc.core.files import atomic_path
 from cchc.letter.errors import PdfConversionError
 
-SOFFICE_ENV = "CCHC_SOFFICE"
+SOFFICE_ENV = settings.SOFFICE
 DEFAULT_TIMEOUT = 180.0
 
 
 def find_soffice(soffice: str | None = None) -> str:
     """The soffice executable: the argument, $CCHC_SOFFICE, or soffice/libreoffice on the PATH."""
-    candidate = soffice or os.environ.get(SOFFICE_ENV)
+    candidate = soffice or settings.current().soffice
     if candidate:
         resolved = shutil.which(candidate)
         if resolved is None:
@@ -72,7 +74,7 @@ def to_pdf(docx: str | Path, pdf: str | Path, *, timeout: float = DEFAULT_TIMEOU
     try:
         # Own process group: on a timeout the whole group (oosplash and soffice.bin) is killed.
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                                   env={**os.environ, "HOME": str(profile)})
+                                   env=settings.current().child_environment(HOME=str(profile)))
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -88,10 +90,8 @@ def to_pdf(docx: str | Path, pdf: str | Path, *, timeout: float = DEFAULT_TIMEOU
                 f"LibreOffice không chuyển được {docx.name} sang PDF (mã thoát {process.returncode}); lệnh: {shown}; "
                 f"stderr: {_tail(stderr)}; stdout: {_tail(stdout)}"
             )
-        pdf.parent.mkdir(parents=True, exist_ok=True)
-        staging = pdf.with_name(f".{pdf.name}.{os.getpid()}.tmp")
-        shutil.move(str(produced), staging)
-        os.replace(staging, pdf)
+        with atomic_path(pdf) as staging:
+            shutil.move(str(produced), staging)
         return pdf
     finally:
         shutil.rmtree(profile, ignore_errors=True)

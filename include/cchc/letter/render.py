@@ -1,7 +1,7 @@
 """Rendering the letter: decisions.json + authority.yaml + the Word template → DOCX, PDF, chart.
 
-Files go to ``<output_dir>/<authority>/<period>/`` (``output_dir`` is CCHC_OUTPUT_DIR): ``letter.docx``,
-``letter.pdf`` and ``annex_chart.png``. Everything is produced in a private staging folder first and
+Files go to the period folder (``cchc.core.paths.PeriodFolder``): ``letter.docx``, ``letter.pdf`` and
+``annex_chart.png``. Everything is produced in a private staging folder first and
 moved into place only when every step (template, PDF, signature) succeeded, so a failure never
 leaves a half-filled letter or a PDF of an older DOCX next to a newer one.
 
@@ -16,7 +16,8 @@ import os
 import re
 import shutil
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,67 +27,23 @@ from docx.oxml.ns import qn
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 
-from cchc import wording
-from cchc.config import Authority, load_authority
+from cchc.core import wording
+from cchc.core.authorities import Authority, load_authority
+from cchc.core.files import publish
+from cchc.core.paths import CHART_NAME, DOCX_NAME, PDF_NAME, PeriodFolder
 from cchc.letter import layout
 from cchc.letter.annex import annex_context, render_chart
-from cchc.letter.context import Missing, build_context, percent
-from cchc.letter.decisions import load_decisions, sha256_file
+from cchc.letter.build_template import TEMPLATE_PATH
+from cchc.letter.context import build_context, percent
+from cchc.letter.decisions import load_decisions
 from cchc.letter.errors import DecisionsError, LetterError, LetterTemplateError
 from cchc.letter.pdf import DEFAULT_TIMEOUT, to_pdf
+from cchc.letter.records import LetterResult
 from cchc.letter.sign import sign_pdf, signing_config
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_PATH = Path(__file__).resolve().parent / "templates" / "letter.docx"
-DOCX_NAME = "letter.docx"
-PDF_NAME = "letter.pdf"
-CHART_NAME = "annex_chart.png"
 CHART_WIDTH_MM = 160
-
-
-@dataclass(frozen=True)
-class LetterResult:
-    authority_id: str
-    period: str
-    output_dir: Path
-    folder: Path
-    docx_path: Path
-    docx_sha256: str
-    pdf_path: Path | None
-    pdf_sha256: str | None
-    chart_path: Path | None
-    decisions_path: Path
-    decisions_sha256: str
-    rulebook_version: str
-    document_number: str | None
-    signed: bool
-    run_id: str | None
-    template_path: Path
-
-    @property
-    def status(self) -> str:
-        """'draft' until the letter carries a document number, then 'issued'."""
-        return "issued" if self.document_number else "draft"
-
-    def summary(self) -> dict[str, Any]:
-        """JSON-safe description, for XCom, logs and `make demo`."""
-        return {
-            "authority": self.authority_id,
-            "period": self.period,
-            "status": self.status,
-            "document_number": self.document_number,
-            "docx": str(self.docx_path),
-            "docx_sha256": self.docx_sha256,
-            "pdf": str(self.pdf_path) if self.pdf_path else None,
-            "pdf_sha256": self.pdf_sha256,
-            "chart": str(self.chart_path) if self.chart_path else None,
-            "signed": self.signed,
-            "decisions": str(self.decisions_path),
-            "decisions_sha256": self.decisions_sha256,
-            "rulebook_version": self.rulebook_version,
-            "run_id": self.run_id,
-        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,6 +172,62 @@ def _authority(authority: Authority | str | os.PathLike) -> Authority:
     return authority if isinstance(authority, Authority) else load_authority(authority)
 
 
+def _check_inputs(decisions_path: Path, authority: Authority, sign: bool | None,
+                  pdf: bool) -> tuple[dict[str, Any], str, Any]:
+    """decisions.json read and checked against the authority; the signing certificate, if any."""
+    decisions, decisions_sha256 = load_decisions(decisions_path)
+    declared = (decisions.get("authority") or {}).get("id")
+    if declared != authority.id:
+        raise DecisionsError(f"{decisions_path}: quyết định của cơ quan '{declared}', không phải '{authority.id}'")
+    signing = None
+    if sign is not False:
+        signing = signing_config(authority)
+        if sign and signing is None:
+            raise LetterError("yêu cầu ký số nhưng chưa cấu hình chứng thư số (CCHC_SIGNING_P12 hoặc 'signing:')")
+    if signing is not None and not pdf:
+        raise LetterError("ký số cần tệp PDF: không thể ký khi pdf=False")
+    return decisions, decisions_sha256, signing
+
+
+def _produce(staging: Path, template: Path, decisions: dict[str, Any], authority: Authority,
+             document_number: int | str | None, meta: dict[str, str], *, pdf: bool, annex: bool,
+             signing: Any, timeout: float) -> list[Path]:
+    """Chart, DOCX, PDF and signature, all in ``staging``; returns the files made, in that order."""
+    chart = render_chart(decisions, staging / CHART_NAME) if annex else None
+    docx = staging / DOCX_NAME
+    _render_docx(template, {"document_number": document_number}, decisions, authority, docx, chart, meta)
+    pdf_file = None
+    if pdf:
+        pdf_file = to_pdf(docx, staging / PDF_NAME, timeout=timeout)
+        if signing is not None:
+            sign_pdf(pdf_file, signing, signer_name=authority.signer.name, location=authority.place,
+                     reason=f"Ký số công văn CCHC tháng {decisions['period_label']}")
+    return [p for p in (docx, pdf_file, chart) if p is not None]
+
+
+@contextmanager
+def _staging_in(folder: Path) -> Iterator[Path]:
+    """A private folder beside the published files (same file system, so each rename is atomic).
+
+    A failure removes it, and the period folders this render created, so nothing half-made is left.
+    """
+    created = [p for p in (folder.parent, folder) if not p.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = folder / f".letter-{uuid.uuid4().hex[:12]}"
+    staging.mkdir()
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for path in reversed(created):
+            try:
+                path.rmdir()
+            except OSError:
+                pass
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+
+
 def render_letter(
     decisions_path: str | os.PathLike,
     authority: Authority | str | os.PathLike,
@@ -233,70 +246,32 @@ def render_letter(
     ``document_number`` is None for the draft ("Số:       /UBND-NV"); the distribution stage renders
     again with the number allocated from the register when the letter is issued. ``sign``: None signs
     when a certificate is configured (see ``cchc.letter.sign``), True requires one, False never signs.
+    Everything is made in a private staging folder and moved into place only when every step
+    succeeded, so a failure never leaves a half-filled letter or a PDF of an older DOCX.
     """
     authority = _authority(authority)
     decisions_path = Path(decisions_path).resolve()
     output_dir = Path(output_dir).resolve()
     template = Path(template) if template is not None else TEMPLATE_PATH
-    decisions, decisions_sha256 = load_decisions(decisions_path)
-    declared = (decisions.get("authority") or {}).get("id")
-    if declared != authority.id:
-        raise DecisionsError(f"{decisions_path}: quyết định của cơ quan '{declared}', không phải '{authority.id}'")
-    period = str(decisions["period"])
-    signing = None
-    if sign is not False:
-        signing = signing_config(authority)
-        if sign and signing is None:
-            raise LetterError("yêu cầu ký số nhưng chưa cấu hình chứng thư số (CCHC_SIGNING_P12 hoặc 'signing:')")
-    if signing is not None and not pdf:
-        raise LetterError("ký số cần tệp PDF: không thể ký khi pdf=False")
-
-    folder = output_dir / authority.id / period
-    created = [p for p in (folder.parent, folder) if not p.exists()]
-    folder.mkdir(parents=True, exist_ok=True)
-    staging = folder / f".letter-{uuid.uuid4().hex[:12]}"
-    staging.mkdir()
+    decisions, decisions_sha256, signing = _check_inputs(decisions_path, authority, sign, pdf)
+    folder = PeriodFolder(output_dir, authority.id, str(decisions["period"]))
     number = None if document_number in (None, "") else str(document_number)
     meta = {"decisions_sha256": decisions_sha256, "rulebook": str((decisions.get("rulebook") or {}).get("version", "")),
             "run_id": run_id or "", "document_number": number or ""}
-    moved: list[Path] = []
-    try:
-        chart = render_chart(decisions, staging / CHART_NAME) if annex else None
-        docx = staging / DOCX_NAME
-        _render_docx(template, {"document_number": document_number}, decisions, authority, docx, chart, meta)
-        pdf_file = None
-        if pdf:
-            pdf_file = to_pdf(docx, staging / PDF_NAME, timeout=timeout)
-            if signing is not None:
-                sign_pdf(pdf_file, signing, signer_name=authority.signer.name, location=authority.place,
-                         reason=f"Ký số công văn CCHC tháng {decisions['period_label']}")
-        # Every step succeeded: hash, then move into place (same folder, so each rename is atomic).
-        staged = [p for p in (docx, pdf_file, chart) if p is not None]
-        hashes = {p.name: sha256_file(p) for p in staged}
-        for path in staged:
-            os.replace(path, folder / path.name)
-            moved.append(folder / path.name)
-    except Exception:
-        for path in moved:
-            path.unlink(missing_ok=True)
-        shutil.rmtree(staging, ignore_errors=True)
-        for path in reversed(created):
-            try:
-                path.rmdir()
-            except OSError:
-                pass
-        raise
-    shutil.rmtree(staging, ignore_errors=True)
+    with _staging_in(folder.root) as staging:
+        staged = _produce(staging, template, decisions, authority, document_number, meta, pdf=pdf, annex=annex,
+                          signing=signing, timeout=timeout)
+        hashes = publish(staged, folder.root)
     result = LetterResult(
         authority_id=authority.id,
-        period=period,
+        period=folder.period,
         output_dir=output_dir,
-        folder=folder,
-        docx_path=folder / DOCX_NAME,
+        folder=folder.root,
+        docx_path=folder.letter_docx,
         docx_sha256=hashes[DOCX_NAME],
-        pdf_path=folder / PDF_NAME if pdf else None,
+        pdf_path=folder.letter_pdf if pdf else None,
         pdf_sha256=hashes.get(PDF_NAME),
-        chart_path=folder / CHART_NAME if annex else None,
+        chart_path=folder.annex_chart if annex else None,
         decisions_path=decisions_path,
         decisions_sha256=decisions_sha256,
         rulebook_version=meta["rulebook"],
@@ -305,7 +280,7 @@ def render_letter(
         run_id=run_id,
         template_path=template,
     )
-    log.info("công văn %s kỳ %s (%s): %s", authority.id, period, result.status, result.docx_path)
+    log.info("công văn %s kỳ %s (%s): %s", authority.id, folder.period, result.status, result.docx_path)
     return result
 
 
@@ -341,4 +316,3 @@ def letter_text(docx_path: str | os.PathLike) -> str:
     return "\n".join(out)
 
 
-__all__ = ["LetterResult", "Missing", "jinja_environment", "letter_text", "render_letter"]

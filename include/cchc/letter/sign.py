@@ -12,16 +12,14 @@ The environment wins. Without either, letters are not signed. The password is ne
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cchc.config import Authority
+from cchc.core import settings
+from cchc.core.authorities import Authority
+from cchc.core.files import atomic_path
 from cchc.letter.errors import SigningError
-
-P12_ENV = "CCHC_SIGNING_P12"
-PASSWORD_ENV = "CCHC_SIGNING_PASSWORD"
 
 
 @dataclass(frozen=True)
@@ -31,28 +29,32 @@ class SigningConfig:
 
 
 def signing_config(authority: Authority | None = None, env: Mapping[str, str] | None = None) -> SigningConfig | None:
-    """The certificate to sign with, or None when signing is not configured."""
-    env = os.environ if env is None else env
-    if env.get(P12_ENV):
-        password = env.get(PASSWORD_ENV)
-        return SigningConfig(Path(env[P12_ENV]), password.encode() if password else None)
-    settings = (authority.extra.get("signing") if authority is not None else None) or None
-    if settings is None:
+    """The certificate to sign with, or None when signing is not configured.
+
+    ``env`` stands for the environment (a test's own); by default the process's, through the settings.
+    """
+    environment = settings.Settings(dict(env)) if env is not None else settings.current()
+    if environment.signing_p12:
+        password = environment.signing_password
+        return SigningConfig(environment.signing_p12, password.encode() if password else None)
+    configured = (authority.extra.get("signing") if authority is not None else None) or None
+    if configured is None or authority is None:
         return None
     where = f"{authority.folder / 'authority.yaml'}: signing"
-    if not isinstance(settings, Mapping) or not settings.get("p12"):
+    if not isinstance(configured, Mapping) or not configured.get("p12"):
         raise SigningError(f"{where}: cần khóa 'p12' (đường dẫn tệp chứng thư số .p12)")
-    if "password" in settings:
+    if "password" in configured:
         raise SigningError(f"{where}: không ghi mật khẩu vào tệp YAML; dùng 'password_env' (tên biến môi trường)")
-    p12 = Path(str(settings["p12"]))
+    p12 = Path(str(configured["p12"]))
     if not p12.is_absolute():
         p12 = authority.folder / p12
     password = None
-    if settings.get("password_env"):
-        name = str(settings["password_env"])
-        if name not in env:
+    if configured.get("password_env"):
+        name = str(configured["password_env"])
+        value = environment.secret(name)
+        if value is None:
             raise SigningError(f"{where}: biến môi trường {name} (mật khẩu chứng thư số) chưa được đặt")
-        password = env[name].encode()
+        password = value.encode()
     return SigningConfig(p12, password)
 
 
@@ -72,15 +74,11 @@ def sign_pdf(pdf: str | Path, config: SigningConfig, *, signer_name: str | None 
     if signer is None:
         raise SigningError(f"không mở được chứng thư số {config.p12} (sai mật khẩu hoặc tệp hỏng)")
     meta = signers.PdfSignatureMetadata(field_name=field_name, reason=reason, location=location, name=signer_name)
-    staging = pdf.with_name(f".{pdf.name}.{os.getpid()}.signing")
     try:
-        with pdf.open("rb") as source, staging.open("wb") as target:
+        with atomic_path(pdf) as staging, pdf.open("rb") as source, staging.open("wb") as target:
             signers.sign_pdf(IncrementalPdfFileWriter(source, strict=False), meta, signer=signer, output=target)
-        os.replace(staging, pdf)
     except SigningError:
         raise
     except Exception as exc:
         raise SigningError(f"không ký được {pdf.name} bằng {config.p12}: {exc}") from exc
-    finally:
-        staging.unlink(missing_ok=True)
     return pdf

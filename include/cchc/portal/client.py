@@ -29,8 +29,8 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from cchc.errors import PortalError
-from cchc.periods import Period
+from cchc.core.errors import PortalError
+from cchc.core.periods import Period
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,10 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from cchc.config import COUNT_FIELDS, Authority, list_authority_ids, load_authority, load_monthly
-from cchc.errors import ConfigError, ExtractError
-from cchc.periods import Period
+from cchc.core.authorities import Authority, list_authority_ids, load_authority, load_monthly
+from cchc.core.errors import ConfigError, ExtractError
+from cchc.core.fields import COUNT_FIELDS
+from cchc.core.periods import Period
 
 # (row key, heading) in the order the export lays them out.
 COLUMNS: tuple[tuple[str, str], ...] = (

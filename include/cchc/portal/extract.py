@@ -1,7 +1,7 @@
 """Extract stage: one authority's month from the portal (or an Excel export) into a tidy table.
 
 The raw answers are landed first, byte for byte (see ``landing``), then joined into
-``<output>/<authority>/<period>/extracted/extracted.csv`` with one row per unit. Only the protocol is
+the period folder's ``extracted/extracted.csv`` with one row per unit. Only the protocol is
 checked here; business rules (digitised ≤ received, units missing from the registry, parent totals
 equal to the sum of children) are the validation stage's job, so that every such problem is reported
 together, by unit, instead of the first one stopping the run.
@@ -10,7 +10,6 @@ together, by unit, instead of the first one stopping the run.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import uuid
@@ -20,17 +19,13 @@ from typing import Any
 
 import pandas as pd
 
-from cchc.config import (
-    COUNT_FIELDS,
-    EXTRACT_COLUMNS,
-    Authority,
-    config_dir_from_env,
-    load_authorities,
-    load_authority,
-    output_dir_from_env,
-)
-from cchc.errors import ConfigError, ExtractError, PeriodNotClosed
-from cchc.periods import Period
+from cchc.core import settings
+from cchc.core.authorities import Authority, load_authorities, load_authority
+from cchc.core.errors import ConfigError, ExtractError, PeriodNotClosed
+from cchc.core.fields import COUNT_FIELDS, EXTRACT_COLUMNS
+from cchc.core.files import atomic_write, atomic_write_json
+from cchc.core.paths import PeriodFolder, inbox_file
+from cchc.core.periods import Period
 from cchc.portal.client import PortalClient
 from cchc.portal.landing import Landing
 
@@ -39,8 +34,6 @@ log = logging.getLogger(__name__)
 SOURCES = ("api", "excel")
 COLUMNS = EXTRACT_COLUMNS
 INT_COLUMNS = COUNT_FIELDS
-EXTRACTED_NAME = "extracted.csv"
-PARENT_TOTALS_NAME = "parent_totals.json"
 
 
 @dataclass(frozen=True)
@@ -66,10 +59,8 @@ def source_settings(authority: Authority) -> SourceSettings:
         inbox = Path(str(inbox_value)).expanduser()
         if not inbox.is_absolute():
             inbox = Path(authority.folder) / inbox
-    elif os.environ.get("CCHC_INBOX_DIR"):
-        inbox = Path(os.environ["CCHC_INBOX_DIR"]).expanduser()
     else:
-        inbox = None
+        inbox = settings.current().inbox_dir
     return SourceSettings(source=source, inbox=inbox)
 
 
@@ -96,13 +87,13 @@ class ExtractResult:
 
 def client_from_env(**overrides: Any) -> PortalClient:
     """A client from ``CCHC_PORTAL_URL``, ``CCHC_PORTAL_CLIENT_ID`` and ``CCHC_PORTAL_CLIENT_SECRET``."""
-    url = os.environ.get("CCHC_PORTAL_URL")
-    if not url:
-        raise ConfigError("chưa đặt biến môi trường CCHC_PORTAL_URL (địa chỉ Cổng dịch vụ công)")
+    current = settings.current()
+    if not current.portal_url:
+        raise ConfigError(f"chưa đặt biến môi trường {settings.PORTAL_URL} (địa chỉ Cổng dịch vụ công)")
     return PortalClient(
-        url,
-        client_id=os.environ.get("CCHC_PORTAL_CLIENT_ID") or None,
-        client_secret=os.environ.get("CCHC_PORTAL_CLIENT_SECRET") or None,
+        current.portal_url,
+        client_id=current.portal_client_id,
+        client_secret=current.portal_client_secret,
         **overrides,
     )
 
@@ -122,30 +113,28 @@ def extract_period(
 ) -> ExtractResult:
     """Land and extract one authority's period; returns where the tidy table is."""
     period = _period(period)
-    settings = source_settings(authority)
-    source = (source or settings.source).lower()
+    where_from = source_settings(authority)
+    source = (source or where_from.source).lower()
     if source not in SOURCES:
         raise ConfigError(f"nguồn số liệu '{source}' không hợp lệ (chỉ nhận {', '.join(SOURCES)})")
-    period_dir = Path(output_dir).resolve() / authority.id / str(period)
+    folder = PeriodFolder(Path(output_dir).resolve(), authority.id, period)
     run_id = run_id or f"manual__{uuid.uuid4().hex[:12]}"
 
     if source == "excel":
-        landing, rows, totals, stats = _from_excel(authority, period, period_dir, settings, run_id)
+        landing, rows, totals, stats = _from_excel(authority, period, folder.root, where_from, run_id)
     else:
         owned = client is None
         client = client or client_from_env()
         try:
-            landing, rows, totals, stats = _from_api(authority, period, period_dir, client, run_id)
+            landing, rows, totals, stats = _from_api(authority, period, folder.root, client, run_id)
         finally:
             if owned:
                 client.close()
 
-    extracted_dir = period_dir / "extracted"
-    extracted_dir.mkdir(parents=True, exist_ok=True)
     table = _table(rows)
-    path = extracted_dir / EXTRACTED_NAME
-    _atomic_write(path, table.to_csv(index=False, lineterminator="\n").encode("utf-8"))
-    totals_path = extracted_dir / PARENT_TOTALS_NAME
+    path = folder.extracted_csv
+    atomic_write(path, table.to_csv(index=False, lineterminator="\n"))
+    totals_path = folder.parent_totals
     totals_doc = {
         "authority": authority.id,
         "period": str(period),
@@ -155,7 +144,7 @@ def extract_period(
         "run_id": run_id,
         **totals,
     }
-    _atomic_write(totals_path, (json.dumps(totals_doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    atomic_write_json(totals_path, totals_doc)
 
     result = ExtractResult(
         path=path,
@@ -255,7 +244,7 @@ def _from_api(
 
 
 def excel_path(inbox: Path, authority: Authority, period: Period) -> Path:
-    return Path(inbox) / authority.id / f"{period}.xlsx"
+    return inbox_file(inbox, authority.id, period)
 
 
 def _from_excel(
@@ -318,20 +307,6 @@ def read_extracted(path: str | os.PathLike) -> pd.DataFrame:
     return table
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write beside the target and rename, so that a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _period(value: Period | str) -> Period:
     return value if isinstance(value, Period) else Period.parse(str(value))
 
@@ -376,8 +351,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_from_args(args: argparse.Namespace) -> int:
     period = Period.parse(args.period)
-    config_dir = Path(args.config_dir) if args.config_dir else config_dir_from_env()
-    output_dir = Path(args.output_dir) if args.output_dir else output_dir_from_env()
+    config_dir = Path(args.config_dir) if args.config_dir else settings.current().config_dir
+    output_dir = Path(args.output_dir) if args.output_dir else settings.current().output_dir
     if args.authority:
         authorities = [load_authority(config_dir / args.authority)]
     else:
@@ -386,15 +361,16 @@ def run_from_args(args: argparse.Namespace) -> int:
     client: PortalClient | None = None
     needs_api = any((args.source or source_settings(a).source) == "api" for a in authorities)
     if needs_api:
-        url = args.portal_url or os.environ.get("CCHC_PORTAL_URL")
+        current = settings.current()
+        url = args.portal_url or current.portal_url
         if not url:
             raise ConfigError(
-                "chưa có địa chỉ Cổng dịch vụ công: dùng --portal-url hoặc biến môi trường CCHC_PORTAL_URL"
+                f"chưa có địa chỉ Cổng dịch vụ công: dùng --portal-url hoặc biến môi trường {settings.PORTAL_URL}"
             )
-        client_id = args.client_id or os.environ.get("CCHC_PORTAL_CLIENT_ID") or None
-        secret = os.environ.get("CCHC_PORTAL_CLIENT_SECRET") or None
+        client_id = args.client_id or current.portal_client_id
+        secret = current.portal_client_secret
         if client_id and not secret:
-            raise ConfigError("có client_id nhưng chưa đặt biến môi trường CCHC_PORTAL_CLIENT_SECRET")
+            raise ConfigError(f"có client_id nhưng chưa đặt biến môi trường {settings.PORTAL_CLIENT_SECRET}")
         client = PortalClient(
             url,
             client_id=client_id,

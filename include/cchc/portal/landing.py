@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-MANIFEST = "manifest.jsonl"
+from cchc.core.paths import MANIFEST_NAME, RAW_DIR, PeriodFolder
 
 # Parameter names that could carry a credential; their values never reach the manifest.
 SECRET_KEYS = {"client_secret", "password", "secret", "access_token", "token", "authorization"}
@@ -69,7 +69,7 @@ class Landing:
         self._lock = threading.Lock()
         self._seq = 0
         self._attempts: dict[str, int] = {}
-        raw = self.root / "raw"
+        raw = self.root / RAW_DIR
         raw.mkdir(parents=True, exist_ok=True)
         # mkdir without exist_ok is the lock: two extracts of one period started together each
         # get their own number instead of writing into the same folder.
@@ -84,14 +84,14 @@ class Landing:
                 continue
             break
         self.dir = folder
-        self.manifest_path = folder / MANIFEST
+        self.manifest_path = folder / MANIFEST_NAME
         self.manifest_path.touch()
 
     @classmethod
     def for_period(
         cls, output_dir: str | os.PathLike, authority_id: str, period: Any, run_id: str | None = None
     ) -> Landing:
-        return cls(Path(output_dir) / authority_id / str(period), run_id=run_id)
+        return cls(PeriodFolder(output_dir, authority_id, period).root, run_id=run_id)
 
     def __repr__(self) -> str:
         return f"Landing({str(self.dir)!r})"
@@ -199,7 +199,7 @@ def verify(folder: str | os.PathLike) -> list[str]:
     """Problems found re-hashing a landing folder against its manifest (empty list: all intact)."""
     folder = Path(folder)
     problems = []
-    for line in (folder / MANIFEST).read_text(encoding="utf-8").splitlines():
+    for line in (folder / MANIFEST_NAME).read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
         entry = json.loads(line)

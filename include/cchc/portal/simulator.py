@@ -38,14 +38,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
-from cchc.config import Authority, load_authorities, load_monthly
-from cchc.errors import ConfigError
-from cchc.periods import Period
+from cchc.core import settings
+from cchc.core.authorities import Authority, load_authorities, load_monthly
+from cchc.core.errors import ConfigError
+from cchc.core.periods import Period
 
 log = logging.getLogger(__name__)
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
-SECRET_ENV = "CCHC_SIMULATOR_CLIENT_SECRET"
+SECRET_ENV = settings.SIMULATOR_CLIENT_SECRET
 MAX_BODY_BYTES = 1 << 20
 
 # Share faults in the order the seeded draw walks them; the order is part of what makes a seed
@@ -631,8 +632,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(reply.body)
+        # Recorded before the body goes out: a client that has its answer finds the request logged.
         simulator._record(method, path, reply.status, reply.fault)
+        self.wfile.write(reply.body)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # every request is logged once by PortalSimulator._record, with its fault
@@ -780,7 +782,7 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    secret = args.client_secret or os.environ.get(SECRET_ENV) or None
+    secret = args.client_secret or settings.current().simulator_client_secret
     if args.client_secret and not args.client_id:
         raise ConfigError("--client-secret cần đi kèm --client-id")
     if args.client_id and not secret:
@@ -825,7 +827,7 @@ def run_from_args(args: argparse.Namespace) -> int:
 if __name__ == "__main__":
     import sys
 
-    from cchc.errors import CchcError
+    from cchc.core.errors import CchcError
 
     cli = argparse.ArgumentParser(prog="python -m cchc.portal.simulator", description="Trình giả lập cổng DVC")
     add_arguments(cli)

@@ -1,28 +1,6 @@
 """Validation of the extracted table of a period with Great Expectations Core 1.x.
 
-Cheap to import: pandas and GX are imported only when a validation runs or a table is read.
+Modules: ``suites`` (the expectations), ``validate`` (running them, Data Docs, the typed table for
+the warehouse), ``result`` (what a run found). Cheap to import: pandas and GX are imported only when
+a validation runs or a table is read.
 """
-
-from cchc.quality.report import (
-    CRITICAL,
-    WARNING,
-    Failure,
-    ValidationFailed,
-    ValidationInputError,
-    ValidationReport,
-)
-from cchc.quality.suites import suite_name
-from cchc.quality.validate import validate_extract, validated_frame, validation_dir
-
-__all__ = [
-    "CRITICAL",
-    "WARNING",
-    "Failure",
-    "ValidationFailed",
-    "ValidationInputError",
-    "ValidationReport",
-    "suite_name",
-    "validate_extract",
-    "validated_frame",
-    "validation_dir",
-]

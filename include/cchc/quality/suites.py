@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cchc.config import COUNT_FIELDS, EXTRACT_COLUMNS, METRIC_FIELDS
-from cchc.quality.report import CRITICAL, WARNING
+from cchc.core.fields import COUNT_FIELDS, EXTRACT_COLUMNS, METRIC_FIELDS
+from cchc.quality.result import CRITICAL, WARNING
 
 SOURCES = ("api", "excel")
 # numerator -> denominator (brief §2): a numerator above its denominator is impossible.

@@ -20,7 +20,6 @@ never when this module is imported; pandas likewise.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -31,10 +30,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cchc.config import COUNT_FIELDS, Authority
-from cchc.periods import Period
+from cchc.core import settings
+from cchc.core.authorities import Authority
+from cchc.core.fields import COUNT_FIELDS
+from cchc.core.files import atomic_write, sha256_bytes
+from cchc.core.paths import (
+    EXTRACTED_DIR,
+    EXTRACTED_NAME,
+    PARENT_TOTALS_NAME,
+    VALIDATION_DIR,
+    VALIDATION_RESULT_NAME,
+    VALIDATION_RUNS_DIR,
+    PeriodFolder,
+)
+from cchc.core.periods import Period
 from cchc.quality import suites as S
-from cchc.quality.report import (
+from cchc.quality.result import (
     CRITICAL,
     WARNING,
     Failure,
@@ -48,11 +59,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXTRACTED_NAME = "extracted.csv"
-PARENT_TOTALS_NAME = "parent_totals.json"
-VALIDATION_DIR = "validation"
-RESULT_NAME = "result.json"
-RUNS_DIR = "runs"
 GX_RESULTS_DIR = "gx_results"
 SITE_NAME = "cchc_validation"
 TEXT_COLUMNS = ("authority", "period", "unit_code", "source")
@@ -64,19 +70,33 @@ TOTALS_REPORTS = ("dossier_digitized", "online_payment")
 
 
 def validation_dir(output_dir: str | os.PathLike, authority_id: str, period: Period | str) -> Path:
-    return Path(output_dir) / authority_id / str(period) / VALIDATION_DIR
+    return PeriodFolder(output_dir, authority_id, period).validation_dir
 
 
-def read_raw_table(path: str | os.PathLike) -> pd.DataFrame:
-    """``extracted.csv`` with every cell as stripped text ("" for a blank): nothing is coerced here."""
+def read_raw_bytes(path: str | os.PathLike) -> bytes:
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ValidationInputError(f"không tìm thấy bảng số liệu trích xuất: {path}") from exc
+    except OSError as exc:
+        raise ValidationInputError(f"{path}: không đọc được bảng số liệu trích xuất ({exc})") from exc
+
+
+def read_raw_table(path: str | os.PathLike, data: bytes | None = None) -> pd.DataFrame:
+    """``extracted.csv`` with every cell as stripped text ("" for a blank): nothing is coerced here.
+
+    ``data`` is the file's bytes when the caller already read them (to hash exactly what it parses).
+    """
+    import io
+
     import pandas as pd
 
     path = Path(path)
+    raw = data if data is not None else read_raw_bytes(path)
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        raise ValidationInputError(f"không tìm thấy bảng số liệu trích xuất: {path}") from exc
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        table = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ValidationInputError(f"{path}: không đọc được bảng số liệu trích xuất ({exc})") from exc
     table.columns = [str(c).strip() for c in table.columns]
     for column in table.columns:
@@ -193,7 +213,7 @@ def _email_expected(frame: pd.DataFrame) -> bool:
 
 def _quiet_gx():
     """Import GX with analytics and chatter off (seconds of import: never at module import time)."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    settings.quiet_great_expectations()
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
 
@@ -529,25 +549,6 @@ def safe_run_id(run_id: str | None) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", str(run_id)).strip("._") or "run"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def validate_extract(
     authority: Authority,
     period: Period | str,
@@ -568,8 +569,10 @@ def validate_extract(
     period = period if isinstance(period, Period) else Period.parse(str(period))
     period_text = str(period)
     csv_path = Path(extracted_csv).resolve()
-    table = read_raw_table(csv_path)
-    sha256 = _sha256(csv_path)
+    # Read once: the hash recorded is the hash of exactly the bytes validated.
+    raw = read_raw_bytes(csv_path)
+    table = read_raw_table(csv_path, raw)
+    sha256 = sha256_bytes(raw)
     totals = read_parent_totals(csv_path.parent / PARENT_TOTALS_NAME)
     source = (source or infer_source(table)).lower()
     if source not in S.SOURCES:
@@ -585,7 +588,8 @@ def validate_extract(
         email_expected=_email_expected(frame),
     )
     run_id = safe_run_id(run_id)
-    site_dir = validation_dir(output_dir, authority.id, period).resolve()
+    folder = PeriodFolder(Path(output_dir).resolve(), authority.id, period)
+    site_dir = folder.validation_dir
     site_dir.mkdir(parents=True, exist_ok=True)
 
     gx = _quiet_gx()
@@ -612,14 +616,14 @@ def validate_extract(
         warnings=[f for f in failures if f.level == WARNING],
         validation_dir=site_dir,
         data_docs=index,
-        result_path=site_dir / RUNS_DIR / f"{run_id}.json",
+        result_path=folder.validation_run(run_id),
         suites=[suite.name for suite in suites.values()],
         data_docs_pages=sorted(pages),
         validated_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     document = json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
-    _atomic_write_text(report.result_path, document)
-    _atomic_write_text(site_dir / RESULT_NAME, document)
+    atomic_write(report.result_path, document)
+    atomic_write(folder.validation_result, document)
 
     level = logging.ERROR if report.critical else logging.WARNING if report.warnings else logging.INFO
     log.log(level, "%s", report.message())
@@ -656,9 +660,9 @@ def validated_frame(report_or_path: ValidationReport | str | os.PathLike) -> pd.
     else:
         path = Path(report_or_path)
         if path.is_dir():
-            path = path / RESULT_NAME
+            path = path / VALIDATION_RESULT_NAME
         elif path.suffix.lower() == ".csv":
-            path = path.parent.parent / VALIDATION_DIR / RESULT_NAME
+            path = path.parent.parent / VALIDATION_DIR / VALIDATION_RESULT_NAME
         report = ValidationReport.load(path)
     if not report.success:
         raise ValidationFailed(report)
@@ -666,14 +670,15 @@ def validated_frame(report_or_path: ValidationReport | str | os.PathLike) -> pd.
     if not csv_path.is_file():
         # The output folder may be mounted elsewhere by the loading worker: look beside the result.
         folder = report.result_path.parent
-        folder = folder.parent if folder.name == RUNS_DIR else folder  # .../<period>/validation
-        fallback = folder.parent / "extracted" / EXTRACTED_NAME
+        folder = folder.parent if folder.name == VALIDATION_RUNS_DIR else folder  # .../<period>/validation
+        fallback = folder.parent / EXTRACTED_DIR / EXTRACTED_NAME
         if not fallback.is_file():
             raise ValidationInputError(f"không tìm thấy bảng số liệu đã kiểm tra: {csv_path}")
         csv_path = fallback
-    if _sha256(csv_path) != report.sha256:
+    raw = read_raw_bytes(csv_path)
+    if sha256_bytes(raw) != report.sha256:
         raise ValidationInputError(
             f"{csv_path}: bảng số liệu {report.authority} kỳ {report.period} đã thay đổi sau lần kiểm tra "
             f"{report.run_id}; cần kiểm tra lại trước khi nạp vào kho dữ liệu"
         )
-    return typed_frame(read_raw_table(csv_path))
+    return typed_frame(read_raw_table(csv_path, raw))

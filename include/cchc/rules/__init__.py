@@ -1,57 +1,20 @@
 """Decisions: the rulebook, commend / remind / criticise / request, escalation, decisions.json.
 
+Modules (import from the one that defines a name):
+
+- ``rulebook``: the rulebook file and its dated versions (``load_rulebook``, ``campaign_starts_for``);
+- ``decide``: pure functions from a period's figures to decisions and the letter's sections;
+- ``document``: decisions.json built from those (docs/decisions.md);
+- ``store``: the decisions in the warehouse and decisions.json on disk;
+- ``escalation``: the n-th criticism of the year, and recounts when an earlier period changes;
+- ``history``: history.csv, the criticisms issued before the system existed;
+- ``service``: ``decide_period``, the whole stage for one authority and period;
+- ``summary``: the decisions in Vietnamese for an operator; ``cli``: ``cchc decide``.
+
 Typical use in a task::
 
-    starts = campaign_starts_for(authority, period)          # for warehouse.compute_rates
+    starts = campaign_starts_for(authority, period)          # for warehouse.rates.compute_rates
     compute_rates(engine, authority.id, period, starts)
     result = decide_period(engine, authority, period, run_id=run_id)
     result.summary()                                         # small dict for XCom
-    print(result.text())                                     # the decisions in Vietnamese
-
-The names are imported lazily: ``cchc.rules.tables`` is imported by the warehouse schema (so that the
-schema-vs-migrations check sees the decisions' tables), and must not pull the whole stage, which
-itself imports the warehouse, while the schema module is still loading.
 """
-
-from __future__ import annotations
-
-from importlib import import_module
-from typing import Any
-
-_EXPORTS = {
-    "Rules": "cchc.rules.rulebook",
-    "Rulebook": "cchc.rules.rulebook",
-    "load_rulebook": "cchc.rules.rulebook",
-    "campaign_starts_for": "cchc.rules.rulebook",
-    "load_notes": "cchc.rules.rulebook",
-    "operator_note": "cchc.rules.rulebook",
-    "DEFAULT_RULEBOOK": "cchc.rules.rulebook",
-    "Decision": "cchc.rules.decide",
-    "Figure": "cchc.rules.decide",
-    "Reason": "cchc.rules.decide",
-    "UnitInfo": "cchc.rules.decide",
-    "decide_unit": "cchc.rules.decide",
-    "decide_units": "cchc.rules.decide",
-    "layout": "cchc.rules.decide",
-    "DecisionError": "cchc.rules.service",
-    "DecisionResult": "cchc.rules.service",
-    "decide_period": "cchc.rules.service",
-    "HistoryImport": "cchc.rules.store",
-    "import_history": "cchc.rules.store",
-    "read_stored": "cchc.rules.store",
-    "decisions_path": "cchc.rules.store",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'cchc.rules' has no attribute {name!r}")
-    value = getattr(import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))

@@ -19,17 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from cchc.config import (
-    config_dir_from_env,
-    list_authority_ids,
-    load_authority,
-    load_monthly,
-    output_dir_from_env,
-)
-from cchc.periods import Period
+from cchc.core import settings
+from cchc.core.authorities import list_authority_ids, load_authority, load_monthly
+from cchc.core.db import engine_for, mask_url, url_from_env
+from cchc.core.periods import Period
 from cchc.rules.rulebook import load_rulebook
 from cchc.rules.service import decide_period, stale_rates
-from cchc.warehouse.engine import engine_for, mask_url, url_from_env
 from cchc.warehouse.load import list_loads, load_facts, sync_units
 from cchc.warehouse.migrate import upgrade
 from cchc.warehouse.rates import compute_rates, read_rates
@@ -94,9 +89,9 @@ def prepare_rates(engine, authority, period: Period) -> list[str]:
 
 def run_from_args(args: argparse.Namespace) -> int:
     period = Period.parse(args.period)
-    config_dir = Path(args.config_dir) if args.config_dir else config_dir_from_env()
+    config_dir = Path(args.config_dir) if args.config_dir else settings.current().config_dir
     ids = [args.authority] if args.authority else list_authority_ids(config_dir)
-    output_dir = Path(args.output_dir) if args.output_dir else output_dir_from_env()
+    output_dir = Path(args.output_dir) if args.output_dir else settings.current().output_dir
     url = args.url or url_from_env(output_dir)
     upgrade(url)
     engine = engine_for(url)

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from cchc import wording
-from cchc.rates.display import format_percent, shown_percent
+from cchc.core import wording
+from cchc.core.percent import format_percent, shown_percent
 from cchc.rules.rulebook import Rules, decimal_text
 
 AGENCY_KINDS = ("department", "vertical_agency")

@@ -9,9 +9,10 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from cchc import wording
-from cchc.periods import Period
-from cchc.rates.display import format_change, format_percent
+from cchc.core import wording
+from cchc.core.fields import RATE_METRICS
+from cchc.core.percent import format_change, format_percent
+from cchc.core.periods import Period
 from cchc.rules.decide import (
     Decision,
     Figure,
@@ -20,7 +21,7 @@ from cchc.rules.decide import (
     layout,
     shortfalls,
 )
-from cchc.rules.rulebook import RATE_METRICS, Rules, decimal_text
+from cchc.rules.rulebook import Rules, decimal_text
 
 SCHEMA = "cchc.decisions/1"
 FIGURE_WINDOWS = ("month", "ytd", "campaign")

@@ -19,7 +19,6 @@ run gives.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import replace
@@ -27,10 +26,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cchc.periods import Period
+from cchc.core.db import advisory_lock
+from cchc.core.periods import Period
+from cchc.rules.document import rebuild_document
 from cchc.rules.rulebook import count_window_start
-from cchc.rules.store import current_run, read_decisions, rebuild_document, store_period
-from cchc.rules.tables import criticism_history, decision_runs, decisions
+from cchc.rules.store import current_run, read_decisions, store_period
+from cchc.warehouse.schema import criticism_history, decision_runs, decisions
 
 Tallies = dict[str, dict[str, int]]
 """Criticisms per period ('YYYY-MM') and unit code."""
@@ -65,12 +66,9 @@ def lock_authority(conn: sa.Connection, authority_id: str) -> None:
     """Serialise decision writes of one authority until the transaction ends.
 
     Deciding two periods at once (a backfill with parallel runs) must not let each count without the
-    other's criticisms. SQLite already takes the database write lock at BEGIN (IMMEDIATE); PostgreSQL
-    takes a transaction-scoped advisory lock keyed on the authority.
+    other's criticisms.
     """
-    if conn.dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(f"cchc.decisions:{authority_id}".encode()).digest()[:8], "big", signed=True)
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    advisory_lock(conn, "cchc.decisions", authority_id)
 
 
 def load_tallies(conn: sa.Connection, authority_id: str) -> Tallies:

@@ -25,8 +25,8 @@ from typing import Any
 
 import yaml
 
-from cchc.errors import ConfigError
-from cchc.periods import Period
+from cchc.core.errors import ConfigError
+from cchc.core.periods import Period
 
 DEFAULT_RULEBOOK = Path(__file__).resolve().parent / "default_rulebook.yaml"
 RATE_METRICS = ("receipt", "result", "payment")

@@ -17,16 +17,20 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from cchc.config import Authority, output_dir_from_env
-from cchc.errors import CchcError
-from cchc.periods import Period
+from cchc.core import settings
+from cchc.core.authorities import Authority
+from cchc.core.db import guarded
+from cchc.core.errors import CchcError
+from cchc.core.fields import RATE_METRICS
+from cchc.core.periods import Period
 from cchc.rules.decide import Decision, Figure, UnitInfo, decide_period_pure
 from cchc.rules.document import build_document
 from cchc.rules.escalation import earlier_criticisms, load_tallies, lock_authority, recount
-from cchc.rules.rulebook import RATE_METRICS, Rulebook, load_rulebook
+from cchc.rules.history import HistoryImport, import_history
+from cchc.rules.rulebook import Rulebook, load_rulebook
 from cchc.rules.rulebook import operator_note as note_for
-from cchc.rules.store import HistoryImport, current_run, import_history, store_period, write_document
-from cchc.warehouse.engine import guarded
+from cchc.rules.store import current_run, store_period, write_document
+from cchc.rules.summary import decisions_text
 from cchc.warehouse.load import as_period, read_facts, read_units
 from cchc.warehouse.migrate import require_head
 from cchc.warehouse.rates import authority_totals, read_rates
@@ -96,9 +100,8 @@ class DecisionResult:
 
     def text(self) -> str:
         """The decisions in Vietnamese, for an operator reading a log or a terminal."""
-        from cchc.rules.report import render
 
-        return render(self.document, recounted=self.recounted, path=self.path)
+        return decisions_text(self.document, recounted=self.recounted, path=self.path)
 
 
 def _figures(rows: list[dict[str, Any]]) -> dict[str, dict[tuple[str, str], Figure]]:
@@ -127,7 +130,7 @@ def period_units(engine: Engine, authority_id: str, period: Period) -> list[Unit
     ]
 
 
-@guarded
+@guarded("ra quyết định")
 def decide_period(
     engine: Engine,
     authority: Authority,
@@ -151,7 +154,7 @@ def decide_period(
     rulebook = rulebook or load_rulebook(authority)
     rules = rulebook.rules_for(period)
     run_id = str(run_id or f"manual__{uuid.uuid4().hex[:12]}")
-    output_dir = Path(output_dir) if output_dir is not None else output_dir_from_env()
+    output_dir = Path(output_dir) if output_dir is not None else settings.current().output_dir
     note = operator_note if operator_note is not None else note_for(authority, period)
 
     history_result = import_history(engine, authority, run_id=run_id, output_dir=output_dir) if history else None

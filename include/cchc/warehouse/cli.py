@@ -13,20 +13,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from cchc.config import config_dir_from_env, load_authority
-from cchc.errors import ConfigError
-from cchc.periods import Period
-from cchc.warehouse.engine import engine_for, mask_url, url_from_env
+from cchc.core import settings
+from cchc.core.authorities import load_authority
+from cchc.core.db import engine_for, mask_url, url_from_env
+from cchc.core.errors import ConfigError
+from cchc.core.fields import METRIC_LABELS, RATE_METRICS
+from cchc.core.periods import Period
 from cchc.warehouse.load import load_facts, sync_units
 from cchc.warehouse.migrate import current_revision, head_revision, upgrade
-from cchc.warehouse.rates import (
-    METRIC_LABELS,
-    authority_totals,
-    compute_rates,
-    display_lines,
-    read_rates,
-)
-from cchc.warehouse.schema import AUTHORITY_TOTAL, RATE_METRICS
+from cchc.warehouse.rates import authority_totals, compute_rates, display_lines, read_rates
+from cchc.warehouse.schema import AUTHORITY_TOTAL
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,7 +98,7 @@ def run_from_args(args: argparse.Namespace) -> int:
 
 def _load(args: argparse.Namespace, engine, shown_url: str) -> int:
     period = Period.parse(args.period)
-    config_dir = Path(args.config_dir) if args.config_dir else config_dir_from_env()
+    config_dir = Path(args.config_dir) if args.config_dir else settings.current().config_dir
     authority = load_authority(config_dir / args.authority)
     if not args.csv.is_file():
         raise ConfigError(f"không tìm thấy bảng số liệu {args.csv}")

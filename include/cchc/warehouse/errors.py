@@ -1,16 +1,11 @@
-"""Errors of the warehouse stage, in the words an operator reads in the task log and the alert."""
+"""Errors of the warehouse stage, in the words an operator reads in the task log and the alert.
+
+``WarehouseError`` itself lives in ``cchc.core.errors``: the database helpers of the core raise it too.
+"""
 
 from __future__ import annotations
 
-from cchc.errors import CchcError
-
-
-class WarehouseError(CchcError):
-    """The warehouse cannot be reached or migrated, or refused a load or a computation.
-
-    Whatever raised it, the warehouse is left as it was before the call: every write runs in one
-    transaction.
-    """
+from cchc.core.errors import WarehouseError
 
 
 class LoadRefused(WarehouseError):

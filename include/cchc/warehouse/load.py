@@ -21,12 +21,15 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cchc.config import Authority
-from cchc.periods import Period
-from cchc.warehouse.engine import guarded, mask_text
-from cchc.warehouse.errors import LoadRefused, WarehouseError
+from cchc.core.authorities import Authority
+from cchc.core.db import guarded, mask_text
+from cchc.core.errors import WarehouseError
+from cchc.core.fields import COUNT_FIELDS as COUNT_COLUMNS
+from cchc.core.fields import METRIC_FIELDS as METRIC_COLUMNS
+from cchc.core.periods import Period
+from cchc.warehouse.errors import LoadRefused
 from cchc.warehouse.migrate import require_head
-from cchc.warehouse.schema import COUNT_COLUMNS, METRIC_COLUMNS, loads, monthly_facts, units
+from cchc.warehouse.schema import loads, monthly_facts, units
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +94,7 @@ _HISTORY_FIELDS = ("name", "kind", "head_title")
 _CURRENT_FIELDS = ("email", "position")
 
 
-@guarded
+@guarded("đồng bộ danh mục đơn vị")
 def sync_units(engine: Engine, authority: Authority, period: Period | str) -> SyncResult:
     """Bring the stored registry in line with ``authority.units`` as of the period's first day.
 
@@ -207,7 +210,7 @@ def units_valid_in(conn: sa.Connection, authority_id: str, period: Period) -> li
     return list(out.values())
 
 
-@guarded
+@guarded("đọc danh mục đơn vị")
 def read_units(engine: Engine, authority_id: str, period: Period | str | None = None) -> list[dict[str, Any]]:
     """The registry: every row (with its history) or, for a period, the rows valid in it."""
     with engine.connect() as conn:
@@ -370,7 +373,7 @@ def _current_load(conn: sa.Connection, authority_id: str, period: str):
     ).mappings().first()
 
 
-@guarded
+@guarded("nạp số liệu")
 def load_facts(
     engine: Engine,
     authority_id: str,
@@ -435,7 +438,7 @@ def load_facts(
     return result
 
 
-@guarded
+@guarded("đọc lịch sử nạp")
 def list_loads(engine: Engine, authority_id: str, period: Period | str | None = None) -> list[dict[str, Any]]:
     """Every recorded load (newest version last), of one period or of all."""
     query = sa.select(loads).where(loads.c.authority_id == authority_id)
@@ -445,7 +448,7 @@ def list_loads(engine: Engine, authority_id: str, period: Period | str | None = 
         return [dict(r) for r in conn.execute(query.order_by(loads.c.period, loads.c.version)).mappings()]
 
 
-@guarded
+@guarded("đọc số liệu")
 def read_facts(
     engine: Engine,
     authority_id: str,

@@ -17,8 +17,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Engine
 
-from cchc.warehouse.engine import engine_for, mask_text, mask_url
-from cchc.warehouse.errors import WarehouseError
+from cchc.core.db import engine_for, mask_text, mask_url
+from cchc.core.errors import WarehouseError
 from cchc.warehouse.schema import VERSION_TABLE
 
 log = logging.getLogger(__name__)

@@ -25,23 +25,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cchc.periods import Period
-from cchc.rates.display import change, format_change, format_percent, shown_percent
-from cchc.warehouse.engine import guarded
-from cchc.warehouse.errors import WarehouseError
+from cchc.core.db import guarded
+from cchc.core.errors import WarehouseError
+from cchc.core.fields import METRIC_FIELDS as METRIC_COLUMNS
+from cchc.core.fields import METRICS, RATE_METRICS, WINDOWS
+from cchc.core.percent import change, format_change, format_percent, shown_percent
+from cchc.core.periods import Period
 from cchc.warehouse.load import as_period, units_valid_in
 from cchc.warehouse.migrate import require_head
-from cchc.warehouse.schema import (
-    AUTHORITY_TOTAL,
-    METRIC_COLUMNS,
-    METRICS,
-    RATE_METRICS,
-    WINDOWS,
-    campaign_windows,
-    current_facts,
-    rates,
-    units,
-)
+from cchc.warehouse.schema import AUTHORITY_TOTAL, campaign_windows, current_facts, rates, units
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +107,7 @@ def _resolve_starts(
     return {metric: stored.get(metric, defaults[metric]) for metric in RATE_METRICS}
 
 
-@guarded
+@guarded("đọc thời điểm bắt đầu chiến dịch")
 def campaign_starts(engine: Engine, authority_id: str, year: int) -> dict[str, Period]:
     """The campaign starts the warehouse holds for a year (defaults where it holds none)."""
     with engine.connect() as conn:
@@ -196,7 +188,7 @@ def _insert_window(
     conn.execute(rates.insert().from_select(columns, total))
 
 
-@guarded
+@guarded("tính tỷ lệ")
 def compute_rates(
     engine: Engine,
     authority_id: str,
@@ -276,7 +268,7 @@ def _shown(numerator: int, denominator: int | None) -> Decimal | None:
     return shown_percent(int(numerator), int(denominator))
 
 
-@guarded
+@guarded("đọc tỷ lệ")
 def read_rates(engine: Engine, authority_id: str, period: Period | str) -> list[dict[str, Any]]:
     """The stored rates of a period: the authority row first, then units in registry order.
 

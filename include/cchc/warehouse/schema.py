@@ -1,8 +1,9 @@
-"""The warehouse's tables as SQLAlchemy Core objects, for the queries of this package.
+"""Every table of the warehouse as SQLAlchemy Core objects: facts, rates, decisions, letters, ledger.
 
-The database itself is created and changed only by the Alembic migrations in ``migrations/``; this
-module describes the head revision, and a test checks that the two agree. Later stages (decisions,
-letters, deliveries) add their tables by new migrations and new ``Table`` objects here.
+All of them live here, on one ``MetaData``, and the stages import them: nothing here imports a stage,
+so there is no import circle. The database itself is created and changed only by the Alembic
+migrations in ``migrations/`` (frozen once shipped); this module describes the head revision, and a
+test checks that the two agree. A new table comes with a new migration and a new ``Table`` here.
 
 Periods are stored as ``'YYYY-MM'`` text: that compares in calendar order on every backend, so a
 window is ``period BETWEEN start AND end``.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from cchc.config import COUNT_FIELDS, METRIC_FIELDS
+from cchc.core.fields import COUNT_FIELDS
 
 # Deterministic constraint names, identical on SQLite and PostgreSQL, so a later migration can name
 # the constraint it alters.
@@ -33,16 +34,21 @@ VERSION_TABLE = "cchc_warehouse_version"
 AUTHORITY_TOTAL = "*"
 """``rates.unit_code`` of the authority-wide row (Σ over every unit's counts)."""
 
-METRICS = ("receipt", "result", "payment", "posts")
-RATE_METRICS = ("receipt", "result", "payment")
-WINDOWS = ("month", "previous_month", "ytd", "campaign")
-# numerator and denominator columns of monthly_facts for each rate (BRIEF §2).
-METRIC_COLUMNS = METRIC_FIELDS
-COUNT_COLUMNS = COUNT_FIELDS
 
 
 def _period_column(name: str, **kwargs) -> sa.Column:
     return sa.Column(name, sa.String(7), nullable=False, **kwargs)
+
+
+def _one_current(table: sa.Table, *columns: str) -> sa.Index:
+    """At most one row with ``is_current`` per key, whatever goes wrong in the code that writes it."""
+    return sa.Index(
+        f"uq_{table.name}_current",
+        *(table.c[c] for c in columns),
+        unique=True,
+        sqlite_where=table.c.is_current,
+        postgresql_where=table.c.is_current,
+    )
 
 
 units = sa.Table(
@@ -79,7 +85,7 @@ loads = sa.Table(
     sa.UniqueConstraint("authority_id", "period", "version"),
 )
 
-_count_checks = [sa.CheckConstraint(f"{c} >= 0", name=f"{c}_not_negative") for c in COUNT_COLUMNS]
+_count_checks = [sa.CheckConstraint(f"{c} >= 0", name=f"{c}_not_negative") for c in COUNT_FIELDS]
 
 monthly_facts = sa.Table(
     "monthly_facts",
@@ -88,7 +94,7 @@ monthly_facts = sa.Table(
     sa.Column("unit_code", sa.String(64), nullable=False),
     _period_column("period"),
     sa.Column("version", sa.Integer, nullable=False),
-    *(sa.Column(c, sa.Integer, nullable=False) for c in COUNT_COLUMNS),
+    *(sa.Column(c, sa.Integer, nullable=False) for c in COUNT_FIELDS),
     sa.Column("official_email_regular", sa.Boolean, nullable=True),
     sa.Column("source", sa.String(32), nullable=False),
     sa.Column("run_id", sa.String(250), nullable=False),
@@ -100,16 +106,8 @@ monthly_facts = sa.Table(
     sa.CheckConstraint("resolved_digitized <= resolved", name="result_within_resolved"),
     sa.CheckConstraint("paid_online <= fee_dossiers", name="payment_within_fee_dossiers"),
 )
-# At most one current version per unit and period, whatever goes wrong in the loading code.
-sa.Index(
-    "uq_monthly_facts_current",
-    monthly_facts.c.authority_id,
-    monthly_facts.c.unit_code,
-    monthly_facts.c.period,
-    unique=True,
-    sqlite_where=monthly_facts.c.is_current,
-    postgresql_where=monthly_facts.c.is_current,
-)
+# At most one current version per unit and period.
+_one_current(monthly_facts, "authority_id", "unit_code", "period")
 sa.Index(None, monthly_facts.c.authority_id, monthly_facts.c.period, monthly_facts.c.is_current)
 sa.Index(None, monthly_facts.c.load_id)
 
@@ -154,9 +152,172 @@ rates = sa.Table(
     sa.CheckConstraint("(metric = 'posts') = (denominator IS NULL)", name="denominator_unless_posts"),
 )
 
-# The later stages define their tables next to their code; importing them here puts every table of
-# the warehouse on one MetaData, which the migrations are checked against. (They import only this
-# module's MetaData, so there is no cycle.)
-from cchc.delivery import tables as _delivery_tables  # noqa: E402,F401
-from cchc.letter import tables as _letter_tables  # noqa: E402,F401
-from cchc.rules import tables as _decision_tables  # noqa: E402,F401
+
+# --------------------------------------------------------------------------- decisions (migration 0002)
+# - ``decision_runs``: every time a period's decisions were stored (by deciding it, or by recounting
+#   its criticisms after an earlier period changed); the latest is current and holds the
+#   decisions.json document it wrote.
+# - ``decisions``: the current decisions of each decided period, one row per decision.
+# - ``criticism_history``: criticisms issued before the system existed, imported from history.csv.
+
+DECISION_KINDS = ("commend", "remind", "criticise", "request")
+RUN_CAUSES = ("decide", "recount")
+
+decision_runs = sa.Table(
+    "decision_runs",
+    metadata,
+    sa.Column("run_key", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("authority_id", sa.String(64), nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("rulebook_version", sa.String(255), nullable=False),
+    # The effective values behind the version id, so a run can be explained even after the file changed.
+    sa.Column("rulebook_values", sa.JSON, nullable=False),
+    sa.Column("decisions_hash", sa.String(64), nullable=False),
+    sa.Column("decision_count", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.String(250), nullable=False),
+    # "decide": the period was decided; "recount": only its criticism counts were refreshed because an
+    # earlier period of the counting window was decided (again) or its history changed.
+    sa.Column("cause", sa.String(16), nullable=False),
+    sa.Column("is_current", sa.Boolean, nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("cause IN ('decide', 'recount')", name="cause_known"),
+)
+# One current run per period.
+_one_current(decision_runs, "authority_id", "period")
+sa.Index(None, decision_runs.c.authority_id, decision_runs.c.period)
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("decision_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_key", sa.Integer, sa.ForeignKey("decision_runs.run_key"), nullable=False),
+    sa.Column("authority_id", sa.String(64), nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("unit_code", sa.String(64), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("section", sa.String(8), nullable=False),
+    sa.Column("metric", sa.String(16), nullable=True),
+    sa.Column("reason", sa.String(16), nullable=True),
+    sa.Column("commend_group", sa.String(32), nullable=True),
+    sa.Column("count", sa.Integer, nullable=True),
+    sa.Column("reasons", sa.JSON, nullable=False),
+    sa.Column("rulebook_version", sa.String(255), nullable=False),
+    sa.CheckConstraint("kind IN ('commend', 'remind', 'criticise', 'request')", name="kind_known"),
+    sa.CheckConstraint("(kind = 'criticise') = (count IS NOT NULL)", name="count_iff_criticise"),
+)
+sa.Index(None, decisions.c.authority_id, decisions.c.period, decisions.c.kind)
+sa.Index(None, decisions.c.run_key)
+
+criticism_history = sa.Table(
+    "criticism_history",
+    metadata,
+    sa.Column("authority_id", sa.String(64), nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("unit_code", sa.String(64), nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("authority_id", "period", "unit_code"),
+    sa.CheckConstraint("count >= 0", name="count_not_negative"),
+)
+
+
+# --------------------------------------------------------------------------- letters (migration 0003)
+# - ``letters``: every letter rendered for a period (the latest is current), with what it was made
+#   from (decisions hash, rulebook version) and what it is (file paths and hashes). A draft has no
+#   number; issuing marks it issued with its number.
+# - ``document_numbers``: the per-year register of document numbers. One number per letter, unique
+#   per (authority, year), allocated gap-free (max + 1 in one transaction).
+
+LETTER_STATUSES = ("draft", "issued")
+
+letters = sa.Table(
+    "letters",
+    metadata,
+    sa.Column("letter_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("authority_id", sa.String(64), nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    # NULL in a draft ("Số:      /UBND-NV"); set with the register's number when the letter is issued.
+    sa.Column("document_number", sa.Integer, nullable=True),
+    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=True),
+    # sha256 of the decisions.json bytes the letter was written from, and the rulebook behind them.
+    sa.Column("decisions_hash", sa.String(64), nullable=False),
+    sa.Column("rulebook_version", sa.String(255), nullable=False),
+    # Paths relative to CCHC_OUTPUT_DIR ("tu-ky/2023-08/letter.docx"), so workers may mount it anywhere.
+    sa.Column("docx_path", sa.String(1024), nullable=False),
+    sa.Column("docx_sha256", sa.String(64), nullable=False),
+    sa.Column("pdf_path", sa.String(1024), nullable=True),
+    sa.Column("pdf_sha256", sa.String(64), nullable=True),
+    sa.Column("signed", sa.Boolean, nullable=False),
+    sa.Column("run_id", sa.String(250), nullable=True),
+    sa.Column("is_current", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('draft', 'issued')", name="status_known"),
+    sa.CheckConstraint("(status = 'issued') = (document_number IS NOT NULL)", name="number_iff_issued"),
+    sa.CheckConstraint("document_number IS NULL OR document_number > 0", name="number_positive"),
+)
+# One current letter per period.
+_one_current(letters, "authority_id", "period")
+sa.Index(None, letters.c.authority_id, letters.c.period)
+
+document_numbers = sa.Table(
+    "document_numbers",
+    metadata,
+    sa.Column("authority_id", sa.String(64), nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("letter_id", sa.Integer, sa.ForeignKey("letters.letter_id"), nullable=False),
+    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+    # The primary key is the register's uniqueness: a number is given once per authority and year.
+    sa.PrimaryKeyConstraint("authority_id", "year", "number"),
+    # A letter has at most one number; a re-issue is a new letter row with a new number.
+    sa.UniqueConstraint("letter_id"),
+    sa.CheckConstraint("number > 0", name="number_positive"),
+)
+
+
+# --------------------------------------------------------------------------- deliveries (migration 0004)
+# ``deliveries``: one row per (letter, recipient, kind, batch) — see ``cchc.delivery.ledger``.
+
+DELIVERY_STATES = ("pending", "sending", "sent", "failed", "unknown")
+DELIVERY_KINDS = ("normal", "resend", "test")
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("delivery_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("letter_id", sa.Integer, sa.ForeignKey("letters.letter_id"), nullable=False),
+    sa.Column("authority_id", sa.String(64), nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    # '' for the letter's distribution; the request id (Airflow run id) of a resend or a dry run.
+    sa.Column("batch", sa.String(250), nullable=False),
+    # The mailbox, case-folded: the recipient's identity in the ledger.
+    sa.Column("recipient", sa.String(255), nullable=False),
+    sa.Column("recipient_name", sa.String(255), nullable=False),
+    sa.Column("unit_codes", sa.String(1000), nullable=False),  # comma-separated; '' for copies, operators
+    sa.Column("roles", sa.String(64), nullable=False),  # unit, copy, operator (comma-separated)
+    # Where the message really goes: the recipient, or the test address of a dry run.
+    sa.Column("envelope_to", sa.String(255), nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("message_id", sa.String(255), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    # The server's last answer (or what went wrong on the connection), for the operator.
+    sa.Column("smtp_code", sa.Integer, nullable=True),
+    sa.Column("smtp_answer", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_attempt_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    # The exactly-once key: rerunning a distribution finds its rows instead of adding new ones.
+    sa.UniqueConstraint("letter_id", "recipient", "kind", "batch"),
+    sa.UniqueConstraint("message_id"),
+    sa.CheckConstraint("state IN ('pending', 'sending', 'sent', 'failed', 'unknown')", name="state_known"),
+    sa.CheckConstraint("kind IN ('normal', 'resend', 'test')", name="kind_known"),
+    sa.CheckConstraint("kind <> 'normal' OR batch = ''", name="normal_has_no_batch"),
+    sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+)
+sa.Index(None, deliveries.c.letter_id, deliveries.c.state)

@@ -1,14 +1,13 @@
-"""What the operators see: the distribution report, its summary email, and the task-failure alert.
+"""What the operators receive by email: the distribution summary and the task-failure alert.
 
-The summary and the alert go to ``distribution.operators`` through the same SMTP settings as the
-letters. They are notices, not letters: no ledger, a few retries, and a failure to send them is
-logged rather than raised over the task's own outcome by the caller's choice (``send_notice``).
+Both go to ``distribution.operators`` through the same SMTP settings as the letters. They are
+notices, not letters: no ledger, a few retries, and a failure to send them is logged rather than
+raised over the task's own outcome by the caller's choice (``send_notice``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -16,64 +15,20 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from cchc.config import Authority
-from cchc.delivery import ledger
+from cchc.core.authorities import Authority
+from cchc.core.db import mask_text
+from cchc.core.wording import document_number_text
 from cchc.delivery.errors import DeliveryError
-from cchc.delivery.issue import document_number_text
-from cchc.delivery.letters import LetterKey, find_letter
 from cchc.delivery.recipients import distribution_config, sender_name
 from cchc.delivery.send import SmtpSession, SmtpSettings
-from cchc.warehouse.engine import mask_text
+from cchc.delivery.status import KIND_LABELS, STATE_LABELS, distribution_report
+from cchc.letter.records import LetterKey
 
 log = logging.getLogger(__name__)
-
-STATE_LABELS = {
-    "sent": "đã gửi",
-    "failed": "lỗi",
-    "unknown": "không rõ",
-    "pending": "chờ gửi",
-    "sending": "đang gửi",
-}
-KIND_LABELS = {"normal": "gửi chính thức", "resend": "gửi lại", "test": "thử nghiệm"}
-
-
-def distribution_report(
-    engine: Engine,
-    letter: LetterKey,
-    *,
-    kinds: Iterable[str] | None = None,
-    batch: str | None = None,
-) -> dict[str, Any]:
-    """The ledger of one letter: counts and rows per state (all kinds unless ``kinds`` says otherwise).
-
-    ``{"letter_id", "authority", "period", "document_number", "counts": {"sent", "failed", "unknown",
-    "pending", "sending", "total"}, "sent": [row…], "failed": […], "unknown": […], "pending": […],
-    "sending": […], "by_kind": {"normal": {counts}, …}}``; a row is ``Delivery.as_dict()``.
-    """
-    ref = find_letter(engine, letter)
-    rows = ledger.read(engine, ref.letter_id, kinds=kinds, batch=batch)
-    report: dict[str, Any] = {
-        "letter_id": ref.letter_id,
-        "authority": ref.authority_id,
-        "period": ref.period,
-        "document_number": ref.document_number,
-        "counts": {state: 0 for state in ledger.STATES},
-        "by_kind": {},
-    }
-    for state in ledger.STATES:
-        report[state] = []
-    for row in rows:
-        report[row.state].append(row.as_dict())
-        report["counts"][row.state] += 1
-        per_kind = report["by_kind"].setdefault(row.kind, {state: 0 for state in ledger.STATES})
-        per_kind[row.state] += 1
-    report["counts"]["total"] = len(rows)
-    return report
 
 
 def _line(row: Mapping[str, Any]) -> str:
@@ -282,83 +237,3 @@ def failure_alert_message(
     if isinstance(sender, str):
         sender = Address(addr_spec=sender)
     return _notice(subject, body, sender=sender, to=list(to))
-
-
-# ------------------------------------------------------------------------------ before approval
-
-
-def distribution_preview(
-    engine: Engine,
-    authority: Authority,
-    letter: LetterKey | str,
-    *,
-    decisions: Mapping[str, Any] | str | os.PathLike | None = None,
-    output_dir: str | os.PathLike | None = None,
-) -> dict[str, Any]:
-    """What a distribution would do, sending nothing: for the approval task ("Duyệt phát hành").
-
-    Unlike ``distribute`` it does not raise on a refused address: it lists them (``refused``), with the
-    units without an address (``missing_email``), the recipients by role and the letter in one line
-    per section. JSON-safe.
-    """
-    from cchc.delivery.compose import MailContext, overview_lines
-    from cchc.delivery.distribute import load_decisions
-    from cchc.delivery.letters import default_paths
-    from cchc.delivery.recipients import plan_recipients
-
-    out = Path(output_dir) if output_dir is not None else None
-    config = distribution_config(authority)
-    key = (authority.id, letter) if isinstance(letter, str) else letter
-    ref = find_letter(engine, key, output_dir=out)
-    data = load_decisions(decisions, authority.id, ref.period, out)
-    plan = plan_recipients(authority, data, config)
-    units = data.get("units") or {}
-    refused = []
-    for recipient in plan.recipients:
-        if not config.allows(recipient.address):
-            who = "; ".join(f"{(units.get(c) or {}).get('name', c)} ({c})" for c in recipient.units) or recipient.name
-            refused.append(f"{recipient.address} của {who}")
-    ctx = MailContext(authority=authority, config=config, letter=ref, decisions=data, from_email="", pdf=b"")
-    pdf_default, docx_default = default_paths(authority.id, ref.period, out)
-    return {
-        "letter_id": ref.letter_id,
-        "authority": authority.id,
-        "authority_name": authority.name,
-        "period": ref.period,
-        "period_label": ctx.period_label,
-        "status": ref.status,
-        "document_number": ref.number_text(authority.document_symbol),
-        "pdf": str(ref.pdf_path or pdf_default),
-        "docx": str(ref.docx_path or docx_default),
-        "require_approval": config.require_approval,
-        "approval_timeout_hours": config.approval_timeout_hours,
-        "recipients": len(plan.recipients),
-        "units": sum(1 for r in plan.recipients if "unit" in r.roles),
-        "copies": [c.name for c in config.copies],
-        "operators": [c.email for c in config.operators],
-        "missing_email": list(plan.missing_email),
-        "refused": refused,
-        "overview": overview_lines(ctx),
-    }
-
-
-def approval_summary(preview: Mapping[str, Any], *, letter_url: str | None = None) -> str:
-    """The approval task's text (Markdown, Vietnamese) from ``distribution_preview``."""
-    number = preview.get("document_number") or "chưa cấp số (sẽ cấp khi duyệt)"
-    lines = [
-        f"**Công văn biểu dương, nhắc nhở CCHC tháng {preview['period_label']} — UBND {preview['authority_name']}**",
-        "",
-        f"- Số văn bản: {number}",
-        f"- Tệp PDF: {letter_url or preview['pdf']}",
-        f"- Người nhận: {preview['recipients']} địa chỉ ({preview['units']} thủ trưởng cơ quan, đơn vị; "
-        f"{len(preview['copies'])} nơi nhận để biết; {len(preview['operators'])} bộ phận theo dõi)",
-    ]
-    if preview.get("missing_email"):
-        lines.append(f"- Đơn vị chưa có email (sẽ không nhận được): {', '.join(preview['missing_email'])}")
-    if preview.get("refused"):
-        lines.append(f"- **Địa chỉ ngoài tên miền được phép (sẽ bị từ chối, không gửi thư nào):** "
-                     f"{'; '.join(preview['refused'])}")
-    if preview.get("overview"):
-        lines += ["", "Nội dung:", *(f"- {line}" for line in preview["overview"])]
-    lines += ["", "Duyệt để cấp số và gửi; từ chối hoặc hết thời hạn duyệt thì không gửi thư nào."]
-    return "\n".join(lines) + "\n"

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cchc.errors import CchcError
+from cchc.core.errors import CchcError
 
 CRITICAL = "critical"
 WARNING = "warning"

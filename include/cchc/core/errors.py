@@ -19,3 +19,11 @@ class PeriodNotClosed(CchcError):
 
 class ExtractError(CchcError):
     """Extracted data cannot be turned into the tidy table (e.g. an Excel export is wrong)."""
+
+
+class WarehouseError(CchcError):
+    """The warehouse cannot be reached or migrated, or refused a load or a computation.
+
+    Whatever raised it, the warehouse is left as it was before the call: every write runs in one
+    transaction.
+    """

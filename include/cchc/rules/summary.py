@@ -10,8 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from cchc import wording
-from cchc.rates.display import format_decimal
+from cchc.core import wording
+from cchc.core.percent import format_decimal
 
 METRIC_NAMES = {
     "receipt": "số hóa hồ sơ khi tiếp nhận",
@@ -71,7 +71,7 @@ def _commend_line(document: Mapping[str, Any], code: str) -> str:
     return f"{_name(document, code)} ({'; '.join(parts)})"
 
 
-def render(document: Mapping[str, Any], recounted: Sequence[str] = (), path: str | Path | None = None) -> str:
+def decisions_text(document: Mapping[str, Any], recounted: Sequence[str] = (), path: str | Path | None = None) -> str:
     lines: list[str] = []
     authority = document["authority"]
     targets = document["targets"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -19,8 +18,10 @@ from pathlib import Path
 
 import requests
 
-from cchc.config import list_authority_ids
-from cchc.periods import TIMEZONE, Period
+from cchc.core import settings
+from cchc.core.authorities import list_authority_ids
+from cchc.core.paths import PeriodFolder, mail_dir, warehouse_file
+from cchc.core.periods import TIMEZONE, Period
 
 
 def free_port() -> int:
@@ -30,20 +31,26 @@ def free_port() -> int:
 
 
 @contextmanager
-def simulator(config_dir: Path):
-    """The portal simulator as a child process, for as long as the run lasts."""
+def simulator(config_dir: Path, log_path: Path):
+    """The portal simulator as a child process, for as long as the run lasts.
+
+    Its output goes to ``log_path``, never to a pipe: the simulator logs a line per request, and a
+    pipe that nobody reads fills up (about 64 KiB) and then blocks every one of its handler threads.
+    """
     port = free_port()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_file = log_path.open("ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "cchc.cli", "simulate", "--config-dir", str(config_dir), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
             if proc.poll() is not None:
-                raise SystemExit(f"Trình giả lập cổng DVC không khởi động được:\n{proc.stderr.read()}")
+                tail = log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
+                raise SystemExit(f"Trình giả lập cổng DVC không khởi động được (nhật ký {log_path}):\n{tail}")
             try:
                 if requests.get(f"{url}/healthz", timeout=1).ok:
                     break
@@ -51,7 +58,7 @@ def simulator(config_dir: Path):
                 time.sleep(0.1)
         else:
             raise SystemExit("Trình giả lập cổng DVC không trả lời sau 10 giây")
-        print(f"Đã khởi động trình giả lập cổng DVC tại {url} (dữ liệu: {config_dir})")
+        print(f"Đã khởi động trình giả lập cổng DVC tại {url} (dữ liệu: {config_dir}; nhật ký: {log_path})")
         yield url
     finally:
         proc.terminate()
@@ -59,6 +66,8 @@ def simulator(config_dir: Path):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        log_file.close()
 
 
 def logical_date_for(period: Period) -> str:
@@ -81,9 +90,9 @@ def report(output_dir: Path, config_dir: Path, period: Period) -> None:
     print()
     print(f"Kết quả kỳ {period}:")
     for authority_id in list_authority_ids(config_dir):
-        folder = output_dir / authority_id / str(period)
-        extracted = folder / "extracted" / "extracted.csv"
-        raw = sorted(p for p in (folder / "raw").glob("*") if p.is_dir())
+        folder = PeriodFolder(output_dir, authority_id, period)
+        extracted = folder.extracted_csv
+        raw = sorted(p for p in folder.raw_dir.glob("*") if p.is_dir())
         print(f"- {authority_id}:")
         if extracted.exists():
             rows = sum(1 for _ in extracted.open(encoding="utf-8")) - 1
@@ -92,22 +101,22 @@ def report(output_dir: Path, config_dir: Path, period: Period) -> None:
             print("    chưa có số liệu trích xuất")
         if raw:
             print(f"    phản hồi gốc của cổng: {raw[-1]} (manifest.jsonl; {len(raw)} lần lấy)")
-        validation = folder / "validation" / "index.html"
+        validation = folder.validation_index
         if validation.exists():
             print(f"    kết quả kiểm tra (Data Docs): {validation}")
         for line in _totals(output_dir, authority_id, period):
             print(f"    {line}")
-        decisions = folder / "decisions.json"
+        decisions = folder.decisions_json
         if decisions.exists():
-            from cchc.rules.report import render
+            from cchc.rules.summary import decisions_text
 
             print(f"    quyết định: {decisions}")
-            for line in render(json.loads(decisions.read_text(encoding="utf-8"))).splitlines():
+            for line in decisions_text(json.loads(decisions.read_text(encoding="utf-8"))).splitlines():
                 print(f"      {line}")
-        for name in ("letter.docx", "letter.pdf"):
-            if (folder / name).exists():
-                print(f"    công văn: {folder / name}")
-    mail = sorted((output_dir / "mail" / str(period)).glob("*.eml"))
+        for path in (folder.letter_docx, folder.letter_pdf):
+            if path.exists():
+                print(f"    công văn: {path}")
+    mail = sorted(mail_dir(output_dir, period).glob("*.eml"))
     if mail:
         print(f"Thư đã gửi (hộp thư thử nghiệm): {len(mail)} tệp .eml trong {mail[0].parent}")
         for path in mail:
@@ -116,12 +125,13 @@ def report(output_dir: Path, config_dir: Path, period: Period) -> None:
 
 def _totals(output_dir: Path, authority_id: str, period: Period) -> list[str]:
     """The authority totals from the warehouse the run used (the embedded one unless configured)."""
-    from cchc.warehouse import authority_totals, display_lines, engine_for, mask_url, url_from_env
+    from cchc.core.db import engine_for, mask_url, url_from_env
+    from cchc.warehouse.rates import authority_totals, display_lines
 
-    if os.environ.get("AIRFLOW_CONN_CCHC_WAREHOUSE"):
+    if settings.current().has_connection(settings.WAREHOUSE_CONN_ID):
         return ["tỷ lệ: xem kho dữ liệu của kết nối cchc_warehouse"]
     url = url_from_env(output_dir)
-    if url.startswith("sqlite") and not (output_dir / "warehouse.db").exists():
+    if url.startswith("sqlite") and not warehouse_file(output_dir).exists():
         return []
     engine = engine_for(url)
     try:
@@ -137,19 +147,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cchc-run", description=__doc__)
     parser.add_argument("--period", required=True, help="kỳ báo cáo YYYY-MM")
     parser.add_argument("--config-dir", required=True)
-    parser.add_argument("--output-dir", default=os.environ.get("CCHC_OUTPUT_DIR", "output"))
+    parser.add_argument("--output-dir", default=str(settings.current().output_dir))
     args = parser.parse_args(argv)
 
     period = Period.parse(args.period)
     config_dir = Path(args.config_dir).resolve()
     output_dir = Path(args.output_dir).resolve()
     list_authority_ids(config_dir)  # a wrong folder fails here, before Airflow starts
-    env = {**os.environ, "CCHC_CONFIG_DIR": str(config_dir), "CCHC_OUTPUT_DIR": str(output_dir)}
-    env.setdefault("CCHC_TASK_RETRIES", "0")  # a one-off run reports a failure at once
+    env = settings.current().child_environment(**{settings.CONFIG_DIR: str(config_dir),
+                                                   settings.OUTPUT_DIR: str(output_dir)})
+    env.setdefault(settings.TASK_RETRIES, "0")  # a one-off run reports a failure at once
 
     airflow("db", "migrate", env={**env, "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"})
     conf = json.dumps({"period": str(period)})
-    with _portal(env, config_dir), _mail(env, output_dir, period):
+    with _portal(env, config_dir, output_dir / "logs" / "simulator.log"), _mail(env, output_dir, period):
         # The monthly DAG's trigger of cchc_letters needs a scheduler; here the letters DAG is run
         # right after it instead, in the same way.
         airflow("dags", "test", "cchc_monthly", logical_date_for(period), "--conf", conf,
@@ -162,15 +173,16 @@ def main(argv: list[str] | None = None) -> int:
 @contextmanager
 def _mail(env: dict[str, str], output_dir: Path, period: Period):
     """Without an smtp_default connection, a local SMTP sink that saves every message as an .eml file."""
-    if env.get("AIRFLOW_CONN_SMTP_DEFAULT"):
-        print("Dùng kết nối smtp_default của môi trường (AIRFLOW_CONN_SMTP_DEFAULT).")
+    variable = settings.connection_variable(settings.SMTP_CONN_ID)
+    if env.get(variable):
+        print(f"Dùng kết nối smtp_default của môi trường ({variable}).")
         yield
         return
     from cchc.delivery import sink
 
-    folder = output_dir / "mail" / str(period)
+    folder = mail_dir(output_dir, period)
     controller = sink.start(folder)
-    env["AIRFLOW_CONN_SMTP_DEFAULT"] = json.dumps({
+    env[variable] = json.dumps({
         "conn_type": "smtp", "host": "127.0.0.1", "port": controller.port,
         "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "cchc-demo@localhost"},
     })
@@ -182,13 +194,14 @@ def _mail(env: dict[str, str], output_dir: Path, period: Period):
 
 
 @contextmanager
-def _portal(env: dict[str, str], config_dir: Path):
-    if env.get("AIRFLOW_CONN_CCHC_PORTAL"):
-        print("Dùng kết nối cchc_portal của môi trường (AIRFLOW_CONN_CCHC_PORTAL).")
+def _portal(env: dict[str, str], config_dir: Path, log_path: Path):
+    variable = settings.connection_variable(settings.PORTAL_CONN_ID)
+    if env.get(variable):
+        print(f"Dùng kết nối cchc_portal của môi trường ({variable}).")
         yield
         return
-    with simulator(config_dir) as url:
-        env["AIRFLOW_CONN_CCHC_PORTAL"] = url
+    with simulator(config_dir, log_path) as url:
+        env[variable] = url
         yield
 
 

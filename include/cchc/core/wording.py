@@ -4,7 +4,7 @@ Lists ("A, B và C"), counts with a leading zero ("03"), units grouped by kind (
 their heads ("Trưởng phòng Tài chính - Kế hoạch huyện, Chủ tịch UBND các xã A và B"), ordinals
 ("lần thứ hai") and the date forms of Decree 30/2020 (days under 10 and months 1–2 take a zero).
 
-Units may be ``cchc.config.Unit`` objects or the unit dicts of decisions.json: anything with ``kind``,
+Units may be ``cchc.core.authorities.Unit`` objects or the unit dicts of decisions.json: anything with ``kind``,
 ``name`` and ``head_title``.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from cchc.periods import Period
+from cchc.core.periods import Period
 
 # Kinds of local committee and how the letter names one or several of them.
 COMMUNE_KINDS = {
@@ -42,6 +42,11 @@ def join(items: Iterable[str]) -> str:
 def count(n: int) -> str:
     """Counts under ten take a leading zero in prose: 3 → '03'."""
     return f"{n:02d}" if 0 <= n < 10 else str(n)
+
+
+def document_number_text(number: int, symbol: str) -> str:
+    """'15/UBND-NV', '07/UBND-NV': the number as the letter prints it after 'Số:' (under 10 with a zero)."""
+    return f"{count(number)}/{symbol}"
 
 
 def ordinal(n: int) -> str | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from cchc.errors import ConfigError
+from cchc.core.errors import ConfigError
 
 TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 _PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")

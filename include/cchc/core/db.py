@@ -1,25 +1,34 @@
-"""Where the warehouse is and how to connect to it, without ever showing a password.
+"""The database helpers: where the warehouse is, how to connect, and never showing a password.
 
 The embedded default is a SQLite file under the output folder; production points the
 ``cchc_warehouse`` Airflow connection (or ``CCHC_WAREHOUSE_URL``) at PostgreSQL. Both behave the same:
 on SQLite the driver's own transaction handling is replaced by explicit ``BEGIN`` so that every
 ``engine.begin()`` block, DDL included, commits or rolls back as one unit, exactly as on PostgreSQL.
+
+Functions that may run inside a caller's transaction take a ``Bind`` (an Engine or a Connection):
+``begin(bind)`` and ``connect(bind)`` give a connection either way.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 
-from cchc.warehouse.errors import WarehouseError
+from cchc.core import settings
+from cchc.core.errors import WarehouseError
+from cchc.core.paths import warehouse_file
 
-URL_ENV = "CCHC_WAREHOUSE_URL"
-DB_FILE_NAME = "warehouse.db"
+Bind = Engine | Connection
+F = TypeVar("F", bound=Callable[..., Any])
 # Airflow connection extras that mean something to libpq; anything else in the extra (Airflow's own
 # options such as "cursor") would make psycopg refuse to connect.
 _PG_QUERY_KEYS = (
@@ -36,17 +45,15 @@ _DRIVERS = {
 
 def default_url(output_dir: str | os.PathLike) -> str:
     """The embedded warehouse: ``sqlite:///<output_dir>/warehouse.db`` (an absolute path)."""
-    return f"sqlite:///{Path(output_dir).resolve() / DB_FILE_NAME}"
+    return f"sqlite:///{warehouse_file(output_dir).resolve()}"
 
 
 def url_from_env(output_dir: str | os.PathLike | None = None) -> str:
     """``CCHC_WAREHOUSE_URL`` if set, else the SQLite file under ``output_dir``/``CCHC_OUTPUT_DIR``/output."""
-    explicit = os.environ.get(URL_ENV)
-    if explicit:
-        return explicit
-    if output_dir is None:
-        output_dir = os.environ.get("CCHC_OUTPUT_DIR") or "output"
-    return default_url(output_dir)
+    current = settings.current()
+    if current.warehouse_url:
+        return current.warehouse_url
+    return default_url(output_dir if output_dir is not None else current.output_dir)
 
 
 def _parse(url: str | URL) -> URL:
@@ -189,35 +196,66 @@ def describe(engine: Engine) -> str:
     return mask_url(engine.url)
 
 
-def guarded(function):
+def guarded(action: str) -> Callable[[F], F]:
     """Turn a database failure of a public warehouse function into a WarehouseError an operator can read.
 
-    The first argument must be the Engine. Refusals (WarehouseError) pass through unchanged; the
-    message of anything else is stripped of passwords before it is shown.
+    ``action`` says what was being done ("nạp số liệu"). The first argument of the function must be
+    the Engine. Refusals (WarehouseError) pass through unchanged; the message of anything else is
+    stripped of passwords before it is shown.
     """
-    import functools
 
-    @functools.wraps(function)
-    def wrapper(engine: Engine, *args: Any, **kwargs: Any):
-        try:
-            return function(engine, *args, **kwargs)
-        except sa.exc.DBAPIError as exc:
-            reason = exc.orig if exc.orig is not None else exc
-            raise WarehouseError(
-                f"kho dữ liệu {mask_url(engine.url)}: lỗi cơ sở dữ liệu khi {_ACTIONS.get(function.__name__, function.__name__)}"
-                f" (mọi thay đổi của lần này đã được hoàn tác): {mask_text(str(reason), engine.url).strip()}"
-            ) from exc
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def wrapper(engine: Engine, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return function(engine, *args, **kwargs)
+            except sa.exc.DBAPIError as exc:
+                reason = exc.orig if exc.orig is not None else exc
+                raise WarehouseError(
+                    f"kho dữ liệu {mask_url(engine.url)}: lỗi cơ sở dữ liệu khi {action}"
+                    f" (mọi thay đổi của lần này đã được hoàn tác): {mask_text(str(reason), engine.url).strip()}"
+                ) from exc
 
-    return wrapper
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
-_ACTIONS = {
-    "sync_units": "đồng bộ danh mục đơn vị",
-    "load_facts": "nạp số liệu",
-    "compute_rates": "tính tỷ lệ",
-    "read_rates": "đọc tỷ lệ",
-    "read_facts": "đọc số liệu",
-    "read_units": "đọc danh mục đơn vị",
-    "list_loads": "đọc lịch sử nạp",
-    "campaign_starts": "đọc thời điểm bắt đầu chiến dịch",
-}
+@contextmanager
+def begin(bind: Bind) -> Iterator[Connection]:
+    """Inside the caller's transaction when given a Connection; else one transaction of our own."""
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.begin() as conn:
+            yield conn
+
+
+@contextmanager
+def connect(bind: Bind) -> Iterator[Connection]:
+    """The caller's connection, or a new one on the engine (for reading)."""
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.connect() as conn:
+            yield conn
+
+
+def engine_of(bind: Bind) -> Engine:
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def lock_key(*parts: object) -> int:
+    """A signed 64-bit key for ``pg_advisory_xact_lock``, the same in every process."""
+    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def advisory_lock(conn: Connection, *parts: object) -> None:
+    """Serialise writers of the same key until the transaction ends.
+
+    PostgreSQL takes a transaction-scoped advisory lock; SQLite already admits one writer at a time
+    (every transaction of the warehouse engine starts with ``BEGIN IMMEDIATE``).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock_key(*parts))))

@@ -15,30 +15,13 @@ from typing import Any
 
 import yaml
 
-from cchc.errors import ConfigError
-from cchc.periods import Period
+from cchc.core.errors import ConfigError
+from cchc.core.fields import COUNT_FIELDS, MONTHLY_COLUMNS
+from cchc.core.periods import Period
 
 UNIT_KINDS = ("department", "commune", "township", "ward", "special_zone", "vertical_agency")
 LEVELS = ("district", "province")
 UNIT_COLUMNS = ("code", "name", "kind", "head_title", "email")
-COUNT_FIELDS = (
-    "received",
-    "received_digitized",
-    "resolved",
-    "resolved_digitized",
-    "fee_dossiers",
-    "paid_online",
-    "web_posts",
-)
-MONTHLY_COLUMNS = ("period", "unit_code", *COUNT_FIELDS)
-# Numerator and denominator of each rate (BRIEF §2); a numerator above its denominator is impossible.
-METRIC_FIELDS = {
-    "receipt": ("received_digitized", "received"),
-    "result": ("resolved_digitized", "resolved"),
-    "payment": ("paid_online", "fee_dossiers"),
-}
-# The extract stage's tidy table, which validation checks and the warehouse loads.
-EXTRACT_COLUMNS = ("authority", "period", "unit_code", *COUNT_FIELDS, "official_email_regular", "source")
 HISTORY_COLUMNS = ("period", "unit_code", "count")
 
 
@@ -93,18 +76,6 @@ class Authority:
     @property
     def history_path(self) -> Path:
         return self.folder / "history.csv"
-
-
-def config_dir_from_env(default: str | os.PathLike | None = None) -> Path:
-    """``CCHC_CONFIG_DIR``, read when a task runs (never at DAG parse time)."""
-    value = os.environ.get("CCHC_CONFIG_DIR") or default
-    if not value:
-        raise ConfigError("chưa đặt biến môi trường CCHC_CONFIG_DIR (thư mục cấu hình các cơ quan ban hành)")
-    return Path(value)
-
-
-def output_dir_from_env(default: str | os.PathLike = "output") -> Path:
-    return Path(os.environ.get("CCHC_OUTPUT_DIR") or default)
 
 
 def list_authority_ids(config_dir: str | os.PathLike) -> list[str]:

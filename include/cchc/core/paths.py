@@ -1,0 +1,160 @@
+"""The period folder: where every artefact of one authority's month lives, named in one place.
+
+    <output>/<authority>/<period>/
+        raw/NNN/…, raw/NNN/manifest.jsonl   every portal answer as received, one folder per extraction
+        extracted/extracted.csv              the tidy table; extracted/parent_totals.json the portal's totals
+        validation/index.html …              Great Expectations Data Docs; validation/result.json the latest
+        decisions.json                       the decisions (docs/decisions.md)
+        letter.docx, letter.pdf, annex_chart.png   the period's current letter
+        letters/<letter_id>/…                where each letter's own files live
+    <output>/mail/<period>/                  the local SMTP sink's messages (make demo, make airflow)
+    <output>/warehouse.db                    the embedded warehouse
+    <inbox>/<authority>/<period>.xlsx        an Excel export dropped for the extract stage
+
+The authority id and the period are checked here, so no path built from configuration or a request
+can leave the output folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from cchc.core.errors import ConfigError
+from cchc.core.periods import Period
+
+RAW_DIR = "raw"
+MANIFEST_NAME = "manifest.jsonl"
+EXTRACTED_DIR = "extracted"
+EXTRACTED_NAME = "extracted.csv"
+PARENT_TOTALS_NAME = "parent_totals.json"
+VALIDATION_DIR = "validation"
+VALIDATION_RESULT_NAME = "result.json"
+VALIDATION_RUNS_DIR = "runs"
+DECISIONS_NAME = "decisions.json"
+DOCX_NAME = "letter.docx"
+PDF_NAME = "letter.pdf"
+CHART_NAME = "annex_chart.png"
+LETTERS_DIR = "letters"
+MAIL_DIR = "mail"
+WAREHOUSE_FILE = "warehouse.db"
+
+# Folder names of the configuration: letters, digits, '-' and '_' (no separator, no "..").
+_AUTHORITY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def check_authority_id(authority_id: str) -> str:
+    if not isinstance(authority_id, str) or not _AUTHORITY_ID.match(authority_id):
+        raise ConfigError(
+            f"mã cơ quan '{authority_id}' không hợp lệ: chỉ gồm chữ, số, '-' và '_' (dùng làm tên thư mục)"
+        )
+    return authority_id
+
+
+@dataclass(frozen=True)
+class PeriodFolder:
+    """Every path of one authority's period under the output folder."""
+
+    output_dir: Path
+    authority_id: str
+    period: str
+
+    def __init__(self, output_dir: str | os.PathLike, authority_id: str, period: Period | str) -> None:
+        object.__setattr__(self, "output_dir", Path(output_dir))
+        object.__setattr__(self, "authority_id", check_authority_id(authority_id))
+        object.__setattr__(self, "period", str(period if isinstance(period, Period) else Period.parse(str(period))))
+
+    @property
+    def root(self) -> Path:
+        return self.output_dir / self.authority_id / self.period
+
+    # -- extraction
+    @property
+    def raw_dir(self) -> Path:
+        return self.root / RAW_DIR
+
+    @property
+    def extracted_dir(self) -> Path:
+        return self.root / EXTRACTED_DIR
+
+    @property
+    def extracted_csv(self) -> Path:
+        return self.extracted_dir / EXTRACTED_NAME
+
+    @property
+    def parent_totals(self) -> Path:
+        return self.extracted_dir / PARENT_TOTALS_NAME
+
+    # -- validation
+    @property
+    def validation_dir(self) -> Path:
+        return self.root / VALIDATION_DIR
+
+    @property
+    def validation_index(self) -> Path:
+        return self.validation_dir / "index.html"
+
+    @property
+    def validation_result(self) -> Path:
+        return self.validation_dir / VALIDATION_RESULT_NAME
+
+    def validation_run(self, safe_run_id: str) -> Path:
+        return self.validation_dir / VALIDATION_RUNS_DIR / f"{safe_run_id}.json"
+
+    # -- decisions and letters
+    @property
+    def decisions_json(self) -> Path:
+        return self.root / DECISIONS_NAME
+
+    @property
+    def letter_docx(self) -> Path:
+        return self.root / DOCX_NAME
+
+    @property
+    def letter_pdf(self) -> Path:
+        return self.root / PDF_NAME
+
+    @property
+    def annex_chart(self) -> Path:
+        return self.root / CHART_NAME
+
+    def letter_dir(self, letter_id: int | str) -> Path:
+        """The folder of one letter's own files (``letters/<letter_id>/``)."""
+        return self.root / LETTERS_DIR / str(int(letter_id))
+
+    # -- stored paths
+    def relative(self, path: str | os.PathLike) -> str:
+        return relative_to_output(path, self.output_dir)
+
+    def resolve(self, stored: str | os.PathLike) -> Path:
+        return under_output(stored, self.output_dir)
+
+
+def relative_to_output(path: str | os.PathLike, output_dir: str | os.PathLike) -> str:
+    """A path as the warehouse stores it: relative to the output folder, so workers may mount it anywhere."""
+    try:
+        return Path(path).resolve().relative_to(Path(output_dir).resolve()).as_posix()
+    except ValueError:
+        return str(Path(path).resolve())
+
+
+def under_output(stored: str | os.PathLike, output_dir: str | os.PathLike) -> Path:
+    """A stored (relative) path read under the output folder; an absolute one is taken as it is."""
+    path = Path(stored)
+    return path if path.is_absolute() else Path(output_dir) / path
+
+
+def mail_dir(output_dir: str | os.PathLike, period: Period | str) -> Path:
+    """Where the local SMTP sink of ``make demo`` / ``make airflow`` saves a period's messages."""
+    return Path(output_dir) / MAIL_DIR / str(period)
+
+
+def inbox_file(inbox: str | os.PathLike, authority_id: str, period: Period | str) -> Path:
+    """Where an authority's Excel export of a period is dropped: ``<inbox>/<authority>/<period>.xlsx``."""
+    return Path(inbox) / check_authority_id(authority_id) / f"{Period.parse(str(period))}.xlsx"
+
+
+def warehouse_file(output_dir: str | os.PathLike) -> Path:
+    return Path(output_dir) / WAREHOUSE_FILE

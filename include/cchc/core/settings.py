@@ -1,0 +1,171 @@
+"""Every environment variable and Airflow connection id of the project, read in this one place.
+
+Nothing else in ``cchc`` reads ``os.environ``: a module that needs a setting asks ``current()``, which
+reads the environment when it is called (a task, a command), never at import time, so a DAG file
+stays cheap to parse and a test may set a variable just before the code it exercises. ``VARIABLES``
+is the table the README's configuration section lists (a test keeps the two in step).
+
+Secrets (the portal's client secret, the signing password) are read here too, but never logged:
+``Settings`` does not show them in its ``repr``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cchc.core.errors import ConfigError
+
+# Airflow connections the tasks look up at run time (never at parse time).
+PORTAL_CONN_ID = "cchc_portal"
+WAREHOUSE_CONN_ID = "cchc_warehouse"
+SMTP_CONN_ID = "smtp_default"
+CONNECTIONS = {
+    PORTAL_CONN_ID: "Cổng dịch vụ công: địa chỉ, OAuth2 client id (login) và secret (password); extra: "
+                    "connect_timeout, read_timeout, max_workers, rate_limit, page_size",
+    WAREHOUSE_CONN_ID: "kho dữ liệu: URL SQLAlchemy trong extra.url (mặc định SQLite dưới CCHC_OUTPUT_DIR)",
+    SMTP_CONN_ID: "máy chủ thư gửi công văn, thư tổng hợp và cảnh báo (from_email trong extra)",
+}
+
+CONFIG_DIR = "CCHC_CONFIG_DIR"
+OUTPUT_DIR = "CCHC_OUTPUT_DIR"
+INBOX_DIR = "CCHC_INBOX_DIR"
+WAREHOUSE_URL = "CCHC_WAREHOUSE_URL"
+PORTAL_URL = "CCHC_PORTAL_URL"
+PORTAL_CLIENT_ID = "CCHC_PORTAL_CLIENT_ID"
+PORTAL_CLIENT_SECRET = "CCHC_PORTAL_CLIENT_SECRET"
+SIMULATOR_CLIENT_SECRET = "CCHC_SIMULATOR_CLIENT_SECRET"
+SOFFICE = "CCHC_SOFFICE"
+SIGNING_P12 = "CCHC_SIGNING_P12"
+SIGNING_PASSWORD = "CCHC_SIGNING_PASSWORD"
+TASK_RETRIES = "CCHC_TASK_RETRIES"
+
+VARIABLES = {
+    CONFIG_DIR: "thư mục cấu hình: một thư mục con cho mỗi cơ quan ban hành (bắt buộc khi chạy tác vụ)",
+    OUTPUT_DIR: "nơi mỗi lần chạy ghi <cơ quan>/<kỳ>/… (mặc định output/)",
+    INBOX_DIR: "nơi đặt tệp Excel xuất từ hệ thống giải quyết TTHC khi cơ quan lấy số liệu từ Excel",
+    WAREHOUSE_URL: "URL SQLAlchemy của kho dữ liệu cho dòng lệnh cchc và make run (trong Airflow: kết nối "
+                   "cchc_warehouse); mặc định tệp SQLite <CCHC_OUTPUT_DIR>/warehouse.db",
+    PORTAL_URL: "địa chỉ Cổng dịch vụ công cho lệnh cchc extract (trong Airflow: kết nối cchc_portal)",
+    PORTAL_CLIENT_ID: "OAuth2 client id của cổng cho lệnh cchc extract",
+    PORTAL_CLIENT_SECRET: "OAuth2 client secret của cổng cho lệnh cchc extract (không bao giờ ghi vào log)",
+    SIMULATOR_CLIENT_SECRET: "client secret mà trình giả lập cổng đòi khi chạy với --client-id",
+    SOFFICE: "đường dẫn tới soffice (LibreOffice) khi không có trên PATH",
+    SIGNING_P12: "tệp chứng thư số PKCS#12 để ký PDF (pyHanko); không đặt thì không ký",
+    SIGNING_PASSWORD: "mật khẩu của tệp chứng thư số",
+    TASK_RETRIES: "số lần thử lại của mọi tác vụ (mặc định 2; make run đặt 0 để lỗi hiện ngay)",
+}
+DEFAULT_OUTPUT_DIR = "output"
+DEFAULT_TASK_RETRIES = 2
+
+_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def connection_variable(conn_id: str) -> str:
+    """``AIRFLOW_CONN_<ID>``: how the environment defines an Airflow connection."""
+    return f"AIRFLOW_CONN_{conn_id.upper()}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The environment as the project reads it. ``current()`` gives the settings of this moment."""
+
+    env: Mapping[str, str] = field(repr=False)
+
+    def _text(self, name: str) -> str | None:
+        value = self.env.get(name)
+        return value if value else None
+
+    def _path(self, name: str) -> Path | None:
+        value = self._text(name)
+        return Path(value).expanduser() if value else None
+
+    @property
+    def config_dir(self) -> Path:
+        path = self._path(CONFIG_DIR)
+        if path is None:
+            raise ConfigError(f"chưa đặt biến môi trường {CONFIG_DIR} (thư mục cấu hình các cơ quan ban hành)")
+        return path
+
+    @property
+    def output_dir(self) -> Path:
+        return self._path(OUTPUT_DIR) or Path(DEFAULT_OUTPUT_DIR)
+
+    @property
+    def inbox_dir(self) -> Path | None:
+        return self._path(INBOX_DIR)
+
+    @property
+    def warehouse_url(self) -> str | None:
+        return self._text(WAREHOUSE_URL)
+
+    @property
+    def portal_url(self) -> str | None:
+        return self._text(PORTAL_URL)
+
+    @property
+    def portal_client_id(self) -> str | None:
+        return self._text(PORTAL_CLIENT_ID)
+
+    @property
+    def portal_client_secret(self) -> str | None:
+        return self._text(PORTAL_CLIENT_SECRET)
+
+    @property
+    def simulator_client_secret(self) -> str | None:
+        return self._text(SIMULATOR_CLIENT_SECRET)
+
+    @property
+    def soffice(self) -> str | None:
+        return self._text(SOFFICE)
+
+    @property
+    def signing_p12(self) -> Path | None:
+        return self._path(SIGNING_P12)
+
+    @property
+    def signing_password(self) -> str | None:
+        return self._text(SIGNING_PASSWORD)
+
+    @property
+    def task_retries(self) -> int:
+        value = self._text(TASK_RETRIES)
+        if value is None:
+            return DEFAULT_TASK_RETRIES
+        try:
+            retries = int(value)
+        except ValueError as exc:
+            raise ConfigError(f"{TASK_RETRIES}='{value}' không phải số nguyên") from exc
+        if retries < 0:
+            raise ConfigError(f"{TASK_RETRIES}='{value}' không được âm")
+        return retries
+
+    def secret(self, name: str) -> str | None:
+        """A variable named by configuration (e.g. ``signing.password_env`` in authority.yaml)."""
+        if not _NAME.match(name):
+            raise ConfigError(f"tên biến môi trường '{name}' không hợp lệ (chỉ chữ in hoa, số và '_')")
+        return self.env.get(name)
+
+    def has_connection(self, conn_id: str) -> bool:
+        """True when the environment itself defines the Airflow connection (``AIRFLOW_CONN_<ID>``)."""
+        return bool(self._text(connection_variable(conn_id)))
+
+    def connection_uri(self, conn_id: str) -> str | None:
+        return self._text(connection_variable(conn_id))
+
+    def child_environment(self, **overrides: str) -> dict[str, str]:
+        """The environment for a child process of ours (LibreOffice, Airflow, the simulator)."""
+        return {**self.env, **overrides}
+
+
+def current() -> Settings:
+    """The settings as the environment is now (read on every call: never cached at import)."""
+    return Settings(dict(os.environ))
+
+
+def quiet_great_expectations() -> None:
+    """Great Expectations' analytics off unless the deployment says otherwise (it would call home)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")

@@ -1,1 +1,0 @@
-"""Rates: month, year-to-date and campaign-to-date, and their Vietnamese display."""
