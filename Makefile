@@ -52,8 +52,9 @@ check-requirements: $(STAMP) ## fail when requirements.txt does not match requir
 	  echo "requirements.txt lệch với requirements.in: chạy 'make requirements'"; rm -rf $$tmp; exit 1; \
 	fi; rm -rf $$tmp; echo "requirements.txt khớp requirements.in"
 
-lint: $(STAMP) ## ruff over the package, the DAGs and the tests
+lint: $(STAMP) ## ruff (lint and format) over the package, the DAGs and the tests
 	$(BIN)/ruff check include dags plugins tests scenarios bench
+	$(BIN)/ruff format --check include dags plugins tests scenarios bench
 
 test: install check-requirements lint ## install what is needed and run the test suite
 	$(BIN)/pytest -q

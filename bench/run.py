@@ -47,6 +47,7 @@ def bench_extract() -> tuple[float, float]:
                     client.dossier_digitized(authority.root_department_id, period)
                     client.online_payment(authority.root_department_id, period)
                     client.post_counts(authority.unit_codes, period, root_id=authority.root_department_id)
+
             return run
 
         return median_time(fetch(1)), median_time(fetch(4))
@@ -87,11 +88,22 @@ def bench_rates() -> tuple[float, float]:
                 received = rng.randint(50, 400)
                 fee = rng.randint(0, 150)
                 resolved = rng.randint(50, 400)
-                rows.append({"authority": "nation", "period": f"2024-{month:02d}", "unit_code": code,
-                             "received": received, "received_digitized": rng.randint(0, received),
-                             "resolved": resolved, "resolved_digitized": rng.randint(0, resolved),
-                             "fee_dossiers": fee, "paid_online": rng.randint(0, fee), "web_posts": rng.randint(0, 9),
-                             "official_email_regular": None, "source": "bench"})
+                rows.append(
+                    {
+                        "authority": "nation",
+                        "period": f"2024-{month:02d}",
+                        "unit_code": code,
+                        "received": received,
+                        "received_digitized": rng.randint(0, received),
+                        "resolved": resolved,
+                        "resolved_digitized": rng.randint(0, resolved),
+                        "fee_dossiers": fee,
+                        "paid_online": rng.randint(0, fee),
+                        "web_posts": rng.randint(0, 9),
+                        "official_email_regular": None,
+                        "source": "bench",
+                    }
+                )
             load_facts(engine, "nation", Period(2024, month), pd.DataFrame(rows), "bench", "bench")
 
         period = Period(2024, 12)
@@ -102,9 +114,19 @@ def bench_rates() -> tuple[float, float]:
 
         def in_python():
             with engine.connect() as conn:
-                facts = pd.read_sql(sa.text("SELECT * FROM current_facts WHERE authority_id = 'nation'"), conn)
-            ytd = facts.groupby("unit_code")[["received", "received_digitized", "resolved", "resolved_digitized",
-                                               "fee_dossiers", "paid_online"]].sum()
+                facts = pd.read_sql(
+                    sa.text("SELECT * FROM current_facts WHERE authority_id = 'nation'"), conn
+                )
+            ytd = facts.groupby("unit_code")[
+                [
+                    "received",
+                    "received_digitized",
+                    "resolved",
+                    "resolved_digitized",
+                    "fee_dossiers",
+                    "paid_online",
+                ]
+            ].sum()
             month = facts[facts["period"] == str(period)].set_index("unit_code")
             return ytd, month
 
@@ -116,11 +138,15 @@ def bench_rates() -> tuple[float, float]:
 def main() -> int:
     print("Đo tốc độ (trung vị, giây; chỉ so sánh tỷ lệ)\n")
     one, four = bench_extract()
-    print(f"Trích xuất kỳ 2023-08 (độ trễ 20 ms/lượt): 1 luồng {one:.2f} s | 4 luồng {four:.2f} s | "
-          f"nhanh hơn ×{one / four:.1f}")
+    print(
+        f"Trích xuất kỳ 2023-08 (độ trễ 20 ms/lượt): 1 luồng {one:.2f} s | 4 luồng {four:.2f} s | "
+        f"nhanh hơn ×{one / four:.1f}"
+    )
     sql, python = bench_rates()
-    print(f"Tỷ lệ 3.800 đơn vị × 12 tháng: SQL trong kho {sql:.2f} s | đọc ra Python {python:.2f} s | "
-          f"tỷ lệ SQL/Python ×{sql / python:.2f}")
+    print(
+        f"Tỷ lệ 3.800 đơn vị × 12 tháng: SQL trong kho {sql:.2f} s | đọc ra Python {python:.2f} s | "
+        f"tỷ lệ SQL/Python ×{sql / python:.2f}"
+    )
     return 0
 
 

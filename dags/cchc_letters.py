@@ -41,7 +41,9 @@ from cchc.pipeline.dag_defaults import START_DATE, common_params, default_args
     doc_md=__doc__,
     params={
         **common_params("Để trống: mọi cơ quan."),
-        "dry_run": Param(False, type="boolean", title="Gửi thử", description="Gửi mọi thư tới địa chỉ thử nghiệm."),
+        "dry_run": Param(
+            False, type="boolean", title="Gửi thử", description="Gửi mọi thư tới địa chỉ thử nghiệm."
+        ),
         "test_address": Param(None, type=["null", "string"], title="Địa chỉ thử nghiệm"),
         "resend": Param(
             [], type="array", title="Gửi lại cho", description="Mã đơn vị hoặc địa chỉ email cần gửi lại."

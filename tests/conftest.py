@@ -28,7 +28,12 @@ os.environ["AIRFLOW__CORE__DEFAULT_TIMEZONE"] = "Asia/Ho_Chi_Minh"
 os.environ["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"] = "120"
 os.environ.setdefault("NO_COLOR", "1")
 # A developer's shell may point these at real systems; tests define their own.
-for name in ("AIRFLOW_CONN_CCHC_PORTAL", "AIRFLOW_CONN_CCHC_WAREHOUSE", "AIRFLOW_CONN_SMTP_DEFAULT", "CCHC_INBOX_DIR"):
+for name in (
+    "AIRFLOW_CONN_CCHC_PORTAL",
+    "AIRFLOW_CONN_CCHC_WAREHOUSE",
+    "AIRFLOW_CONN_SMTP_DEFAULT",
+    "CCHC_INBOX_DIR",
+):
     os.environ.pop(name, None)
 os.environ["CCHC_CONFIG_DIR"] = str(SEED_CONFIG)
 
@@ -65,15 +70,18 @@ def seed_config(tmp_path) -> Path:
 # (``CCHC_TEST_PG_ADMIN_URL`` overrides the maintenance URL): one fresh database per test module,
 # skipped with the reason printed when the server cannot be reached.
 
-PG_ADMIN_URL = os.environ.get("CCHC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "CCHC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 def _admin_engine():
     import sqlalchemy as sa
 
-    return sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3},
-                            poolclass=sa.NullPool)
+    return sa.create_engine(
+        PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}, poolclass=sa.NullPool
+    )
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -98,8 +106,10 @@ def pg_database(request) -> str:
             conn.exec_driver_sql("SELECT 1")
     except sa.exc.DBAPIError as exc:
         admin.dispose()
-        pytest.skip(f"PostgreSQL không kết nối được ({mask_text(PG_ADMIN_URL)}): "
-                    f"{str(exc.orig).strip().splitlines()[0]}")
+        pytest.skip(
+            f"PostgreSQL không kết nối được ({mask_text(PG_ADMIN_URL)}): "
+            f"{str(exc.orig).strip().splitlines()[0]}"
+        )
     stem = re.sub(r"[^a-z0-9]+", "_", request.module.__name__.rsplit(".", 1)[-1].lower())[:30]
     name = f"cchc_{stem}_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
@@ -141,9 +151,16 @@ def mailbox(tmp_path, monkeypatch) -> Path:
 
     folder = tmp_path / "mail"
     controller = sink.start(folder)
-    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({
-        "conn_type": "smtp", "host": "127.0.0.1", "port": controller.port,
-        "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "cchc@localhost"},
-    }))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SMTP_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "127.0.0.1",
+                "port": controller.port,
+                "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "cchc@localhost"},
+            }
+        ),
+    )
     yield folder
     controller.stop()

@@ -29,9 +29,7 @@ def _module_name(path: Path) -> str:
 
 
 SOURCES = {
-    _module_name(path): path
-    for path in sorted(PACKAGE.rglob("*.py"))
-    if MIGRATIONS not in path.parents
+    _module_name(path): path for path in sorted(PACKAGE.rglob("*.py")) if MIGRATIONS not in path.parents
 }
 TREES = {name: ast.parse(path.read_text(encoding="utf-8")) for name, path in SOURCES.items()}
 
@@ -63,7 +61,7 @@ def _cycles() -> list[list[str]]:
         stack.append(node)
         for target in sorted(GRAPH[node]):
             if state.get(target) == 1:
-                found.append(stack[stack.index(target):] + [target])
+                found.append(stack[stack.index(target) :] + [target])
             elif target not in state:
                 visit(target)
         stack.pop()
@@ -121,15 +119,28 @@ def test_only_the_settings_read_the_environment():
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and _attribute_chain(node) in ("os.environ", "os.getenv"):
                 readers.append(f"{name}:{node.lineno}")
-            if isinstance(node, ast.ImportFrom) and node.module == "os" and {"environ", "getenv"} & {
-                a.name for a in node.names
-            }:
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module == "os"
+                and {"environ", "getenv"} & {a.name for a in node.names}
+            ):
                 readers.append(f"{name}:{node.lineno}")
     assert readers == []
 
 
-PERIOD_PATH_NAMES = {"raw", "extracted", "validation", "decisions.json", "letter.docx", "letter.pdf",
-                     "annex_chart.png", "extracted.csv", "parent_totals.json", "mail", "warehouse.db"}
+PERIOD_PATH_NAMES = {
+    "raw",
+    "extracted",
+    "validation",
+    "decisions.json",
+    "letter.docx",
+    "letter.pdf",
+    "annex_chart.png",
+    "extracted.csv",
+    "parent_totals.json",
+    "mail",
+    "warehouse.db",
+}
 
 
 def test_no_period_path_is_built_outside_the_period_folder():
@@ -147,8 +158,12 @@ def test_no_period_path_is_built_outside_the_period_folder():
             if isinstance(right, ast.Constant) and right.value in PERIOD_PATH_NAMES:
                 builders.append(f"{name}:{node.lineno} / {right.value!r}")
             left = node.left
-            if (isinstance(left, ast.BinOp) and isinstance(left.op, ast.Div)
-                    and "authority" in ast.unparse(left.right) and "period" in ast.unparse(right)):
+            if (
+                isinstance(left, ast.BinOp)
+                and isinstance(left.op, ast.Div)
+                and "authority" in ast.unparse(left.right)
+                and "period" in ast.unparse(right)
+            ):
                 builders.append(f"{name}:{node.lineno} {ast.unparse(node)}")
     assert builders == []
 
@@ -159,7 +174,8 @@ def test_one_atomic_write_helper():
         f"{name}:{node.lineno}"
         for name, tree in TREES.items()
         for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute) and _attribute_chain(node) in ("os.replace", "os.rename")
+        if isinstance(node, ast.Attribute)
+        and _attribute_chain(node) in ("os.replace", "os.rename")
         and name != "cchc.core.files"
     )
     assert replacing == []
@@ -167,7 +183,8 @@ def test_one_atomic_write_helper():
         f"{name}:{node.lineno}"
         for name, tree in TREES.items()
         for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute) and _attribute_chain(node) in ("tempfile.mkstemp", "tempfile.NamedTemporaryFile")
+        if isinstance(node, ast.Attribute)
+        and _attribute_chain(node) in ("tempfile.mkstemp", "tempfile.NamedTemporaryFile")
     )
     assert temporaries == []
 

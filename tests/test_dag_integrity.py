@@ -50,7 +50,11 @@ def parsed(tmp_path_factory):
     env["AIRFLOW_HOME"] = str(tmp_path_factory.mktemp("airflow-parse"))
     env.pop("CCHC_CONFIG_DIR", None)  # the config is read when tasks run, never at parse time
     out = subprocess.run(
-        [sys.executable, "-c", PARSE_SCRIPT, str(ROOT / "dags")], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", PARSE_SCRIPT, str(ROOT / "dags")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])

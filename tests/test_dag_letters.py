@@ -30,8 +30,22 @@ def decided(seed_config, tmp_path, monkeypatch):
     monkeypatch.setenv("CCHC_CONFIG_DIR", str(seed_config))
     monkeypatch.setenv("CCHC_OUTPUT_DIR", str(out))
     url = f"sqlite:///{out}/warehouse.db"
-    assert main(["decide", "--config-dir", str(seed_config), "--period", "2023-08", "--url", url,
-                 "--output-dir", str(out)]) == 0
+    assert (
+        main(
+            [
+                "decide",
+                "--config-dir",
+                str(seed_config),
+                "--period",
+                "2023-08",
+                "--url",
+                url,
+                "--output-dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -47,7 +61,9 @@ def run(dag, conf: dict):
     return dagrun.state == DagRunState.SUCCESS, states
 
 
-def test_every_recipient_gets_exactly_one_letter_and_a_rerun_sends_nothing(letters_dag, decided, mailbox, seed_config):
+def test_every_recipient_gets_exactly_one_letter_and_a_rerun_sends_nothing(
+    letters_dag, decided, mailbox, seed_config
+):
     from cchc.core.authorities import load_authority
 
     ok, states = run(letters_dag, {"period": "2023-08"})
@@ -81,11 +97,18 @@ def test_every_recipient_gets_exactly_one_letter_and_a_rerun_sends_nothing(lette
 
 
 def test_dry_run_sends_everything_to_the_test_address(letters_dag, decided, mailbox):
-    ok, states = run(letters_dag, {"period": "2023-08", "dry_run": True, "test_address": "thu@tuky.haiduong.gov.vn"})
+    ok, states = run(
+        letters_dag, {"period": "2023-08", "dry_run": True, "test_address": "thu@tuky.haiduong.gov.vn"}
+    )
     assert ok, states
     # The sink names each file after the envelope recipient: every letter went to the test address.
-    letter_files = [p for p in mailbox.glob("*.eml")
-                    if LETTER_SUBJECT in message_from_bytes(p.read_bytes(), policy=default_policy)["Subject"]]
+    letter_files = [
+        p
+        for p in mailbox.glob("*.eml")
+        if LETTER_SUBJECT in message_from_bytes(p.read_bytes(), policy=default_policy)["Subject"]
+    ]
     assert len(letter_files) > 30
     assert all(p.name.startswith("thu_at_tuky.haiduong.gov.vn") for p in letter_files)
-    assert all(m["Subject"].startswith("[THỬ NGHIỆM]") for m in messages(mailbox) if LETTER_SUBJECT in m["Subject"])
+    assert all(
+        m["Subject"].startswith("[THỬ NGHIỆM]") for m in messages(mailbox) if LETTER_SUBJECT in m["Subject"]
+    )

@@ -72,8 +72,19 @@ def scenario(seed_config, mailbox, tmp_path, monkeypatch):
     monkeypatch.setenv("CCHC_OUTPUT_DIR", str(out))
     monkeypatch.delenv("CCHC_WAREHOUSE_URL", raising=False)
     # The warehouse file the DAG uses when there is no cchc_warehouse connection.
-    code = main(["decide", "--config-dir", str(seed_config), "--period", PERIOD,
-                 "--url", f"sqlite:///{out}/warehouse.db", "--output-dir", str(out)])
+    code = main(
+        [
+            "decide",
+            "--config-dir",
+            str(seed_config),
+            "--period",
+            PERIOD,
+            "--url",
+            f"sqlite:///{out}/warehouse.db",
+            "--output-dir",
+            str(out),
+        ]
+    )
     assert code == 0
     assert (out / AUTHORITY / PERIOD / "decisions.json").exists()
 
@@ -92,7 +103,9 @@ def scenario(seed_config, mailbox, tmp_path, monkeypatch):
 class Approver(threading.Thread):
     """The human: waits for the approval request, notes what exists by then, answers through the API."""
 
-    def __init__(self, api, choice: str, mail: Path, out: Path, created_after: datetime, done: threading.Event):
+    def __init__(
+        self, api, choice: str, mail: Path, out: Path, created_after: datetime, done: threading.Event
+    ):
         super().__init__(name=f"approver-{choice}", daemon=True)
         self.api, self.choice, self.mail, self.out = api, choice, mail, out
         self.created_after, self.done = created_after, done
@@ -104,8 +117,10 @@ class Approver(threading.Thread):
         self.last_poll_error: str | None = None
 
     def pending_request(self) -> dict | None:
-        answer = self.api.get(f"/api/v2/dags/{DAG_ID}/dagRuns/~/hitlDetails",
-                              params={"task_id": "approve", "response_received": False})
+        answer = self.api.get(
+            f"/api/v2/dags/{DAG_ID}/dagRuns/~/hitlDetails",
+            params={"task_id": "approve", "response_received": False},
+        )
         if answer.status_code != 200:  # say, SQLite busy while a task writes: ask again
             self.last_poll_error = f"{answer.status_code} {answer.text[:300]}"
             return None
@@ -134,12 +149,17 @@ class Approver(threading.Thread):
                         self.respond(detail, "Reject")
                         return
                     self.detail = detail
-                    self.before = {"mail": sorted(p.name for p in self.mail.glob("*.eml")),
-                                   "letters": letters(self.out), "numbers": document_numbers(self.out)}
+                    self.before = {
+                        "mail": sorted(p.name for p in self.mail.glob("*.eml")),
+                        "letters": letters(self.out),
+                        "numbers": document_numbers(self.out),
+                    }
                     self.response = self.respond(detail, self.choice)
                     return
                 if time.monotonic() - start > AWAIT_TIMEOUT + 60:
-                    self.error = f"no approval request while the run was going on (last poll: {self.last_poll_error})"
+                    self.error = (
+                        f"no approval request while the run was going on (last poll: {self.last_poll_error})"
+                    )
                     return
                 self.done.wait(0.5)
             self.error = "the run ended without asking for approval"
@@ -153,8 +173,10 @@ def letters(out: Path) -> list[dict]:
 
     engine = engine_for(default_url(out))
     try:
-        return [{k: row[k] for k in ("letter_id", "status", "document_number", "is_current")}
-                for row in read_letters(engine, AUTHORITY, PERIOD)]
+        return [
+            {k: row[k] for k in ("letter_id", "status", "document_number", "is_current")}
+            for row in read_letters(engine, AUTHORITY, PERIOD)
+        ]
     finally:
         engine.dispose()
 
@@ -167,8 +189,12 @@ def document_numbers(out: Path) -> list[tuple]:
     engine = engine_for(default_url(out))
     try:
         with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(sa.text("SELECT authority_id, year, number, letter_id "
-                                                           "FROM document_numbers"))]
+            return [
+                tuple(r)
+                for r in conn.execute(
+                    sa.text("SELECT authority_id, year, number, letter_id FROM document_numbers")
+                )
+            ]
     finally:
         engine.dispose()
 
@@ -222,13 +248,16 @@ def test_approval_through_the_api_releases_issue_and_distribution(letters_dag, a
     from cchc.core.wording import document_number_text
 
     dagrun, states, approver = run_with_answer(
-        letters_dag, api, scenario, "Approve", datetime(2023, 9, 1, 7, 0, tzinfo=TIMEZONE))
+        letters_dag, api, scenario, "Approve", datetime(2023, 9, 1, 7, 0, tzinfo=TIMEZONE)
+    )
     assert approver.error is None, approver.error
 
     # While the approval was pending: a draft letter, no number taken, nothing sent.
     assert approver.before["mail"] == []
     assert approver.before["numbers"] == []
-    assert [(row["status"], row["document_number"]) for row in approver.before["letters"]] == [("draft", None)]
+    assert [(row["status"], row["document_number"]) for row in approver.before["letters"]] == [
+        ("draft", None)
+    ]
     assert PERIOD in approver.detail["subject"] and approver.detail["body"]
     assert approver.detail["options"] == ["Approve", "Reject"]
     assert approver.response.status_code == 200, approver.response.text
@@ -267,10 +296,13 @@ def test_rejection_through_the_api_issues_and_sends_nothing(letters_dag, api, sc
     from airflow.utils.state import DagRunState
 
     dagrun, states, approver = run_with_answer(
-        letters_dag, api, scenario, "Reject", datetime(2023, 9, 1, 8, 0, tzinfo=TIMEZONE))
+        letters_dag, api, scenario, "Reject", datetime(2023, 9, 1, 8, 0, tzinfo=TIMEZONE)
+    )
     assert approver.error is None, approver.error
     assert approver.before["mail"] == [] and approver.before["numbers"] == []
-    assert [(row["status"], row["document_number"]) for row in approver.before["letters"]] == [("draft", None)]
+    assert [(row["status"], row["document_number"]) for row in approver.before["letters"]] == [
+        ("draft", None)
+    ]
     assert approver.response.status_code == 200, approver.response.text
     assert approver.response.json()["chosen_options"] == ["Reject"]
 

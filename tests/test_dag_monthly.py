@@ -40,7 +40,9 @@ def portal(monkeypatch, seed_config):
         url = sim.start()
         started.append(sim)
         # The JSON form docker-compose uses: the base URL in extra.url.
-        monkeypatch.setenv("AIRFLOW_CONN_CCHC_PORTAL", json.dumps({"conn_type": "http", "extra": {"url": url}}))
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_CCHC_PORTAL", json.dumps({"conn_type": "http", "extra": {"url": url}})
+        )
         return sim
 
     monkeypatch.setenv("CCHC_CONFIG_DIR", str(seed_config))
@@ -58,7 +60,11 @@ def warehouse_totals(out: Path, period: str) -> dict[str, str]:
         totals = authority_totals(engine, "tu-ky", period)
     finally:
         engine.dispose()
-    return {metric: f"{values['text']} ({values['change_text']})" for metric, values in totals.items() if "change_text" in values}
+    return {
+        metric: f"{values['text']} ({values['change_text']})"
+        for metric, values in totals.items()
+        if "change_text" in values
+    }
 
 
 def stored_periods(out: Path) -> list[str]:
@@ -72,7 +78,9 @@ def stored_periods(out: Path) -> list[str]:
         engine.dispose()
 
 
-def test_scheduled_run_extracts_validates_loads_and_computes_rates(monthly_dag, portal, tmp_path, monkeypatch):
+def test_scheduled_run_extracts_validates_loads_and_computes_rates(
+    monthly_dag, portal, tmp_path, monkeypatch
+):
     """A run scheduled on 1 September 2023 (Vietnam) reports on August 2023 without any param.
 
     The empty warehouse is filled from January first, so the rates are the seed letter's.
@@ -88,10 +96,17 @@ def test_scheduled_run_extracts_validates_loads_and_computes_rates(monthly_dag, 
         "payment": "80,2% (tăng 29,86%)",
     }
     assert (tmp_path / "out" / "tu-ky" / "2023-08" / "validation" / "index.html").exists()
-    decisions = json.loads((tmp_path / "out" / "tu-ky" / "2023-08" / "decisions.json").read_text(encoding="utf-8"))
+    decisions = json.loads(
+        (tmp_path / "out" / "tu-ky" / "2023-08" / "decisions.json").read_text(encoding="utf-8")
+    )
     kinds = [(s["number"], s["kind"], s.get("count")) for s in decisions["sections"]]
-    assert kinds == [("1", "commend", None), ("2", "remind", None), ("3", "criticise", 2), ("4", "criticise", 3),
-                     ("5", "directives", None)]
+    assert kinds == [
+        ("1", "commend", None),
+        ("2", "remind", None),
+        ("3", "criticise", 2),
+        ("4", "criticise", 3),
+        ("5", "directives", None),
+    ]
     table = tmp_path / "out" / "tu-ky" / "2023-08" / "extracted" / "extracted.csv"
     rows = list(csv.DictReader(table.open(encoding="utf-8")))
     assert len(rows) == 35
@@ -107,7 +122,9 @@ def test_scheduled_run_extracts_validates_loads_and_computes_rates(monthly_dag, 
     assert warehouse_totals(tmp_path / "out", "2023-08")["payment"] == "80,2% (tăng 29,86%)"
 
 
-def test_bad_data_stops_the_run_before_the_load(monthly_dag, portal, seed_config, mailbox, tmp_path, monkeypatch):
+def test_bad_data_stops_the_run_before_the_load(
+    monthly_dag, portal, seed_config, mailbox, tmp_path, monkeypatch
+):
     """Validation names the unit and field; the period is not loaded; the raw answers are kept; the
     operators get an alert email through smtp_default."""
     from email import message_from_bytes
@@ -129,7 +146,9 @@ def test_bad_data_stops_the_run_before_the_load(monthly_dag, portal, seed_config
     assert not ok
     assert "failed" in {state for (task, _), state in states.items() if task == "validate"}
     assert "2023-08" not in stored_periods(out)
-    result = json.loads((out / "tu-ky" / "2023-08" / "validation" / "result.json").read_text(encoding="utf-8"))
+    result = json.loads(
+        (out / "tu-ky" / "2023-08" / "validation" / "result.json").read_text(encoding="utf-8")
+    )
     text = json.dumps(result, ensure_ascii=False)
     assert "X-HK" in text and "paid_online" in text
     assert (out / "tu-ky" / "2023-08" / "raw" / "001" / "manifest.jsonl").exists()
@@ -139,7 +158,10 @@ def test_bad_data_stops_the_run_before_the_load(monthly_dag, portal, seed_config
     body = alert.get_body(("plain",)).get_content()
     assert "X-HK" in body and "paid_online" in body
 
-def test_period_param_overrides_the_logical_date_and_survives_faults(monthly_dag, portal, tmp_path, monkeypatch):
+
+def test_period_param_overrides_the_logical_date_and_survives_faults(
+    monthly_dag, portal, tmp_path, monkeypatch
+):
     from cchc.portal.simulator import Faults
 
     monkeypatch.setenv("CCHC_OUTPUT_DIR", str(tmp_path / "out"))
@@ -150,7 +172,9 @@ def test_period_param_overrides_the_logical_date_and_survives_faults(monthly_dag
     assert not (tmp_path / "out" / "tu-ky" / "2024-04").exists()
 
 
-def test_malformed_portal_answers_fail_the_run_and_keep_the_raw_data(monthly_dag, portal, tmp_path, monkeypatch):
+def test_malformed_portal_answers_fail_the_run_and_keep_the_raw_data(
+    monthly_dag, portal, tmp_path, monkeypatch
+):
     monkeypatch.setenv("CCHC_OUTPUT_DIR", str(tmp_path / "out"))
     portal(Faults_malformed())
     ok, states = run(monthly_dag, {"period": "2023-08"}, datetime(2023, 9, 2, 7, 0, tzinfo=TIMEZONE))

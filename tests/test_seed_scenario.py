@@ -56,10 +56,16 @@ def test_district_totals_and_changes_against_july(scenario):
 
     def total(period, metric):
         num, den = METRICS[metric]
-        return shown_percent(sum(r[num] for r in rows if r["period"] == period),
-                             sum(r[den] for r in rows if r["period"] == period))
+        return shown_percent(
+            sum(r[num] for r in rows if r["period"] == period),
+            sum(r[den] for r in rows if r["period"] == period),
+        )
 
-    seed = {"receipt": ("97,67%", "tăng 0,54%"), "result": ("99,05%", "tăng 0,24%"), "payment": ("80,2%", "tăng 29,86%")}
+    seed = {
+        "receipt": ("97,67%", "tăng 0,54%"),
+        "result": ("99,05%", "tăng 0,24%"),
+        "payment": ("80,2%", "tăng 29,86%"),
+    }
     for metric, (shown, delta) in seed.items():
         assert format_percent(total("2023-08", metric)) == shown, metric
         assert format_change(change(total("2023-07", metric), total("2023-08", metric))) == delta, metric
@@ -93,8 +99,14 @@ def test_commended_units(scenario, name, receipt, result, payment):
 def test_official_email_groups(scenario):
     _, _, by_unit, names = scenario
     regular = {"UBND xã Quảng Nghiệp", "UBND xã Quang Khải", "UBND xã Đại Hợp"}
-    for name in ("UBND xã Quảng Nghiệp", "UBND xã Quang Khải", "UBND xã Đại Hợp", "UBND xã Đại Sơn",
-                 "UBND xã Hà Kỳ", "UBND xã Quang Trung"):
+    for name in (
+        "UBND xã Quảng Nghiệp",
+        "UBND xã Quang Khải",
+        "UBND xã Đại Hợp",
+        "UBND xã Đại Sơn",
+        "UBND xã Hà Kỳ",
+        "UBND xã Quang Trung",
+    ):
         assert by_unit[names[name]]["2023-08"]["official_email_regular"] is (name in regular)
 
 
@@ -168,8 +180,11 @@ def test_history_agrees_with_the_counts(scenario):
 def test_units_the_seed_does_not_name_fall_in_no_section(scenario):
     """Under the brief's default rulebook, an unnamed unit is neither commended, reminded nor criticised."""
     authority, _, by_unit, names = scenario
-    named = {names[n] for n, *_ in COMMENDED} | {names[n] for n, *_ in PAYMENT} | {
-        names["Phòng Văn hóa và Thông tin huyện"], names["UBND xã Tiên Động"], names["UBND xã Hưng Đạo"]}
+    named = (
+        {names[n] for n, *_ in COMMENDED}
+        | {names[n] for n, *_ in PAYMENT}
+        | {names["Phòng Văn hóa và Thông tin huyện"], names["UBND xã Tiên Động"], names["UBND xã Hưng Đạo"]}
+    )
     for unit in authority.units:
         if unit.code in named:
             continue

@@ -19,7 +19,11 @@ COMMANDS = (
     ("export-excel", "cchc.portal.excel", "ghi tệp Excel xuất từ hệ thống giải quyết TTHC của một kỳ"),
     ("extract", "cchc.portal.extract", "trích xuất số liệu một kỳ từ cổng (hoặc tệp Excel) ra bảng chuẩn"),
     ("warehouse", "cchc.warehouse.cli", "kho dữ liệu: migration, nạp số liệu, xem tỷ lệ"),
-    ("decide", "cchc.rules.cli", "in quyết định biểu dương, nhắc nhở, phê bình của một kỳ (không cần Airflow)"),
+    (
+        "decide",
+        "cchc.rules.cli",
+        "in quyết định biểu dương, nhắc nhở, phê bình của một kỳ (không cần Airflow)",
+    ),
     ("letter", "cchc.letter.cli", "soạn công văn (DOCX, PDF) từ decisions.json của một kỳ"),
     ("distribute", "cchc.delivery.cli", "gửi công văn đã cấp số tới mọi người nhận (đúng một lần)"),
 )

@@ -85,7 +85,9 @@ class SinkHandler:
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+            self.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+            )
             n = len(self.received)
         return f"250 2.0.0 Ok: queued as Q{n:04d}"
 
@@ -115,8 +117,14 @@ class SmtpServer:
         return self.controller is not None
 
     def settings(self, **overrides: Any) -> SmtpSettings:
-        values = dict(host="127.0.0.1", port=self.port, from_email="cchc@thu.gov.vn", use_ssl=False,
-                      starttls=False, timeout=5)
+        values = dict(
+            host="127.0.0.1",
+            port=self.port,
+            from_email="cchc@thu.gov.vn",
+            use_ssl=False,
+            starttls=False,
+            timeout=5,
+        )
         values.update(overrides)
         return SmtpSettings(**values)
 
@@ -148,12 +156,6 @@ def sleeps() -> Sleeps:
 
 
 # ------------------------------------------------------------------------------ warehouse
-
-
-
-
-
-
 
 
 def _reset_postgres(url: str) -> None:

@@ -73,9 +73,17 @@ def _window(numerator: int, denominator: int, shown: str | None, text: str | Non
 
 def _figures(receipt, result, payment, posts: int) -> dict[str, Any]:
     return {
-        "receipt": {"month": _window(*receipt[0]), "ytd": _window(*receipt[1]), "campaign": _window(*receipt[1])},
+        "receipt": {
+            "month": _window(*receipt[0]),
+            "ytd": _window(*receipt[1]),
+            "campaign": _window(*receipt[1]),
+        },
         "result": {"month": _window(*result[0]), "ytd": _window(*result[1]), "campaign": _window(*result[1])},
-        "payment": {"month": _window(*payment[0]), "ytd": _window(*payment[1]), "campaign": _window(*payment[2])},
+        "payment": {
+            "month": _window(*payment[0]),
+            "ytd": _window(*payment[1]),
+            "campaign": _window(*payment[2]),
+        },
         "posts": {"month": posts, "required": 4},
     }
 
@@ -85,8 +93,12 @@ def make_decisions() -> dict[str, Any]:
     X-HD criticised for the second time (payment month and campaign, and posts)."""
     units = {
         "P-TC": {
-            "code": "P-TC", "name": "Phòng Tài chính - Kế hoạch huyện", "kind": "department",
-            "head_title": "Trưởng phòng", "email": "taichinh@thu.gov.vn", "official_email_regular": None,
+            "code": "P-TC",
+            "name": "Phòng Tài chính - Kế hoạch huyện",
+            "kind": "department",
+            "head_title": "Trưởng phòng",
+            "email": "taichinh@thu.gov.vn",
+            "official_email_regular": None,
             "figures": _figures(
                 ((12, 12, "100", "100%"), (90, 90, "100", "100%")),
                 ((10, 10, "100", "100%"), (80, 80, "100", "100%")),
@@ -96,8 +108,12 @@ def make_decisions() -> dict[str, Any]:
             "decisions": [{"kind": "remind", "section": "2.1", "metric": "payment", "reason": "low_month"}],
         },
         "X-HK": {
-            "code": "X-HK", "name": "UBND xã Hà Kỳ", "kind": "commune", "head_title": "Chủ tịch UBND xã",
-            "email": "haky@thu.gov.vn", "official_email_regular": False,
+            "code": "X-HK",
+            "name": "UBND xã Hà Kỳ",
+            "kind": "commune",
+            "head_title": "Chủ tịch UBND xã",
+            "email": "haky@thu.gov.vn",
+            "official_email_regular": False,
             "figures": _figures(
                 ((309, 310, "99.68", "99,68%"), (2401, 2430, "98.81", "98,81%")),
                 ((300, 300, "100", "100%"), (2300, 2310, "99.57", "99,57%")),
@@ -110,8 +126,12 @@ def make_decisions() -> dict[str, Any]:
             ],
         },
         "X-HD": {
-            "code": "X-HD", "name": "UBND xã Hưng Đạo", "kind": "commune", "head_title": "Chủ tịch UBND xã",
-            "email": "hungdao@thu.gov.vn", "official_email_regular": False,
+            "code": "X-HD",
+            "name": "UBND xã Hưng Đạo",
+            "kind": "commune",
+            "head_title": "Chủ tịch UBND xã",
+            "email": "hungdao@thu.gov.vn",
+            "official_email_regular": False,
             "figures": _figures(
                 ((200, 205, "97.56", "97,56%"), (1500, 1540, "97.4", "97,4%")),
                 ((190, 191, "99.48", "99,48%"), (1400, 1420, "98.59", "98,59%")),
@@ -137,15 +157,37 @@ def make_decisions() -> dict[str, Any]:
                 "payment": {"start": "2023-04", "end": "2023-08", "label": "từ ngày 01/4/2023-31/8/2023"},
             },
         },
-        "targets": {"commend_receipt": "98.5", "commend_result": "99", "low_month": "90", "low_ytd": "90",
-                    "payment_target": "30", "posts_required": 4, "digitization_target": "100"},
+        "targets": {
+            "commend_receipt": "98.5",
+            "commend_result": "99",
+            "low_month": "90",
+            "low_ytd": "90",
+            "payment_target": "30",
+            "posts_required": 4,
+            "digitization_target": "100",
+        },
         "totals": {
-            "receipt": {"numerator": 521, "denominator": 527, "shown": "98.86", "text": "98,86%",
-                        "change_text": "tăng 0,54%"},
-            "result": {"numerator": 500, "denominator": 501, "shown": "99.8", "text": "99,8%",
-                       "change_text": "giảm 0,1%"},
-            "payment": {"numerator": 71, "denominator": 211, "shown": "33.65", "text": "33,65%",
-                        "change_text": "tăng 2%"},
+            "receipt": {
+                "numerator": 521,
+                "denominator": 527,
+                "shown": "98.86",
+                "text": "98,86%",
+                "change_text": "tăng 0,54%",
+            },
+            "result": {
+                "numerator": 500,
+                "denominator": 501,
+                "shown": "99.8",
+                "text": "99,8%",
+                "change_text": "giảm 0,1%",
+            },
+            "payment": {
+                "numerator": 71,
+                "denominator": 211,
+                "shown": "33.65",
+                "text": "33,65%",
+                "change_text": "tăng 2%",
+            },
             "posts": {"numerator": 17},
         },
         "shortfalls": {"payment": ["P-TC", "X-HD"], "posts": ["X-HD"]},
@@ -153,36 +195,122 @@ def make_decisions() -> dict[str, Any]:
         "units": units,
         "sections": [
             {"number": "1", "kind": "commend", "groups": [{"group": "communes", "units": ["X-HK"]}]},
-            {"number": "2", "kind": "remind", "subsections": [
-                {"number": "2.1", "metric": "payment", "groups": [
-                    {"reason": "low_month", "entries": [{"unit": "P-TC", "reasons": [
-                        {**payment_reason, "window": "month", "shown": "12.5", "text": "12,5%", "threshold": "30",
-                         "comparison": "below"}]}],
-                     "request": {"units": ["P-TC"], "heads": "Trưởng phòng Tài chính - Kế hoạch huyện",
-                                 "subjects": "Phòng Tài chính - Kế hoạch huyện"}},
-                    {"reason": "low_campaign", "entries": [{"unit": "X-HK", "reasons": [
-                        {**payment_reason, "window": "month", "shown": "45", "text": "45%", "threshold": "30",
-                         "comparison": "at_or_above"},
-                        {**payment_reason, "window": "campaign", "shown": "22.58", "text": "22,58%",
-                         "threshold": "30", "comparison": "below"}]}],
-                     "request": {"units": ["X-HK"], "heads": "Chủ tịch UBND xã Hà Kỳ", "subjects": "UBND xã Hà Kỳ"}},
-                ]},
-            ]},
-            {"number": "3", "kind": "criticise", "count": 2, "ordinal": "lần thứ hai",
-             "subjects": "UBND xã Hưng Đạo",
-             "entries": [{"unit": "X-HD", "reasons": [
-                 {**payment_reason, "window": "month", "shown": "24.27", "text": "24,27%", "threshold": "30",
-                  "comparison": "below"},
-                 {**payment_reason, "window": "campaign", "shown": "16.04", "text": "16,04%", "threshold": "30",
-                  "comparison": "below"},
-                 {"metric": "posts", "window": "month", "value": 2, "threshold": 4, "comparison": "below"}]}]},
+            {
+                "number": "2",
+                "kind": "remind",
+                "subsections": [
+                    {
+                        "number": "2.1",
+                        "metric": "payment",
+                        "groups": [
+                            {
+                                "reason": "low_month",
+                                "entries": [
+                                    {
+                                        "unit": "P-TC",
+                                        "reasons": [
+                                            {
+                                                **payment_reason,
+                                                "window": "month",
+                                                "shown": "12.5",
+                                                "text": "12,5%",
+                                                "threshold": "30",
+                                                "comparison": "below",
+                                            }
+                                        ],
+                                    }
+                                ],
+                                "request": {
+                                    "units": ["P-TC"],
+                                    "heads": "Trưởng phòng Tài chính - Kế hoạch huyện",
+                                    "subjects": "Phòng Tài chính - Kế hoạch huyện",
+                                },
+                            },
+                            {
+                                "reason": "low_campaign",
+                                "entries": [
+                                    {
+                                        "unit": "X-HK",
+                                        "reasons": [
+                                            {
+                                                **payment_reason,
+                                                "window": "month",
+                                                "shown": "45",
+                                                "text": "45%",
+                                                "threshold": "30",
+                                                "comparison": "at_or_above",
+                                            },
+                                            {
+                                                **payment_reason,
+                                                "window": "campaign",
+                                                "shown": "22.58",
+                                                "text": "22,58%",
+                                                "threshold": "30",
+                                                "comparison": "below",
+                                            },
+                                        ],
+                                    }
+                                ],
+                                "request": {
+                                    "units": ["X-HK"],
+                                    "heads": "Chủ tịch UBND xã Hà Kỳ",
+                                    "subjects": "UBND xã Hà Kỳ",
+                                },
+                            },
+                        ],
+                    },
+                ],
+            },
+            {
+                "number": "3",
+                "kind": "criticise",
+                "count": 2,
+                "ordinal": "lần thứ hai",
+                "subjects": "UBND xã Hưng Đạo",
+                "entries": [
+                    {
+                        "unit": "X-HD",
+                        "reasons": [
+                            {
+                                **payment_reason,
+                                "window": "month",
+                                "shown": "24.27",
+                                "text": "24,27%",
+                                "threshold": "30",
+                                "comparison": "below",
+                            },
+                            {
+                                **payment_reason,
+                                "window": "campaign",
+                                "shown": "16.04",
+                                "text": "16,04%",
+                                "threshold": "30",
+                                "comparison": "below",
+                            },
+                            {
+                                "metric": "posts",
+                                "window": "month",
+                                "value": 2,
+                                "threshold": 4,
+                                "comparison": "below",
+                            },
+                        ],
+                    }
+                ],
+            },
             {"number": "4", "kind": "directives", "addressees": "Chủ tịch UBND các xã, thị trấn"},
         ],
     }
 
 
-def insert_letter(engine: sa.Engine, folder: Path, *, number: int | None = None, period: str = PERIOD,
-                  authority_id: str = AUTHORITY_ID) -> int:
+def insert_letter(
+    engine: sa.Engine,
+    folder: Path,
+    *,
+    number: int | None = None,
+    period: str = PERIOD,
+    authority_id: str = AUTHORITY_ID,
+) -> int:
     """A rendered letter row, current for its period (and, with ``number``, issued with that number)."""
     stamp = datetime(2023, 9, 5, 9, 0, tzinfo=UTC)
 
@@ -191,16 +319,34 @@ def insert_letter(engine: sa.Engine, folder: Path, *, number: int | None = None,
         return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "0" * 64
 
     with engine.begin() as conn:
-        conn.execute(letters.update().where(letters.c.authority_id == authority_id, letters.c.period == period)
-                     .values(is_current=False))
-        letter_id = conn.execute(letters.insert().values(
-            authority_id=authority_id, period=period, status="issued" if number else "draft",
-            document_number=number, issued_at=stamp if number else None, decisions_hash="0" * 64,
-            rulebook_version="test", docx_path=str(folder / "letter.docx"), docx_sha256=sha("letter.docx"),
-            pdf_path=str(folder / "letter.pdf"), pdf_sha256=sha("letter.pdf"), signed=False, run_id="test",
-            is_current=True, created_at=stamp,
-        )).inserted_primary_key[0]
+        conn.execute(
+            letters.update()
+            .where(letters.c.authority_id == authority_id, letters.c.period == period)
+            .values(is_current=False)
+        )
+        letter_id = conn.execute(
+            letters.insert().values(
+                authority_id=authority_id,
+                period=period,
+                status="issued" if number else "draft",
+                document_number=number,
+                issued_at=stamp if number else None,
+                decisions_hash="0" * 64,
+                rulebook_version="test",
+                docx_path=str(folder / "letter.docx"),
+                docx_sha256=sha("letter.docx"),
+                pdf_path=str(folder / "letter.pdf"),
+                pdf_sha256=sha("letter.pdf"),
+                signed=False,
+                run_id="test",
+                is_current=True,
+                created_at=stamp,
+            )
+        ).inserted_primary_key[0]
         if number is not None:
-            conn.execute(document_numbers.insert().values(authority_id=authority_id, year=2023, number=number,
-                                                          letter_id=letter_id, issued_at=stamp))
+            conn.execute(
+                document_numbers.insert().values(
+                    authority_id=authority_id, year=2023, number=number, letter_id=letter_id, issued_at=stamp
+                )
+            )
     return int(letter_id)

@@ -18,9 +18,15 @@ from cchc.letter.records import LetterRef
 
 def _ctx(number: int | None = 15, **dist) -> MailContext:
     authority = make_authority(**dist)
-    return MailContext(authority=authority, config=distribution_config(authority),
-                       letter=LetterRef(7, "demo", "2023-08", document_number=number), decisions=make_decisions(),
-                       from_email="cchc@thu.gov.vn", pdf=b"%PDF-1.4 x", docx=b"PK docx")
+    return MailContext(
+        authority=authority,
+        config=distribution_config(authority),
+        letter=LetterRef(7, "demo", "2023-08", document_number=number),
+        decisions=make_decisions(),
+        from_email="cchc@thu.gov.vn",
+        pdf=b"%PDF-1.4 x",
+        docx=b"PK docx",
+    )
 
 
 def _recipients(ctx):
@@ -35,8 +41,10 @@ def test_subject_and_attachment_names_decode_intact():
     ctx = _ctx()
     recipient = _recipients(ctx)["haky@thu.gov.vn"]
     parsed = _wire(compose_message(ctx, recipient))
-    assert parsed["Subject"] == ("Công văn số 15/UBND-NV V/v biểu dương, nhắc nhở các cơ quan, đơn vị thực hiện "
-                                 "nhiệm vụ cải cách hành chính tháng 8/2023")
+    assert parsed["Subject"] == (
+        "Công văn số 15/UBND-NV V/v biểu dương, nhắc nhở các cơ quan, đơn vị thực hiện "
+        "nhiệm vụ cải cách hành chính tháng 8/2023"
+    )
     assert parsed["To"].addresses[0].display_name == "Chủ tịch UBND xã Hà Kỳ"
     assert parsed["From"].addresses[0].display_name == "UBND huyện Thử"
     [pdf] = list(parsed.iter_attachments())
@@ -47,7 +55,9 @@ def test_subject_and_attachment_names_decode_intact():
 
 
 def test_a_draft_has_no_number_in_the_subject_and_names_are_configurable():
-    ctx = _ctx(number=None, subject="V/v CCHC tháng {period_label}", attachment_name="CV {number} {month}/{year}")
+    ctx = _ctx(
+        number=None, subject="V/v CCHC tháng {period_label}", attachment_name="CV {number} {month}/{year}"
+    )
     assert subject_line(ctx) == "V/v CCHC tháng 8/2023"
     assert subject_line(ctx, test=True) == "[THỬ NGHIỆM] V/v CCHC tháng 8/2023"
     assert attachment_name(ctx, "pdf") == "CV 8-2023.pdf"  # never a slash in a file name
@@ -58,7 +68,9 @@ def test_message_id_is_deterministic_per_letter_recipient_kind_and_batch():
     recipient = _recipients(ctx)["haky@thu.gov.vn"]
     first = compose_message(ctx, recipient, date=datetime(2023, 9, 5, tzinfo=UTC))
     again = compose_message(ctx, recipient)
-    assert first["Message-ID"] == again["Message-ID"] == message_id(7, "haky@thu.gov.vn", "normal", "", "demo")
+    assert (
+        first["Message-ID"] == again["Message-ID"] == message_id(7, "haky@thu.gov.vn", "normal", "", "demo")
+    )
     assert first["Message-ID"].endswith("@cchc.demo>")
     resend = compose_message(ctx, recipient, kind="resend", batch="run-1")
     other = compose_message(ctx, _recipients(ctx)["hungdao@thu.gov.vn"])
@@ -68,16 +80,25 @@ def test_message_id_is_deterministic_per_letter_recipient_kind_and_batch():
 def test_docx_only_for_operators():
     ctx = _ctx()
     recipients = _recipients(ctx)
-    names = {key: [p.get_filename() for p in _wire(compose_message(ctx, r)).iter_attachments()]
-             for key, r in recipients.items()}
-    assert names["cchc-office@thu.gov.vn"] == ["Công văn CCHC tháng 8-2023.pdf", "Công văn CCHC tháng 8-2023.docx"]
-    assert all(v == ["Công văn CCHC tháng 8-2023.pdf"] for k, v in names.items() if k != "cchc-office@thu.gov.vn")
+    names = {
+        key: [p.get_filename() for p in _wire(compose_message(ctx, r)).iter_attachments()]
+        for key, r in recipients.items()
+    }
+    assert names["cchc-office@thu.gov.vn"] == [
+        "Công văn CCHC tháng 8-2023.pdf",
+        "Công văn CCHC tháng 8-2023.docx",
+    ]
+    assert all(
+        v == ["Công văn CCHC tháng 8-2023.pdf"] for k, v in names.items() if k != "cchc-office@thu.gov.vn"
+    )
 
 
 def test_test_message_goes_to_the_test_address_and_says_so():
     ctx = _ctx()
     recipient = _recipients(ctx)["haky@thu.gov.vn"]
-    parsed = _wire(compose_message(ctx, recipient, kind="test", batch="b", envelope_to="thunghiem@thu.gov.vn"))
+    parsed = _wire(
+        compose_message(ctx, recipient, kind="test", batch="b", envelope_to="thunghiem@thu.gov.vn")
+    )
     assert parsed["Subject"].startswith("[THỬ NGHIỆM] Công văn số 15/UBND-NV")
     assert parsed["To"].addresses[0].addr_spec == "thunghiem@thu.gov.vn"
     assert parsed["X-CCHC-Intended-Recipient"] == "haky@thu.gov.vn"
@@ -93,10 +114,14 @@ def test_decision_lines_say_what_the_letter_says_about_the_unit():
         "vụ công tháng 8/2023 đạt 45%, tuy nhiên từ ngày 01/4/2023-31/8/2023 chỉ đạt 22,58%, thấp hơn chỉ tiêu 30%.",
     ]
     [criticism] = decision_lines(ctx, "X-HD")
-    assert criticism.startswith("Bị phê bình lần thứ hai trong năm 2023 (mục 3): tỷ lệ hồ sơ thanh toán trực tuyến")
+    assert criticism.startswith(
+        "Bị phê bình lần thứ hai trong năm 2023 (mục 3): tỷ lệ hồ sơ thanh toán trực tuyến"
+    )
     assert "; từ ngày 01/4/2023-31/8/2023 chỉ đạt 16,04%" in criticism
-    assert "đăng tải 02 tin bài, văn bản trên Trang thông tin điện tử trong tháng 8/2023, chưa đạt mức tối thiểu 04" \
+    assert (
+        "đăng tải 02 tin bài, văn bản trên Trang thông tin điện tử trong tháng 8/2023, chưa đạt mức tối thiểu 04"
         in criticism
+    )
 
 
 def test_first_criticism_request_and_no_decision():
@@ -107,7 +132,8 @@ def test_first_criticism_request_and_no_decision():
     assert decision_lines(ctx, "X-HD")[0].startswith("Được đề nghị khắc phục (mục 3): tỷ lệ hồ sơ")
     ctx.decisions["units"]["X-HD"]["decisions"] = []
     assert decision_lines(ctx, "X-HD") == [
-        "Đơn vị không thuộc diện biểu dương, nhắc nhở hay phê bình trong tháng 8/2023."]
+        "Đơn vị không thuộc diện biểu dương, nhắc nhở hay phê bình trong tháng 8/2023."
+    ]
 
 
 def test_undefined_rates_read_no_dossiers():

@@ -15,21 +15,32 @@ from cchc.delivery.distribute import Request, SendPolicy, distribute
 from cchc.delivery.errors import DeliveryError, RecipientRefused, SmtpUnavailable
 from cchc.warehouse.schema import deliveries
 
-SUBJECT = ("Công văn số 15/UBND-NV V/v biểu dương, nhắc nhở các cơ quan, đơn vị thực hiện nhiệm vụ cải cách "
-           "hành chính tháng 8/2023")
+SUBJECT = (
+    "Công văn số 15/UBND-NV V/v biểu dương, nhắc nhở các cơ quan, đơn vị thực hiện nhiệm vụ cải cách "
+    "hành chính tháng 8/2023"
+)
 PDF_NAME = "Công văn CCHC tháng 8-2023.pdf"
 DOCX_NAME = "Công văn CCHC tháng 8-2023.docx"
 EVERYONE = [u.email for u in UNITS] + [COPY["email"], OPERATOR["email"]]
 
 
 def _run(engine, server, letter, sleeps, authority=None, **request):
-    return distribute(engine, authority or make_authority(), "2023-08", server.settings(), Request(**request),
-                      output_dir=letter.output_dir, policy=SendPolicy(sleep=sleeps))
+    return distribute(
+        engine,
+        authority or make_authority(),
+        "2023-08",
+        server.settings(),
+        Request(**request),
+        output_dir=letter.output_dir,
+        policy=SendPolicy(sleep=sleeps),
+    )
 
 
 def _rows(engine):
     with engine.connect() as conn:
-        return {r.recipient: r for r in conn.execute(sa.select(deliveries).order_by(deliveries.c.delivery_id))}
+        return {
+            r.recipient: r for r in conn.execute(sa.select(deliveries).order_by(deliveries.c.delivery_id))
+        }
 
 
 def _body(received) -> str:
@@ -91,8 +102,10 @@ def test_every_recipient_gets_one_message_with_the_pdf_and_their_own_figures(
 
     rows = _rows(sqlite_engine)
     assert {r.state for r in rows.values()} == {"sent"}
-    assert all(r.attempts == 1 and r.smtp_code == 250 and r.smtp_answer.startswith("2.0.0 Ok: queued as")
-               for r in rows.values())
+    assert all(
+        r.attempts == 1 and r.smtp_code == 250 and r.smtp_answer.startswith("2.0.0 Ok: queued as")
+        for r in rows.values()
+    )
     # The Message-ID in the ledger is the one on the wire.
     assert rows["haky@thu.gov.vn"].message_id == haky.message["Message-ID"]
 
@@ -168,7 +181,9 @@ def test_server_that_stays_down_leaves_the_rest_pending_and_a_rerun_finishes(
     assert sorted(a for r in smtp_server.handler.received for a in r.rcpt_tos) == sorted(EVERYONE)
 
 
-def test_a_5xx_for_one_recipient_leaves_the_others_sent_and_is_reported(sqlite_engine, smtp_server, letter, sleeps):
+def test_a_5xx_for_one_recipient_leaves_the_others_sent_and_is_reported(
+    sqlite_engine, smtp_server, letter, sleeps
+):
     smtp_server.handler.reject["haky@thu.gov.vn"] = "550 5.1.1 <haky@thu.gov.vn>: Recipient address rejected"
     result = _run(sqlite_engine, smtp_server, letter, sleeps)
     assert [f["recipient"] for f in result.failed] == ["haky@thu.gov.vn"]
@@ -232,8 +247,9 @@ def test_a_row_left_sending_becomes_unknown_and_is_not_resent(sqlite_engine, smt
     _run(sqlite_engine, smtp_server, letter, sleeps)
     # A crash after the server took the message, before the ledger heard of it.
     with sqlite_engine.begin() as conn:
-        conn.execute(deliveries.update().where(deliveries.c.recipient == "haky@thu.gov.vn")
-                     .values(state="sending"))
+        conn.execute(
+            deliveries.update().where(deliveries.c.recipient == "haky@thu.gov.vn").values(state="sending")
+        )
     smtp_server.handler.reject.clear()
     before = len(smtp_server.handler.received)
 
@@ -264,7 +280,9 @@ def test_dry_run_sends_everything_to_the_test_address_only(sqlite_engine, smtp_s
     assert "Thư thử nghiệm" in _body(haky) and "99,68%" in _body(haky)
     assert result.kind == "test" and result.envelope_to == TEST_ADDRESS
     rows = _rows(sqlite_engine)
-    assert {r.kind for r in rows.values()} == {"test"} and {r.envelope_to for r in rows.values()} == {TEST_ADDRESS}
+    assert {r.kind for r in rows.values()} == {"test"} and {r.envelope_to for r in rows.values()} == {
+        TEST_ADDRESS
+    }
 
     # Retrying the same dry run sends nothing; the real distribution is untouched by it.
     _run(sqlite_engine, smtp_server, letter, sleeps, dry_run=True, batch="manual__1")
@@ -273,7 +291,9 @@ def test_dry_run_sends_everything_to_the_test_address_only(sqlite_engine, smtp_s
     assert sorted(real.sent) == sorted(EVERYONE)
 
 
-def test_dry_run_refuses_a_test_address_outside_the_allowed_domains(sqlite_engine, smtp_server, letter, sleeps):
+def test_dry_run_refuses_a_test_address_outside_the_allowed_domains(
+    sqlite_engine, smtp_server, letter, sleeps
+):
     with pytest.raises(RecipientRefused, match="tester@example.com"):
         _run(sqlite_engine, smtp_server, letter, sleeps, dry_run=True, test_address="tester@example.com")
     assert smtp_server.handler.received == []
@@ -283,7 +303,9 @@ def test_resend_sends_again_only_to_the_chosen(sqlite_engine, smtp_server, lette
     _run(sqlite_engine, smtp_server, letter, sleeps)
     handler = smtp_server.handler
     before = len(handler.received)
-    result = _run(sqlite_engine, smtp_server, letter, sleeps, resend=["X-HK", "btv@thu.gov.vn"], batch="run-7")
+    result = _run(
+        sqlite_engine, smtp_server, letter, sleeps, resend=["X-HK", "btv@thu.gov.vn"], batch="run-7"
+    )
     assert sorted(result.sent) == ["btv@thu.gov.vn", "haky@thu.gov.vn"] and result.kind == "resend"
     new = handler.received[before:]
     assert sorted(a for r in new for a in r.rcpt_tos) == ["btv@thu.gov.vn", "haky@thu.gov.vn"]
@@ -308,8 +330,9 @@ def test_resend_of_an_unknown_recipient_is_refused(sqlite_engine, smtp_server, l
     assert smtp_server.handler.received == []
 
 
-def test_a_letter_without_a_number_is_not_sent_but_can_be_rehearsed(sqlite_engine, smtp_server, output_dir, sleeps,
-                                                                     decisions):
+def test_a_letter_without_a_number_is_not_sent_but_can_be_rehearsed(
+    sqlite_engine, smtp_server, output_dir, sleeps, decisions
+):
     folder = output_dir / "demo" / "2023-09"
     folder.mkdir(parents=True)
     (folder / "letter.pdf").write_bytes(b"%PDF-1.4 draft")
@@ -317,11 +340,24 @@ def test_a_letter_without_a_number_is_not_sent_but_can_be_rehearsed(sqlite_engin
     (folder / "decisions.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     insert_letter(sqlite_engine, folder, period="2023-09")
     with pytest.raises(DeliveryError, match="chưa được cấp số"):
-        distribute(sqlite_engine, make_authority(), "2023-09", smtp_server.settings(), output_dir=output_dir,
-                   policy=SendPolicy(sleep=sleeps))
+        distribute(
+            sqlite_engine,
+            make_authority(),
+            "2023-09",
+            smtp_server.settings(),
+            output_dir=output_dir,
+            policy=SendPolicy(sleep=sleeps),
+        )
     assert smtp_server.handler.received == []
-    result = distribute(sqlite_engine, make_authority(), "2023-09", smtp_server.settings(), Request(dry_run=True),
-                        output_dir=output_dir, policy=SendPolicy(sleep=sleeps))
+    result = distribute(
+        sqlite_engine,
+        make_authority(),
+        "2023-09",
+        smtp_server.settings(),
+        Request(dry_run=True),
+        output_dir=output_dir,
+        policy=SendPolicy(sleep=sleeps),
+    )
     assert result.complete
     # A draft's subject carries no number.
     assert smtp_server.handler.received[0].message["Subject"].startswith("[THỬ NGHIỆM] V/v biểu dương")
@@ -338,6 +374,8 @@ def test_paths_relative_to_the_output_folder(sqlite_engine, smtp_server, letter,
     from cchc.warehouse.schema import letters
 
     with sqlite_engine.begin() as conn:
-        conn.execute(letters.update().values(pdf_path="demo/2023-08/letter.pdf", docx_path="demo/2023-08/letter.docx"))
+        conn.execute(
+            letters.update().values(pdf_path="demo/2023-08/letter.pdf", docx_path="demo/2023-08/letter.docx")
+        )
     result = _run(sqlite_engine, smtp_server, letter, sleeps)
     assert result.complete and len(result.sent) == len(EVERYONE)

@@ -21,8 +21,11 @@ SEPT = datetime(2023, 9, 5, 10, 0, tzinfo=TIMEZONE)
 
 def _register(engine):
     with engine.connect() as conn:
-        return conn.execute(sa.select(document_numbers.c.year, document_numbers.c.number, document_numbers.c.letter_id)
-                            .order_by(document_numbers.c.year, document_numbers.c.number)).all()
+        return conn.execute(
+            sa.select(
+                document_numbers.c.year, document_numbers.c.number, document_numbers.c.letter_id
+            ).order_by(document_numbers.c.year, document_numbers.c.number)
+        ).all()
 
 
 def test_numbers_are_gap_free_and_a_retry_reuses_the_number(engine, tmp_path):
@@ -69,8 +72,11 @@ def test_a_half_done_issue_is_repaired(engine, tmp_path):
     letter_id = insert_letter(engine, tmp_path, period="2023-08", number=4)
     with engine.begin() as conn:
         # e.g. the letter stage re-recorded the row from a draft render after the number was taken
-        conn.execute(letters.update().where(letters.c.letter_id == letter_id)
-                     .values(status="draft", document_number=None))
+        conn.execute(
+            letters.update()
+            .where(letters.c.letter_id == letter_id)
+            .values(status="draft", document_number=None)
+        )
     assert issue_letter(engine, letter_id, issued_at=SEPT) == 4
     assert find_letter(engine, letter_id).status == "issued"
 

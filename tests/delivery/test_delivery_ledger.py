@@ -14,16 +14,29 @@ from cchc.warehouse.schema import deliveries
 
 
 def _planned(address: str, kind: str = "normal", batch: str = "") -> ledger.Planned:
-    return ledger.Planned(recipient=address, recipient_name=f"Người nhận {address}", unit_codes=("X-HK",),
-                          roles=("unit",), envelope_to=address, subject="V/v thử",
-                          message_id=ledger.message_id(1, address, kind, batch, "demo"))
+    return ledger.Planned(
+        recipient=address,
+        recipient_name=f"Người nhận {address}",
+        unit_codes=("X-HK",),
+        roles=("unit",),
+        envelope_to=address,
+        subject="V/v thử",
+        message_id=ledger.message_id(1, address, kind, batch, "demo"),
+    )
 
 
 def _ensure(engine, letter_id, planned, kind="normal", batch=""):
     with engine.begin() as conn:
         swept = ledger.sweep_sending(conn, letter_id)
-        rows = ledger.ensure_rows(conn, letter_id=letter_id, authority_id="demo", period="2023-08", kind=kind,
-                                  batch=batch, planned=planned)
+        rows = ledger.ensure_rows(
+            conn,
+            letter_id=letter_id,
+            authority_id="demo",
+            period="2023-08",
+            kind=kind,
+            batch=batch,
+            planned=planned,
+        )
     return swept, rows
 
 
@@ -31,8 +44,10 @@ def test_rows_are_created_once_and_keep_their_state(engine, tmp_path):
     letter_id = insert_letter(engine, tmp_path, number=3)
     planned = [_planned("a@thu.gov.vn"), _planned("B@thu.gov.vn")]
     _, rows = _ensure(engine, letter_id, planned)
-    assert [(r.recipient, r.state, r.attempts) for r in rows] == [("a@thu.gov.vn", "pending", 0),
-                                                                  ("b@thu.gov.vn", "pending", 0)]
+    assert [(r.recipient, r.state, r.attempts) for r in rows] == [
+        ("a@thu.gov.vn", "pending", 0),
+        ("b@thu.gov.vn", "pending", 0),
+    ]
     assert ledger.claim(engine, rows[0].delivery_id)
     assert not ledger.claim(engine, rows[0].delivery_id)  # already taken: a second runner gets nothing
     ledger.record(engine, rows[0].delivery_id, "sent", 250, "2.0.0 Ok")
@@ -62,7 +77,12 @@ def test_kinds_and_batches_are_separate_rows(engine, tmp_path):
     _ensure(engine, letter_id, [_planned("a@thu.gov.vn", "resend", "r2")], kind="resend", batch="r2")
     _ensure(engine, letter_id, [_planned("a@thu.gov.vn", "test", "t1")], kind="test", batch="t1")
     rows = ledger.read(engine, letter_id)
-    assert [(r.kind, r.batch) for r in rows] == [("normal", ""), ("resend", "r1"), ("resend", "r2"), ("test", "t1")]
+    assert [(r.kind, r.batch) for r in rows] == [
+        ("normal", ""),
+        ("resend", "r1"),
+        ("resend", "r2"),
+        ("test", "t1"),
+    ]
     assert len({r.message_id for r in rows}) == 4
 
 
@@ -70,8 +90,11 @@ def test_report_counts_and_lists_every_state(engine, tmp_path):
     letter_id = insert_letter(engine, tmp_path, number=3)
     addresses = ["a@thu.gov.vn", "b@thu.gov.vn", "c@thu.gov.vn", "d@thu.gov.vn"]
     _, rows = _ensure(engine, letter_id, [_planned(a) for a in addresses])
-    for row, (state, code, answer) in zip(rows, [("sent", 250, "Ok"), ("failed", 550, "5.1.1 no such user"),
-                                                 ("unknown", None, "mất kết nối")], strict=False):
+    for row, (state, code, answer) in zip(
+        rows,
+        [("sent", 250, "Ok"), ("failed", 550, "5.1.1 no such user"), ("unknown", None, "mất kết nối")],
+        strict=False,
+    ):
         ledger.claim(engine, row.delivery_id)
         ledger.record(engine, row.delivery_id, state, code, answer)
     report = distribution_report(engine, ("demo", "2023-08"))
@@ -88,8 +111,9 @@ def test_report_counts_and_lists_every_state(engine, tmp_path):
 
 def test_the_migration_matches_the_table_and_goes_down_and_up(engine):
     with engine.connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                 deliveries.metadata)
+        diffs = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), deliveries.metadata
+        )
     mine = [d for d in diffs if "deliveries" in repr(d)]
     assert mine == []
     assert current_revision(engine) == head_revision()

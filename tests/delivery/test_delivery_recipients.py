@@ -48,11 +48,23 @@ def test_the_seed_authority_has_a_valid_distribution_block():
     assert config.allowed_domains
     plan = plan_recipients(authority, None, config)
     check_allowed(plan.recipients, config)  # every seed address is inside the allowed domains
-    assert len([r for r in plan.recipients if "unit" in r.roles]) == len(authority.units) - len(plan.missing_email)
+    assert len([r for r in plan.recipients if "unit" in r.roles]) == len(authority.units) - len(
+        plan.missing_email
+    )
     raw = yaml.safe_load((SEED / "authority.yaml").read_text(encoding="utf-8"))
     assert set(raw["distribution"]) <= {
-        "sender_name", "reply_to", "copies", "operators", "allowed_domains", "require_approval",
-        "approval_timeout_hours", "test_address", "subject", "attachment_name", "max_attempts", "backoff_seconds",
+        "sender_name",
+        "reply_to",
+        "copies",
+        "operators",
+        "allowed_domains",
+        "require_approval",
+        "approval_timeout_hours",
+        "test_address",
+        "subject",
+        "attachment_name",
+        "max_attempts",
+        "backoff_seconds",
     }
 
 
@@ -60,7 +72,11 @@ def test_plan_orders_units_then_copies_then_operators_and_greets_heads_by_title(
     authority = make_authority()
     plan = plan_recipients(authority, make_decisions(), distribution_config(authority))
     assert [r.address for r in plan.recipients] == [
-        "taichinh@thu.gov.vn", "haky@thu.gov.vn", "hungdao@thu.gov.vn", "btv@thu.gov.vn", "cchc-office@thu.gov.vn",
+        "taichinh@thu.gov.vn",
+        "haky@thu.gov.vn",
+        "hungdao@thu.gov.vn",
+        "btv@thu.gov.vn",
+        "cchc-office@thu.gov.vn",
     ]
     assert plan.recipients[0].name == "Trưởng phòng Tài chính - Kế hoạch huyện"
     assert plan.recipients[1].name == "Chủ tịch UBND xã Hà Kỳ"
@@ -94,8 +110,10 @@ def test_addresses_outside_the_allowed_domains_are_all_named():
     plan = plan_recipients(authority, None, config)
     with pytest.raises(RecipientRefused) as info:
         check_allowed(plan.recipients, config, unit_names={"X-HK": "UBND xã Hà Kỳ"})
-    assert info.value.refused == [("UBND xã Hà Kỳ (X-HK)", "haky@gmail.com"),
-                                  ("Báo Hải Dương (copy)", "toasoan@baohaiduong.vn")]
+    assert info.value.refused == [
+        ("UBND xã Hà Kỳ (X-HK)", "haky@gmail.com"),
+        ("Báo Hải Dương (copy)", "toasoan@baohaiduong.vn"),
+    ]
     assert "Chưa gửi thư nào" in str(info.value)
 
 
@@ -121,7 +139,10 @@ def test_select_by_unit_code_or_address():
 
 
 def test_the_registry_address_wins_over_the_one_in_decisions_json():
-    units = [*UNITS[:2], Unit("X-HD", "UBND xã Hưng Đạo", "commune", "Chủ tịch UBND xã", "chutich.hd@thu.gov.vn")]
+    units = [
+        *UNITS[:2],
+        Unit("X-HD", "UBND xã Hưng Đạo", "commune", "Chủ tịch UBND xã", "chutich.hd@thu.gov.vn"),
+    ]
     authority = make_authority(units)
     plan = plan_recipients(authority, make_decisions(), distribution_config(authority))
     assert "chutich.hd@thu.gov.vn" in [r.address for r in plan.recipients]

@@ -16,27 +16,42 @@ from cchc.delivery.notices import failure_alert_message, failure_alert_text, sen
 def test_summary_email_to_the_operators_lists_failures_and_unknowns(sqlite_engine, smtp_server, letter):
     smtp_server.handler.reject["haky@thu.gov.vn"] = "550 5.1.1 <haky@thu.gov.vn>: Recipient address rejected"
     authority = make_authority()
-    result = distribute(sqlite_engine, authority, "2023-08", smtp_server.settings(), output_dir=letter.output_dir,
-                        policy=SendPolicy(sleep=lambda s: None))
+    result = distribute(
+        sqlite_engine,
+        authority,
+        "2023-08",
+        smtp_server.settings(),
+        output_dir=letter.output_dir,
+        policy=SendPolicy(sleep=lambda s: None),
+    )
     before = len(smtp_server.handler.received)
-    outcome = send_summary(sqlite_engine, authority, result.letter_id, smtp_server.settings(),
-                           missing_email=["X-ZZ"])
+    outcome = send_summary(
+        sqlite_engine, authority, result.letter_id, smtp_server.settings(), missing_email=["X-ZZ"]
+    )
     assert outcome == {OPERATOR["email"]: "sent"}
     [summary] = smtp_server.handler.received[before:]
     assert summary.rcpt_tos == [OPERATOR["email"]]
     message = summary.message
-    assert message["Subject"] == ("[CCHC] Kết quả gửi Công văn số 15/UBND-NV tháng 8/2023: 4 đã gửi, 1 lỗi, "
-                                  "0 không rõ")
+    assert message["Subject"] == (
+        "[CCHC] Kết quả gửi Công văn số 15/UBND-NV tháng 8/2023: 4 đã gửi, 1 lỗi, 0 không rõ"
+    )
     body = message.get_content()
     assert "Thư bị máy chủ từ chối" in body
-    assert "Chủ tịch UBND xã Hà Kỳ <haky@thu.gov.vn> [X-HK]: 550 5.1.1 <haky@thu.gov.vn>: Recipient address rejected" \
+    assert (
+        "Chủ tịch UBND xã Hà Kỳ <haky@thu.gov.vn> [X-HK]: 550 5.1.1 <haky@thu.gov.vn>: Recipient address rejected"
         in body
+    )
     assert "Đơn vị chưa có địa chỉ email (không gửi được): X-ZZ" in body
 
 
 def test_failure_alert_from_an_airflow_like_context():
-    ti = SimpleNamespace(dag_id="cchc_letters", task_id="distribute", run_id="manual__2023-09-05",
-                         try_number=2, log_url="http://localhost:8080/dags/cchc_letters/runs/x/tasks/distribute")
+    ti = SimpleNamespace(
+        dag_id="cchc_letters",
+        task_id="distribute",
+        run_id="manual__2023-09-05",
+        try_number=2,
+        log_url="http://localhost:8080/dags/cchc_letters/runs/x/tasks/distribute",
+    )
     context = {
         "ti": ti,
         "params": {"period": "2023-08", "authority": "tu-ky"},
@@ -52,9 +67,15 @@ def test_failure_alert_from_an_airflow_like_context():
 
 def test_failure_alert_from_plain_keys_is_sent(smtp_server):
     message = failure_alert_message(
-        {"dag_id": "cchc_monthly", "task_id": "extract", "run_id": "scheduled__1", "period": "2023-08",
-         "exception": "Cổng dịch vụ công không trả lời"},
-        sender="cchc@thu.gov.vn", to=[OPERATOR["email"]],
+        {
+            "dag_id": "cchc_monthly",
+            "task_id": "extract",
+            "run_id": "scheduled__1",
+            "period": "2023-08",
+            "exception": "Cổng dịch vụ công không trả lời",
+        },
+        sender="cchc@thu.gov.vn",
+        to=[OPERATOR["email"]],
     )
     assert send_notice(smtp_server.settings(), message, sleep=lambda s: None) == {OPERATOR["email"]: "sent"}
     [received] = smtp_server.handler.received
@@ -65,12 +86,21 @@ def test_failure_alert_from_plain_keys_is_sent(smtp_server):
 def _args(letter, smtp_server, *extra: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
-    return parser.parse_args([
-        "--authority", "demo", "--period", "2023-08", "--output-dir", str(letter.output_dir),
-        "--url", str(letter.url), "--smtp",
-        f"smtp://127.0.0.1:{smtp_server.port}?disable_ssl=true&disable_tls=true&from_email=cchc%40thu.gov.vn",
-        *extra,
-    ])
+    return parser.parse_args(
+        [
+            "--authority",
+            "demo",
+            "--period",
+            "2023-08",
+            "--output-dir",
+            str(letter.output_dir),
+            "--url",
+            str(letter.url),
+            "--smtp",
+            f"smtp://127.0.0.1:{smtp_server.port}?disable_ssl=true&disable_tls=true&from_email=cchc%40thu.gov.vn",
+            *extra,
+        ]
+    )
 
 
 @pytest.fixture
@@ -81,15 +111,30 @@ def cli_letter(letter, sqlite_engine, tmp_path, monkeypatch):
 
     folder = tmp_path / "config" / "demo"
     folder.mkdir(parents=True)
-    (folder / "authority.yaml").write_text(yaml.safe_dump({
-        "id": "demo", "level": "district", "name": "huyện Thử", "issuing_body": ["ỦY BAN NHÂN DÂN", "HUYỆN THỬ"],
-        "place": "Thử", "document_symbol": "UBND-NV", "signer": {"name": "Nguyễn Văn A"},
-        "recipients": ["Chủ tịch UBND các xã"], "copies": ["Như trên"], "portal": {"root_department_id": "D"},
-        "distribution": distribution(),
-    }, allow_unicode=True), encoding="utf-8")
+    (folder / "authority.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "id": "demo",
+                "level": "district",
+                "name": "huyện Thử",
+                "issuing_body": ["ỦY BAN NHÂN DÂN", "HUYỆN THỬ"],
+                "place": "Thử",
+                "document_symbol": "UBND-NV",
+                "signer": {"name": "Nguyễn Văn A"},
+                "recipients": ["Chủ tịch UBND các xã"],
+                "copies": ["Như trên"],
+                "portal": {"root_department_id": "D"},
+                "distribution": distribution(),
+            },
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
     (folder / "units.csv").write_text(
-        "code,name,kind,head_title,email\n" + "".join(
-            f"{u.code},{u.name},{u.kind},{u.head_title},{u.email}\n" for u in UNITS), encoding="utf-8")
+        "code,name,kind,head_title,email\n"
+        + "".join(f"{u.code},{u.name},{u.kind},{u.head_title},{u.email}\n" for u in UNITS),
+        encoding="utf-8",
+    )
     monkeypatch.setenv("CCHC_CONFIG_DIR", str(tmp_path / "config"))
     letter.url = sqlite_engine.url.render_as_string(hide_password=False)
     return letter
@@ -121,7 +166,9 @@ def test_preview_and_approval_summary_send_nothing(sqlite_engine, smtp_server, l
     from cchc.delivery.preview import approval_summary, distribution_preview
 
     units = [*UNITS[:2], Unit("X-HD", "UBND xã Hưng Đạo", "commune", "Chủ tịch UBND xã", "hungdao@gmail.com")]
-    preview = distribution_preview(sqlite_engine, make_authority(units), "2023-08", output_dir=letter.output_dir)
+    preview = distribution_preview(
+        sqlite_engine, make_authority(units), "2023-08", output_dir=letter.output_dir
+    )
     assert preview["document_number"] == "15/UBND-NV" and preview["recipients"] == 5 and preview["units"] == 3
     assert preview["refused"] == ["hungdao@gmail.com của UBND xã Hưng Đạo (X-HD)"]
     text = approval_summary(preview, letter_url="http://files/letter.pdf")

@@ -14,7 +14,9 @@ from cchc.delivery.send import SmtpSession, SmtpSettings, connection_from_uri, s
 
 
 def _conn(**kwargs):
-    values = dict(host="mail.tuky.haiduong.gov.vn", port=None, login="cchc", password="s3cr3t!pw", extra_dejson={})
+    values = dict(
+        host="mail.tuky.haiduong.gov.vn", port=None, login="cchc", password="s3cr3t!pw", extra_dejson={}
+    )
     values.update(kwargs)
     return SimpleNamespace(**values)
 
@@ -26,17 +28,39 @@ def test_defaults_follow_the_airflow_smtp_provider():
 
 
 def test_extras_as_strings_or_booleans():
-    settings = smtp_settings_from_connection(_conn(port=25, extra_dejson={
-        "disable_ssl": "true", "disable_tls": True, "from_email": "a@b.vn", "timeout": "7", "retry_limit": 3}))
+    settings = smtp_settings_from_connection(
+        _conn(
+            port=25,
+            extra_dejson={
+                "disable_ssl": "true",
+                "disable_tls": True,
+                "from_email": "a@b.vn",
+                "timeout": "7",
+                "retry_limit": 3,
+            },
+        )
+    )
     assert (settings.use_ssl, settings.starttls, settings.port, settings.timeout, settings.retry_limit) == (
-        False, False, 25, 7.0, 3)
-    starttls = smtp_settings_from_connection(_conn(extra_dejson={"disable_ssl": True, "from_email": "a@b.vn"}))
+        False,
+        False,
+        25,
+        7.0,
+        3,
+    )
+    starttls = smtp_settings_from_connection(
+        _conn(extra_dejson={"disable_ssl": True, "from_email": "a@b.vn"})
+    )
     assert starttls.starttls and starttls.port == 587
 
 
 def test_extra_as_json_text_like_a_connection_object():
-    conn = SimpleNamespace(host="h", port=2525, login=None, password=None,
-                           extra='{"disable_ssl": true, "disable_tls": true, "from_email": "a@b.vn"}')
+    conn = SimpleNamespace(
+        host="h",
+        port=2525,
+        login=None,
+        password=None,
+        extra='{"disable_ssl": true, "disable_tls": true, "from_email": "a@b.vn"}',
+    )
     settings = smtp_settings_from_connection(conn)
     assert settings.port == 2525 and not settings.starttls and settings.login is None
 
@@ -64,7 +88,9 @@ def test_uri_and_json_forms_of_the_environment_variable():
     conn = connection_from_uri("smtp://us%40er:p%40ss@127.0.0.1:8025?disable_ssl=true&from_email=a%40b.vn")
     assert (conn.host, conn.port, conn.login, conn.password) == ("127.0.0.1", 8025, "us@er", "p@ss")
     assert conn.extra_dejson == {"disable_ssl": "true", "from_email": "a@b.vn"}
-    conn = connection_from_uri('{"conn_type": "smtp", "host": "h", "port": 25, "extra": {"from_email": "a@b.vn"}}')
+    conn = connection_from_uri(
+        '{"conn_type": "smtp", "host": "h", "port": 25, "extra": {"from_email": "a@b.vn"}}'
+    )
     assert smtp_settings_from_connection(conn).port == 25
 
 
@@ -80,8 +106,9 @@ def test_login_refused_is_not_retried_and_hides_the_password(smtp_server, caplog
 
 
 def test_unreachable_server_gives_up_after_the_attempts_with_backoff():
-    settings = SmtpSettings(host="127.0.0.1", port=free_tcp_port(), from_email="a@b.vn", use_ssl=False,
-                            starttls=False, timeout=2)
+    settings = SmtpSettings(
+        host="127.0.0.1", port=free_tcp_port(), from_email="a@b.vn", use_ssl=False, starttls=False, timeout=2
+    )
     sleeps: list[float] = []
     session = SmtpSession(settings, sleep=sleeps.append, max_attempts=4, backoff_seconds=0.5)
     with pytest.raises(SmtpUnavailable, match="sau 4 lần thử"):

@@ -42,11 +42,13 @@ def certificate(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("certificate")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "UBND tỉnh Quảng Ninh (thử)"),
-        x509.NameAttribute(NameOID.COMMON_NAME, "Trần Văn Nam"),
-    ])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "UBND tỉnh Quảng Ninh (thử)"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "Trần Văn Nam"),
+        ]
+    )
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -57,14 +59,28 @@ def certificate(tmp_path_factory):
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                     crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .sign(key, hashes.SHA256())
     )
     p12 = folder / "signer.p12"
-    p12.write_bytes(pkcs12.serialize_key_and_certificates(
-        b"signer", key, cert, None, serialization.BestAvailableEncryption(P12_PASSWORD.encode())))
+    p12.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"signer", key, cert, None, serialization.BestAvailableEncryption(P12_PASSWORD.encode())
+        )
+    )
     pem = folder / "signer.pem"
     pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return {"p12": p12, "pem": pem, "password": P12_PASSWORD}
@@ -97,10 +113,6 @@ def _no_signing_from_the_developer_shell(monkeypatch):
 
 
 # --- warehouse (SQLite and PostgreSQL), for the letter's record -------------------------------
-
-
-
-
 
 
 @pytest.fixture

@@ -24,17 +24,33 @@ def test_annex_lists_every_unit_with_its_rates_and_the_targets(seed_letter):
     rows = _rows(_annex_table(document))
     header, sub, targets, data = rows[0], rows[1], rows[2], rows[3:]
     assert header[1] == "Cơ quan, đơn vị" and "Thanh toán trực tuyến" in header
-    assert sub[2:9] == ["Tháng 8/2023", "8 tháng đầu năm 2023", "Tháng 8/2023", "8 tháng đầu năm 2023",
-                        "Tháng 8/2023", "8 tháng đầu năm 2023", "Từ ngày 01/4/2023-31/8/2023"]
+    assert sub[2:9] == [
+        "Tháng 8/2023",
+        "8 tháng đầu năm 2023",
+        "Tháng 8/2023",
+        "8 tháng đầu năm 2023",
+        "Tháng 8/2023",
+        "8 tháng đầu năm 2023",
+        "Từ ngày 01/4/2023-31/8/2023",
+    ]
     assert targets[1:] == ["Chỉ tiêu", "100%", "100%", "100%", "100%", "≥ 30%", "≥ 30%", "≥ 30%", "≥ 4"]
     assert [r[1] for r in data] == [u["name"] for u in decisions["units"].values()]
     assert [r[0] for r in data] == [str(i) for i in range(1, len(decisions["units"]) + 1)]
     by_name = {r[1]: r for r in data}
     for unit in decisions["units"].values():
         figures = unit["figures"]
-        expected = [figures[m][w]["text"] or "–" for m, w in (
-            ("receipt", "month"), ("receipt", "ytd"), ("result", "month"), ("result", "ytd"),
-            ("payment", "month"), ("payment", "ytd"), ("payment", "campaign"))]
+        expected = [
+            figures[m][w]["text"] or "–"
+            for m, w in (
+                ("receipt", "month"),
+                ("receipt", "ytd"),
+                ("result", "month"),
+                ("result", "ytd"),
+                ("payment", "month"),
+                ("payment", "ytd"),
+                ("payment", "campaign"),
+            )
+        ]
         assert by_name[unit["name"]][2:9] == expected, unit["code"]
         assert by_name[unit["name"]][9] == str(figures["posts"]["month"])
     # The figures the letter quotes are there, and the ones under their bar are bold.
@@ -48,18 +64,22 @@ def _bold_cells(table) -> set[tuple[str, str]]:
     for row in table.rows[3:]:
         name = row.cells[1].text
         for cell in row.cells[2:]:
-            if any(r.element.find(qn("w:rPr")) is not None and r.element.find(qn("w:rPr")).find(qn("w:b")) is not None
-                   for p in cell.paragraphs for r in p.runs):
+            if any(
+                r.element.find(qn("w:rPr")) is not None
+                and r.element.find(qn("w:rPr")).find(qn("w:b")) is not None
+                for p in cell.paragraphs
+                for r in p.runs
+            ):
                 out.add((name, cell.text))
     return out
 
 
 def test_rates_under_their_bar_are_bold(seed_letter):
     bold = _bold_cells(_annex_table(Document(str(seed_letter.docx_path))))
-    assert ("UBND xã Hưng Đạo", "85,89%") in bold             # year-to-date receipt < 90%
+    assert ("UBND xã Hưng Đạo", "85,89%") in bold  # year-to-date receipt < 90%
     assert ("Phòng Văn hóa và Thông tin huyện", "50%") in bold  # month result < 90%
     assert ("UBND xã Tiên Động", "4,11%") in bold and ("UBND xã Tiên Động", "0") in bold  # payment, posts
-    assert ("UBND xã Văn Tố", "90%") not in bold               # at the bar is not under it
+    assert ("UBND xã Văn Tố", "90%") not in bold  # at the bar is not under it
     assert ("UBND xã Hà Kỳ", "96,77%") not in bold
 
 
@@ -75,7 +95,10 @@ def test_chart_is_a_png_embedded_in_the_annex(seed_letter):
 
 def test_annex_starts_on_a_new_page_after_the_signature(seed_letter):
     pages = int(re.search(r"^Pages:\s+(\d+)", run("pdfinfo", str(seed_letter.pdf_path)), re.M).group(1))
-    texts = [run("pdftotext", "-f", str(n), "-l", str(n), str(seed_letter.pdf_path), "-") for n in range(1, pages + 1)]
+    texts = [
+        run("pdftotext", "-f", str(n), "-l", str(n), str(seed_letter.pdf_path), "-")
+        for n in range(1, pages + 1)
+    ]
     signature_page = next(i for i, t in enumerate(texts) if "Vũ Thị Hà" in t)
     annex_page = next(i for i, t in enumerate(texts) if "PHỤ LỤC" in t)
     assert annex_page == signature_page + 1

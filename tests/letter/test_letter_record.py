@@ -75,9 +75,20 @@ def test_a_new_letter_becomes_the_current_one(engine, seed_letter):
 def test_issued_letter_refreshes_its_record(engine, seed_letter):
     letter_id = record_letter(engine, seed_letter)
     with engine.begin() as conn:  # what the distribution stage does when it issues the letter
-        conn.execute(document_numbers.insert().values(authority_id="tu-ky", year=2023, number=7, letter_id=letter_id,
-                                                      issued_at=datetime(2023, 9, 5, tzinfo=UTC)))
-        conn.execute(letters.update().where(letters.c.letter_id == letter_id).values(status="issued", document_number=7))
+        conn.execute(
+            document_numbers.insert().values(
+                authority_id="tu-ky",
+                year=2023,
+                number=7,
+                letter_id=letter_id,
+                issued_at=datetime(2023, 9, 5, tzinfo=UTC),
+            )
+        )
+        conn.execute(
+            letters.update()
+            .where(letters.c.letter_id == letter_id)
+            .values(status="issued", document_number=7)
+        )
     issued = dataclasses.replace(seed_letter, document_number="7", docx_sha256="a" * 64)
     assert record_letter(engine, issued, letter_id=letter_id) == letter_id
     (row,) = read_letters(engine, "tu-ky", "2023-08")
@@ -92,18 +103,24 @@ def test_constraints_keep_the_register_honest(engine, seed_letter):
     b = record_letter(engine, dataclasses.replace(seed_letter, period="2023-09"))
     stamp = datetime(2023, 10, 1, tzinfo=UTC)
     with engine.begin() as conn:
-        conn.execute(document_numbers.insert().values(authority_id="tu-ky", year=2023, number=1, letter_id=a,
-                                                      issued_at=stamp))
+        conn.execute(
+            document_numbers.insert().values(
+                authority_id="tu-ky", year=2023, number=1, letter_id=a, issued_at=stamp
+            )
+        )
     for values in (
-        {"authority_id": "tu-ky", "year": 2023, "number": 1, "letter_id": b},   # a number is given once a year
-        {"authority_id": "tu-ky", "year": 2023, "number": 2, "letter_id": a},   # a letter has one number
-        {"authority_id": "tu-ky", "year": 2023, "number": 0, "letter_id": b},   # numbers start at 1
+        {"authority_id": "tu-ky", "year": 2023, "number": 1, "letter_id": b},  # a number is given once a year
+        {"authority_id": "tu-ky", "year": 2023, "number": 2, "letter_id": a},  # a letter has one number
+        {"authority_id": "tu-ky", "year": 2023, "number": 0, "letter_id": b},  # numbers start at 1
     ):
         with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
             conn.execute(document_numbers.insert().values(issued_at=stamp, **values))
     with engine.begin() as conn:  # the same number in another year or for another authority is fine
-        conn.execute(document_numbers.insert().values(authority_id="tu-ky", year=2024, number=1, letter_id=b,
-                                                      issued_at=stamp))
+        conn.execute(
+            document_numbers.insert().values(
+                authority_id="tu-ky", year=2024, number=1, letter_id=b, issued_at=stamp
+            )
+        )
     # Issued means numbered, and a draft has no number.
     for values in ({"status": "issued"}, {"document_number": 3}, {"status": "sent"}):
         with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
@@ -136,9 +153,20 @@ def test_command_line_renders_and_records(tmp_path, capsys):
     shutil.copy(SEED_DECISIONS, folder / "decisions.json")
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
-    args = parser.parse_args(["--period", "2023-08", "--authority", "tu-ky", "--output-dir", str(tmp_path / "out"),
-                              "--config-dir", str(SEED_AUTHORITY.parent), "--no-pdf",
-                              "--json"])
+    args = parser.parse_args(
+        [
+            "--period",
+            "2023-08",
+            "--authority",
+            "tu-ky",
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--config-dir",
+            str(SEED_AUTHORITY.parent),
+            "--no-pdf",
+            "--json",
+        ]
+    )
     assert cli.run_from_args(args) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["docx"] == str(folder / "letter.docx") and summary["pdf"] is None

@@ -24,11 +24,11 @@ from cchc.letter.render import letter_text, render_letter
 
 # Where the seed is inconsistent with itself, the letter says it one way (BRIEF §4).
 SEED_FIXES = [
-    ("vượt tỷ lệ giao", "vượt chỉ tiêu giao"),                       # beside "vượt chỉ tiêu giao" ×4
-    ("tuy nhiên; kết quả", "tuy nhiên, kết quả"),                    # Tân Kỳ
-    ("do UBND tỉnh giao (30%).", "do UBND tỉnh giao."),              # Tân Kỳ only
+    ("vượt tỷ lệ giao", "vượt chỉ tiêu giao"),  # beside "vượt chỉ tiêu giao" ×4
+    ("tuy nhiên; kết quả", "tuy nhiên, kết quả"),  # Tân Kỳ
+    ("do UBND tỉnh giao (30%).", "do UBND tỉnh giao."),  # Tân Kỳ only
     ("năm năm 2023", "năm 2023"),
-    ("Trưởng phòng và Chuyên viên Phòng", "Trưởng phòng"),           # the heads, as for every request
+    ("Trưởng phòng và Chuyên viên Phòng", "Trưởng phòng"),  # the heads, as for every request
     ("trong 8 tháng đầu năm chỉ đạt", "trong 8 tháng đầu năm 2023 chỉ đạt"),
     ("trong các tháng cuối năm đạt 100%", "trong các tháng cuối năm 2023 đạt 100%"),
     ("TTHC UBND xã Hưng Đạo mặc dù", "TTHC - UBND xã Hưng Đạo mặc dù"),  # every other entry has its dash
@@ -85,12 +85,18 @@ def test_header_recipients_and_signature_are_the_seeds(docx_text, seed_text):
     ours = normalise(docx_text)
     seed = normalise(seed_text)
     assert "Số: /UBND-NV" in ours and "Số: /UBND-NV" in seed  # the draft leaves the number blank
-    summary = ("V/v biểu dương, nhắc nhở các cơ quan chuyên môn, UBND các xã, thị trấn trong thực hiện nhiệm vụ "
-               "Cải cách hành chính tháng 8/2023")
+    summary = (
+        "V/v biểu dương, nhắc nhở các cơ quan chuyên môn, UBND các xã, thị trấn trong thực hiện nhiệm vụ "
+        "Cải cách hành chính tháng 8/2023"
+    )
     date = "Tứ Kỳ, ngày tháng 9 năm 2023"
-    recipients = ("Kính gửi: - Thủ trưởng các cơ quan chuyên môn thuộc UBND huyện; - Chủ tịch UBND các xã, thị trấn.")
-    copies = ("Nơi nhận: - Như trên; - Ban Thường vụ Huyện uỷ; - CT, các PCT.UBND huyện; - Đảng uỷ, UBND các xã, "
-              "thị trấn; - Các cơ quan, đơn vị có liên quan; - Lưu: VT, NV.")
+    recipients = (
+        "Kính gửi: - Thủ trưởng các cơ quan chuyên môn thuộc UBND huyện; - Chủ tịch UBND các xã, thị trấn."
+    )
+    copies = (
+        "Nơi nhận: - Như trên; - Ban Thường vụ Huyện uỷ; - CT, các PCT.UBND huyện; - Đảng uỷ, UBND các xã, "
+        "thị trấn; - Các cơ quan, đơn vị có liên quan; - Lưu: VT, NV."
+    )
     for fragment in (summary, date, recipients, copies, "CHỦ TỊCH Vũ Thị Hà", "Độc lập - Tự do - Hạnh phúc"):
         assert fragment in seed, fragment
         assert fragment in ours, fragment
@@ -135,9 +141,15 @@ def test_docx_layout_follows_decree_30(seed_letter):
     assert "PAGE" in "".join(t.text or "" for t in section.header._element.iter(qn("w:instrText")))
     assert not list(section.first_page_header._element.iter(qn("w:instrText")))
 
-    fonts = document.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr")).find(
-        qn("w:rFonts"))
-    assert {fonts.get(qn(slot)) for slot in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs")} == {"Times New Roman"}
+    fonts = (
+        document.styles.element.find(qn("w:docDefaults"))
+        .find(qn("w:rPrDefault"))
+        .find(qn("w:rPr"))
+        .find(qn("w:rFonts"))
+    )
+    assert {fonts.get(qn(slot)) for slot in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs")} == {
+        "Times New Roman"
+    }
 
     body = _paragraph(document, "Trong tháng 8/2023")
     assert _style_value(body, "name") == "Times New Roman"
@@ -150,8 +162,12 @@ def test_docx_layout_follows_decree_30(seed_letter):
 
     header = document.tables[0]
     assert len(header.columns) == 2
-    for text, size in (("ỦY BAN NHÂN DÂN", 13), ("HUYỆN TỨ KỲ", 13), ("CỘNG HÒA XÃ HỘI", 13),
-                       ("Độc lập - Tự do - Hạnh phúc", 14)):
+    for text, size in (
+        ("ỦY BAN NHÂN DÂN", 13),
+        ("HUYỆN TỨ KỲ", 13),
+        ("CỘNG HÒA XÃ HỘI", 13),
+        ("Độc lập - Tự do - Hạnh phúc", 14),
+    ):
         paragraph = _paragraph(document, text)
         assert _style_value(paragraph, "bold"), text
         assert _style_value(paragraph, "size").pt == size, text
@@ -162,11 +178,15 @@ def test_docx_layout_follows_decree_30(seed_letter):
     # The motto's rule is as long as the motto: its paragraph is narrowed to the text's width.
     motto = _paragraph(document, "Độc lập")
     assert motto.style.element.find(qn("w:pPr")).find(qn("w:pBdr")) is not None
-    narrowed = layout.HEADER_RIGHT_MM - 2 * layout.HEADER_CELL_MARGIN_MM - 2 * motto.paragraph_format.left_indent.mm
+    narrowed = (
+        layout.HEADER_RIGHT_MM - 2 * layout.HEADER_CELL_MARGIN_MM - 2 * motto.paragraph_format.left_indent.mm
+    )
     assert abs(narrowed - layout.text_width_mm("Độc lập - Tự do - Hạnh phúc", 14, bold=True)) < 2
 
     where = _paragraph(document, "Nơi nhận:")
-    assert _style_value(where, "bold") and _style_value(where, "italic") and _style_value(where, "size").pt == 12
+    assert (
+        _style_value(where, "bold") and _style_value(where, "italic") and _style_value(where, "size").pt == 12
+    )
     assert _style_value(_paragraph(document, "- Như trên;"), "size").pt == 11
     for text in ("TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", "Vũ Thị Hà"):
         paragraph = _paragraph(document, text)
@@ -237,7 +257,18 @@ def _dark_runs(image: Image.Image, top: int, bottom: int, minimum: int) -> list[
 
 def test_page_one_shows_the_header_layout(seed_letter, tmp_path):
     """Page 1 as an image: issuing body left, national title right, their rules, the date under the motto."""
-    run("pdftoppm", "-r", "100", "-f", "1", "-l", "1", "-png", str(seed_letter.pdf_path), str(tmp_path / "page"))
+    run(
+        "pdftoppm",
+        "-r",
+        "100",
+        "-f",
+        "1",
+        "-l",
+        "1",
+        "-png",
+        str(seed_letter.pdf_path),
+        str(tmp_path / "page"),
+    )
     image = Image.open(next(tmp_path.glob("page*.png")))
     assert abs(image.width / image.height - 210 / 297) < 0.01
     scale = image.width / 595.3  # pixels per PDF point
@@ -250,12 +281,12 @@ def test_page_one_shows_the_header_layout(seed_letter, tmp_path):
     uy, cong, doc_lap, phuc = first("ỦY"), first("CỘNG"), first("Độc"), first("phúc")
     huyen, so, ky_place, kinh = first("HUYỆN"), first("Số:"), first("Kỳ,"), first("Kính")
     middle = 595.3 / 2
-    assert uy[2] < cong[0] < middle + 40 < phuc[2]          # two columns: body left, nation right
-    assert abs(uy[1] - cong[1]) < 3                          # on the same first line
-    assert doc_lap[1] > cong[1] and huyen[1] > uy[1]         # second lines under the first
-    assert so[1] > huyen[1] and so[0] < middle               # number under the issuing body, left
+    assert uy[2] < cong[0] < middle + 40 < phuc[2]  # two columns: body left, nation right
+    assert abs(uy[1] - cong[1]) < 3  # on the same first line
+    assert doc_lap[1] > cong[1] and huyen[1] > uy[1]  # second lines under the first
+    assert so[1] > huyen[1] and so[0] < middle  # number under the issuing body, left
     assert ky_place[1] > doc_lap[1] and ky_place[0] > middle - 20  # date under the motto, right
-    assert kinh[1] > so[1]                                   # then "Kính gửi"
+    assert kinh[1] > so[1]  # then "Kính gửi"
     # The page starts in the top margin's bounds (20 mm) and the body at the left margin (30 mm).
     body_start = first("Trong")
     assert abs(body_start[0] - (30 / 25.4 * 72 + 12.7 / 25.4 * 72)) < 3  # left margin + first-line indent
@@ -266,8 +297,8 @@ def test_page_one_shows_the_header_layout(seed_letter, tmp_path):
     assert motto_rules and body_rules, "không thấy đường kẻ dưới tên cơ quan và dưới tiêu ngữ"
     y, x0, x1 = max(motto_rules, key=lambda r: r[2] - r[1])
     motto_width = (phuc[2] - doc_lap[0]) * scale
-    assert abs((x1 - x0) - motto_width) < 0.06 * motto_width   # as long as "Độc lập - Tự do - Hạnh phúc"
-    assert y > doc_lap[3] * scale - 2                          # under it
+    assert abs((x1 - x0) - motto_width) < 0.06 * motto_width  # as long as "Độc lập - Tự do - Hạnh phúc"
+    assert y > doc_lap[3] * scale - 2  # under it
     y, x0, x1 = max(body_rules, key=lambda r: r[2] - r[1])
     line_width = (first("KỲ")[2] - huyen[0]) * scale
     assert line_width / 3 - 3 <= x1 - x0 <= line_width / 2 + 3  # a third to a half of "HUYỆN TỨ KỲ"
@@ -295,7 +326,7 @@ def test_files_hashes_and_summary(seed_letter):
 def test_issued_letter_carries_its_number(tmp_path):
     result = render_letter(SEED_DECISIONS, SEED_AUTHORITY, tmp_path, document_number=7, pdf=False)
     text = letter_text(result.docx_path)
-    assert re.search(r"^Số: 07/UBND-NV$", text, re.M)           # numbers under 10 take a zero
-    assert "Công văn số 07/UBND-NV" in text                     # the annex refers to it
+    assert re.search(r"^Số: 07/UBND-NV$", text, re.M)  # numbers under 10 take a zero
+    assert "Công văn số 07/UBND-NV" in text  # the annex refers to it
     assert result.status == "issued" and result.document_number == "7"
     assert sorted(p.name for p in result.folder.iterdir()) == ["annex_chart.png", "letter.docx"]

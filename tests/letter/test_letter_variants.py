@@ -41,36 +41,53 @@ def test_province_letter_speaks_as_a_province(province_letter):
     assert lines[:2] == ["ỦY BAN NHÂN DÂN", "TỈNH QUẢNG NINH"]
     assert re.search(r"^Số: {3,}/UBND-TTHC$", text, re.M)
     assert "Quảng Ninh, ngày tháng 9 năm 2025" in flat
-    assert ("Kính gửi: - Giám đốc các Sở, ban, ngành thuộc UBND tỉnh; - Thủ trưởng các cơ quan ngành dọc đóng trên "
-            "địa bàn tỉnh; - Chủ tịch UBND các xã, phường, đặc khu.") in flat
+    assert (
+        "Kính gửi: - Giám đốc các Sở, ban, ngành thuộc UBND tỉnh; - Thủ trưởng các cơ quan ngành dọc đóng trên "
+        "địa bàn tỉnh; - Chủ tịch UBND các xã, phường, đặc khu."
+    ) in flat
     # No operator note this month: the opening goes straight to the figures, with a decrease.
-    assert flat.count("Trong tháng 8/2025, trong lĩnh vực cải cách thủ tục hành chính, tỷ lệ số hóa đầy đủ") == 1
+    assert (
+        flat.count("Trong tháng 8/2025, trong lĩnh vực cải cách thủ tục hành chính, tỷ lệ số hóa đầy đủ") == 1
+    )
     assert "giảm 0,15%" in flat and "so với tháng 7/2025." in flat
-    assert ("Tuy nhiên, vẫn còn một số cơ quan, đơn vị, địa phương có tỷ lệ thanh toán trực tuyến chưa đạt chỉ tiêu "
-            "do UBND tỉnh giao; việc đăng tải") in flat
+    assert (
+        "Tuy nhiên, vẫn còn một số cơ quan, đơn vị, địa phương có tỷ lệ thanh toán trực tuyến chưa đạt chỉ tiêu "
+        "do UBND tỉnh giao; việc đăng tải"
+    ) in flat
     assert "Chủ tịch UBND tỉnh biểu dương, nhắc nhở các cơ quan, đơn vị" in flat
     # A department without fee-bearing dossiers is commended without the payment clause.
-    assert ("- Sở Nội vụ có tỷ lệ số hóa đầy đủ thành phần hồ sơ khi tiếp nhận và số hóa kết quả giải quyết TTHC "
-            "trong tháng 8/2025 đạt tỷ lệ 100%.") in flat
+    assert (
+        "- Sở Nội vụ có tỷ lệ số hóa đầy đủ thành phần hồ sơ khi tiếp nhận và số hóa kết quả giải quyết TTHC "
+        "trong tháng 8/2025 đạt tỷ lệ 100%."
+    ) in flat
     assert "đạt 85%, đảm bảo theo chỉ tiêu do UBND tỉnh giao." in flat
     assert "- 02 UBND phường, đặc khu có tỷ lệ" in flat
     assert "2. Đối với các cơ quan, đơn vị, UBND xã, phường, đặc khu có kết quả" in flat
     # Only online payment has reminders, so it is 2.1.
     assert "2.1. Về thanh toán trực tuyến" in flat and "2.2." not in flat
-    assert ("- Sở Tài chính có tỷ lệ thanh toán trực tuyến trong tháng 8/2025 chỉ đạt 45%, chưa đảm bảo chỉ tiêu do "
-            "UBND tỉnh giao (60%).") in flat
+    assert (
+        "- Sở Tài chính có tỷ lệ thanh toán trực tuyến trong tháng 8/2025 chỉ đạt 45%, chưa đảm bảo chỉ tiêu do "
+        "UBND tỉnh giao (60%)."
+    ) in flat
     assert "Yêu cầu Giám đốc Sở Tài chính tăng cường chỉ đạo" in flat
-    assert "vượt chỉ tiêu giao của UBND tỉnh (60%); tuy nhiên, kết quả này tính từ ngày 01/01/2025-31/8/2025" in flat
+    assert (
+        "vượt chỉ tiêu giao của UBND tỉnh (60%); tuy nhiên, kết quả này tính từ ngày 01/01/2025-31/8/2025"
+        in flat
+    )
     assert "3. Phê bình đối với UBND xã Đầm Hà, UBND đặc khu Cô Tô Lý do:" in flat  # first time: no ordinal
     # A vertical agency is requested, never criticised.
     assert "4. Đề nghị đối với Công an tỉnh Lý do: - Công an tỉnh có tỷ lệ" in flat
     assert "Đề nghị Giám đốc Công an tỉnh quan tâm chỉ đạo" in flat
     assert "Phê bình đối với Công an tỉnh" not in flat
-    assert "5. Chủ tịch UBND tỉnh giao Giám đốc các Sở, ban, ngành, Chủ tịch UBND các xã, phường, đặc khu" in flat
+    assert (
+        "5. Chủ tịch UBND tỉnh giao Giám đốc các Sở, ban, ngành, Chủ tịch UBND các xã, phường, đặc khu"
+        in flat
+    )
     assert "đạt từ 60% trở lên" in flat
     assert "Yêu cầu các cơ quan, đơn vị, UBND các xã, phường, đặc khu nghiêm túc thực hiện./." in flat
-    assert ["KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Trần Văn Nam"] == [line for line in lines
-                                                                if line in ("KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Trần Văn Nam")]
+    assert ["KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Trần Văn Nam"] == [
+        line for line in lines if line in ("KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Trần Văn Nam")
+    ]
     assert "huyện" not in flat and "thị trấn" not in flat
 
 
@@ -84,13 +101,16 @@ def test_province_pdf_is_signed_and_the_signature_verifies(province_letter, cert
     with province_letter.pdf_path.open("rb") as handle:
         reader = PdfFileReader(handle)
         (signature,) = reader.embedded_signatures
-        status = validate_pdf_signature(signature, ValidationContext(trust_roots=[load_cert_from_pemder(
-            str(certificate["pem"]))]))
+        status = validate_pdf_signature(
+            signature, ValidationContext(trust_roots=[load_cert_from_pemder(str(certificate["pem"]))])
+        )
         assert status.intact and status.valid and status.trusted, status.pretty_print_details()
         assert status.signing_cert.subject.native["common_name"] == "Trần Văn Nam"
     # Still a well-formed A4 PDF with its fonts embedded after the incremental update.
     assert "A4" in run("pdfinfo", str(province_letter.pdf_path))
-    assert all(line.split()[-5] == "yes" for line in run("pdffonts", str(province_letter.pdf_path)).splitlines()[2:])
+    assert all(
+        line.split()[-5] == "yes" for line in run("pdffonts", str(province_letter.pdf_path)).splitlines()[2:]
+    )
 
 
 # --- sections ----------------------------------------------------------------------------------
@@ -104,7 +124,9 @@ def _renumbered(decisions: dict, drop_kinds: set[str], drop_subsections: set[str
         if section["kind"] in drop_kinds:
             continue
         if section["kind"] == "remind":
-            section["subsections"] = [s for s in section["subsections"] if s["number"] not in drop_subsections]
+            section["subsections"] = [
+                s for s in section["subsections"] if s["number"] not in drop_subsections
+            ]
         kept.append(section)
     for number, section in enumerate(kept, start=1):
         section["number"] = str(number)
@@ -178,7 +200,9 @@ def test_special_characters_in_names_and_notes_are_escaped(tmp_path):
 def _template_with(tmp_path: Path, name: str, old: str, new: str) -> Path:
     """A copy of the shipped template with one paragraph's text changed, as a clerk might."""
     document = Document(str(TEMPLATE_PATH))
-    paragraphs = list(document.paragraphs) + [p for t in document.tables for c in t._cells for p in c.paragraphs]
+    paragraphs = list(document.paragraphs) + [
+        p for t in document.tables for c in t._cells for p in c.paragraphs
+    ]
     target = next(p for p in paragraphs if p.text == old)
     for run_ in target.runs[1:]:
         run_.text = ""
@@ -189,8 +213,9 @@ def _template_with(tmp_path: Path, name: str, old: str, new: str) -> Path:
 
 
 def test_missing_field_names_the_template_and_the_field(tmp_path):
-    template = _template_with(tmp_path, "mau-thieu-truong.docx", "{{ authority.signer.name }}",
-                              "{{ authority.signer.fax_number }}")
+    template = _template_with(
+        tmp_path, "mau-thieu-truong.docx", "{{ authority.signer.name }}", "{{ authority.signer.fax_number }}"
+    )
     out = tmp_path / "out"
     with pytest.raises(LetterTemplateError) as caught:
         render_letter(SEED_DECISIONS, SEED_AUTHORITY, out, template=template)
@@ -264,8 +289,10 @@ def test_timeout_kills_soffice(tmp_path, seed_letter):
 
 
 def test_signing_from_the_environment_and_a_wrong_password(tmp_path, seed_letter, certificate):
-    config = signing_config(load_authority(SEED_AUTHORITY), env={
-        "CCHC_SIGNING_P12": str(certificate["p12"]), "CCHC_SIGNING_PASSWORD": certificate["password"]})
+    config = signing_config(
+        load_authority(SEED_AUTHORITY),
+        env={"CCHC_SIGNING_P12": str(certificate["p12"]), "CCHC_SIGNING_PASSWORD": certificate["password"]},
+    )
     assert config is not None and config.p12 == certificate["p12"]
     assert certificate["password"] not in repr(config)
     assert signing_config(load_authority(SEED_AUTHORITY), env={}) is None

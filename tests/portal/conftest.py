@@ -49,7 +49,9 @@ def record(row: tuple) -> dict[str, Any]:
     return out
 
 
-def _write_authority(folder: Path, aid: str, name: str, root: str, units: list[tuple], monthly: list[tuple]) -> None:
+def _write_authority(
+    folder: Path, aid: str, name: str, root: str, units: list[tuple], monthly: list[tuple]
+) -> None:
     folder.mkdir(parents=True)
     authority = {
         "id": aid,
@@ -157,21 +159,30 @@ class Spec:
         """Fail unless the status is documented for the operation and headers and body match it."""
         operation = f"/paths/{_escape(path)}/{method.lower()}"
         responses = self._at(operation)["responses"]
-        assert str(response.status_code) in responses, f"{method} {path}: status {response.status_code} not in spec"
+        assert str(response.status_code) in responses, (
+            f"{method} {path}: status {response.status_code} not in spec"
+        )
         pointer = self._follow(f"{operation}/responses/{response.status_code}")
         documented = self._at(pointer)
         for name, header in documented.get("headers", {}).items():
             header = self._at(self._follow(f"{pointer}/headers/{_escape(name)}"))
             if header.get("required"):
-                assert name in response.headers, f"{method} {path} {response.status_code}: header {name} missing"
+                assert name in response.headers, (
+                    f"{method} {path} {response.status_code}: header {name} missing"
+                )
                 if header["schema"].get("type") == "integer":
                     assert int(response.headers[name]) >= header["schema"].get("minimum", 0)
         media = response.headers["Content-Type"].split(";")[0].strip()
         assert media in documented["content"], f"{method} {path} {response.status_code}: {media} not in spec"
         instance = response.json() if media == "application/json" else response.text
         schema_pointer = f"{pointer}/content/{_escape(media)}/schema"
-        errors = [f"{list(e.absolute_path)}: {e.message}" for e in self.validator(schema_pointer).iter_errors(instance)]
-        assert not errors, f"{method} {path} {response.status_code} {json.dumps(instance, ensure_ascii=False)}: {errors}"
+        errors = [
+            f"{list(e.absolute_path)}: {e.message}"
+            for e in self.validator(schema_pointer).iter_errors(instance)
+        ]
+        assert not errors, (
+            f"{method} {path} {response.status_code} {json.dumps(instance, ensure_ascii=False)}: {errors}"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -75,7 +75,9 @@ def test_layout_title_header_units_and_total(export, authority, august):
     total = [sheet.cell(header + 4, c).value for c in range(1, len(excel.COLUMNS) + 1)]
     assert total[2] == "Tổng cộng"
     assert total[3] == sum(row["received"] for row in august)
-    email = [sheet.cell(units[code], columns["Sử dụng thư điện tử công vụ thường xuyên"]).value for code in units]
+    email = [
+        sheet.cell(units[code], columns["Sử dụng thư điện tử công vụ thường xuyên"]).value for code in units
+    ]
     assert email == ["Có", None, "Có"]  # blank when unknown (openpyxl reads an empty string back as None)
 
 
@@ -138,12 +140,16 @@ def test_a_duplicate_unit_is_refused(export, authority):
 
 def test_figures_without_a_unit_code_are_refused(export, authority):
     row = edit(export, "X-C", "Mã đơn vị", None)
-    with pytest.raises(ExtractError, match=rf"dòng {row}, cột 'Mã đơn vị': dòng có số liệu nhưng thiếu mã đơn vị"):
+    with pytest.raises(
+        ExtractError, match=rf"dòng {row}, cột 'Mã đơn vị': dòng có số liệu nhưng thiếu mã đơn vị"
+    ):
         excel.read_export(export, authority, AUGUST)
 
 
 def test_a_file_of_another_month_is_refused(export, authority):
-    with pytest.raises(ExtractError, match=r"dòng 1: tiêu đề ghi tháng 8/2023, không phải kỳ được yêu cầu 7/2023"):
+    with pytest.raises(
+        ExtractError, match=r"dòng 1: tiêu đề ghi tháng 8/2023, không phải kỳ được yêu cầu 7/2023"
+    ):
         excel.read_export(export, authority, Period(2023, 7))
 
 

@@ -64,11 +64,19 @@ def test_the_spec_is_a_valid_openapi_document(spec):
 @pytest.mark.parametrize("path", [DIGITIZED, PAYMENT])
 def test_paging_splits_children_and_keeps_parent_totals_over_all(start_simulator, data, path):
     simulator = start_simulator()
-    pages = [post(simulator, path, month_body(data.root, currentPage=n, pageSize=2)).json()["data"] for n in (1, 2, 3)]
+    pages = [
+        post(simulator, path, month_body(data.root, currentPage=n, pageSize=2)).json()["data"]
+        for n in (1, 2, 3)
+    ]
 
     assert [[c["id"] for c in page["children"]] for page in pages] == [["P-A", "X-B"], ["X-C"], []]
     for number, page in enumerate(pages, start=1):
-        assert (page["currentPage"], page["pageSize"], page["totalElements"], page["totalPages"]) == (number, 2, 3, 2)
+        assert (page["currentPage"], page["pageSize"], page["totalElements"], page["totalPages"]) == (
+            number,
+            2,
+            3,
+            2,
+        )
     august = rows_of(data, "2023-08")
     expected_parent = {"id": data.root, "name": data.authority_name}
     expected_parent.update({name: sum(r[column] for r in august) for name, column in REPORTS[path].items()})
@@ -77,7 +85,12 @@ def test_paging_splits_children_and_keeps_parent_totals_over_all(start_simulator
 
 def test_paging_defaults_to_page_one_of_200(start_simulator, data):
     page = post(start_simulator(), DIGITIZED, month_body(data.root)).json()["data"]
-    assert (page["currentPage"], page["pageSize"], page["totalPages"], len(page["children"])) == (1, 200, 1, 3)
+    assert (page["currentPage"], page["pageSize"], page["totalPages"], len(page["children"])) == (
+        1,
+        200,
+        1,
+        3,
+    )
 
 
 @pytest.mark.parametrize("path", [DIGITIZED, PAYMENT])
@@ -105,7 +118,11 @@ def test_official_email_report_carries_true_false_or_null(start_simulator, data)
 
 def test_quarter_and_year_sum_the_months_that_exist(start_simulator, data):
     simulator = start_simulator()
-    q3 = post(simulator, DIGITIZED, {"timeType": "quarter", "year": 2023, "quarter": 3, "rootDepartmentId": data.root})
+    q3 = post(
+        simulator,
+        DIGITIZED,
+        {"timeType": "quarter", "year": 2023, "quarter": 3, "rootDepartmentId": data.root},
+    )
     year = post(simulator, PAYMENT, {"timeType": "year", "year": 2023, "rootDepartmentId": data.root})
     assert q3.status_code == year.status_code == 200
 
@@ -122,14 +139,22 @@ def test_quarter_and_year_sum_the_months_that_exist(start_simulator, data):
 
 
 def test_a_unit_without_rows_in_the_period_is_absent(start_simulator, data):
-    q2 = post(start_simulator(), EMAIL, {"timeType": "quarter", "year": 2023, "quarter": 2, "rootDepartmentId": data.root})
+    q2 = post(
+        start_simulator(),
+        EMAIL,
+        {"timeType": "quarter", "year": 2023, "quarter": 2, "rootDepartmentId": data.root},
+    )
     answer = q2.json()["data"]
     assert [c["id"] for c in answer["children"]] == ["P-A", "X-B"]
     assert answer["totalElements"] == 2
 
 
 def test_official_email_over_a_quarter_is_the_latest_known_month(start_simulator, data):
-    q3 = post(start_simulator(), EMAIL, {"timeType": "quarter", "year": 2023, "quarter": 3, "rootDepartmentId": data.root})
+    q3 = post(
+        start_simulator(),
+        EMAIL,
+        {"timeType": "quarter", "year": 2023, "quarter": 3, "rootDepartmentId": data.root},
+    )
     # X-B: true in July, unknown in August → true; X-C: false in July, true in August → true.
     assert {c["id"]: c["officialEmailRegular"] for c in q3.json()["data"]["children"]} == {
         "P-A": True,
@@ -159,14 +184,28 @@ BAD_BODIES = [
     ({"timeType": "quarter", "year": 2023, "quarter": 5, "rootDepartmentId": "HD-DEMO"}, "quarter"),
     ({"timeType": "month", "year": 2023, "month": 8}, "rootDepartmentId"),
     ({"timeType": "month", "year": 2023, "month": 8, "rootDepartmentId": 7}, "rootDepartmentId"),
-    ({"timeType": "month", "year": 2023, "month": 8, "rootDepartmentId": "HD-DEMO", "pageSize": 0}, "pageSize"),
-    ({"timeType": "month", "year": 2023, "month": 8, "rootDepartmentId": "HD-DEMO", "pageSize": 501}, "pageSize"),
-    ({"timeType": "month", "year": 2023, "month": 8, "rootDepartmentId": "HD-DEMO", "currentPage": 0}, "currentPage"),
-    ({"timeType": "month", "year": 2023, "month": 8, "rootDepartmentId": "HD-DEMO", "currentPage": "1"}, "currentPage"),
+    (
+        {"timeType": "month", "year": 2023, "month": 8, "rootDepartmentId": "HD-DEMO", "pageSize": 0},
+        "pageSize",
+    ),
+    (
+        {"timeType": "month", "year": 2023, "month": 8, "rootDepartmentId": "HD-DEMO", "pageSize": 501},
+        "pageSize",
+    ),
+    (
+        {"timeType": "month", "year": 2023, "month": 8, "rootDepartmentId": "HD-DEMO", "currentPage": 0},
+        "currentPage",
+    ),
+    (
+        {"timeType": "month", "year": 2023, "month": 8, "rootDepartmentId": "HD-DEMO", "currentPage": "1"},
+        "currentPage",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("body", "field"), BAD_BODIES, ids=[f"{f}-{i}" for i, (_, f) in enumerate(BAD_BODIES)])
+@pytest.mark.parametrize(
+    ("body", "field"), BAD_BODIES, ids=[f"{f}-{i}" for i, (_, f) in enumerate(BAD_BODIES)]
+)
 def test_a_bad_field_is_400_naming_it_and_the_spec_refuses_it_too(start_simulator, spec, body, field):
     response = post(start_simulator(), DIGITIZED, body)
     assert response.status_code == 400
@@ -189,7 +228,10 @@ def test_unknown_root_is_404_not_found_and_a_month_without_rows_is_404_no_data(s
     assert unknown.json()["code"] == "NOT_FOUND"
     assert "HD-NOWHERE" in unknown.json()["message"]
 
-    for body in (month_body(data.root, month=9), {"timeType": "year", "year": 2021, "rootDepartmentId": data.root}):
+    for body in (
+        month_body(data.root, month=9),
+        {"timeType": "year", "year": 2021, "rootDepartmentId": data.root},
+    ):
         empty = post(simulator, PAYMENT, body)
         assert empty.status_code == 404
         assert empty.json()["code"] == "NO_DATA"
@@ -245,17 +287,23 @@ def test_post_statistics_needs_the_root_when_a_code_is_shared(start_simulator, d
     ambiguous = post(simulator, POSTS, {"year": 2023, "month": 8, "unitId": "X-B"})
     assert ambiguous.status_code == 400 and "'rootDepartmentId'" in ambiguous.json()["message"]
     mine = post(simulator, POSTS, {"year": 2023, "month": 8, "unitId": "X-B", "rootDepartmentId": data.root})
-    theirs = post(simulator, POSTS, {"year": 2023, "month": 8, "unitId": "X-B", "rootDepartmentId": data.other_root})
+    theirs = post(
+        simulator, POSTS, {"year": 2023, "month": 8, "unitId": "X-B", "rootDepartmentId": data.other_root}
+    )
     assert (mine.json()["data"]["posts"], theirs.json()["data"]["posts"]) == (0, 9)
 
 
 # --- OAuth2 -------------------------------------------------------------------------------------------
 
 
-def token(simulator: PortalSimulator, client_id: str = "cchc", secret: str = "s3cret-cchc", basic: bool = False):
+def token(
+    simulator: PortalSimulator, client_id: str = "cchc", secret: str = "s3cret-cchc", basic: bool = False
+):
     url = simulator.base_url + "/oauth2/token"
     if basic:
-        return requests.post(url, data={"grant_type": "client_credentials"}, auth=(client_id, secret), timeout=TIMEOUT)
+        return requests.post(
+            url, data={"grant_type": "client_credentials"}, auth=(client_id, secret), timeout=TIMEOUT
+        )
     form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
     return requests.post(url, data=form, timeout=TIMEOUT)
 
@@ -285,7 +333,9 @@ def test_token_endpoint_takes_basic_auth_and_refuses_wrong_credentials(start_sim
     for wrong in (token(simulator, secret="sai"), token(simulator, client_id="khác", basic=True)):
         assert wrong.status_code == 401
         assert wrong.json()["code"] == "UNAUTHORIZED"
-    grant = requests.post(simulator.base_url + "/oauth2/token", data={"grant_type": "password"}, timeout=TIMEOUT)
+    grant = requests.post(
+        simulator.base_url + "/oauth2/token", data={"grant_type": "password"}, timeout=TIMEOUT
+    )
     assert grant.status_code == 400 and "'grant_type'" in grant.json()["message"]
 
 
@@ -459,7 +509,9 @@ def test_every_documented_answer_of_every_operation_conforms_to_the_spec(start_s
     assert not spec.request_errors("/oauth2/token", form, "application/x-www-form-urlencoded")
     check("POST", "/oauth2/token", token(secured))
     check("POST", "/oauth2/token", token(secured, secret="sai"))
-    check("POST", "/oauth2/token", requests.post(secured.base_url + "/oauth2/token", data={}, timeout=TIMEOUT))
+    check(
+        "POST", "/oauth2/token", requests.post(secured.base_url + "/oauth2/token", data={}, timeout=TIMEOUT)
+    )
     for path in valid:
         check("POST", path, post(secured, path, valid[path]))
 
@@ -486,7 +538,17 @@ def _free_port() -> int:
 def _start_cli(config_dir: Path, *extra: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "cchc.cli", "simulate", "--config-dir", str(config_dir), "--port", str(port), *extra],
+        [
+            sys.executable,
+            "-m",
+            "cchc.cli",
+            "simulate",
+            "--config-dir",
+            str(config_dir),
+            "--port",
+            str(port),
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -522,15 +584,25 @@ def test_cli_serves_until_a_signal_then_exits_0(config_dir, data, stop_signal):
 
 def test_cli_takes_the_client_secret_from_the_environment(config_dir, data):
     process, base = _start_cli(
-        config_dir, "--client-id", "cchc", "--fault-5xx", "0", env={"CCHC_SIMULATOR_CLIENT_SECRET": "từ-môi-trường"}
+        config_dir,
+        "--client-id",
+        "cchc",
+        "--fault-5xx",
+        "0",
+        env={"CCHC_SIMULATOR_CLIENT_SECRET": "từ-môi-trường"},
     )
     try:
-        assert requests.post(base + PERIOD_STATUS, json=month_body(data.root), timeout=TIMEOUT).status_code == 401
+        assert (
+            requests.post(base + PERIOD_STATUS, json=month_body(data.root), timeout=TIMEOUT).status_code
+            == 401
+        )
         form = {"grant_type": "client_credentials", "client_id": "cchc", "client_secret": "từ-môi-trường"}
         issued = requests.post(base + "/oauth2/token", data=form, timeout=TIMEOUT)
         assert issued.status_code == 200
         headers = {"Authorization": f"Bearer {issued.json()['access_token']}"}
-        assert requests.post(base + PERIOD_STATUS, json=month_body(data.root), headers=headers, timeout=TIMEOUT).ok
+        assert requests.post(
+            base + PERIOD_STATUS, json=month_body(data.root), headers=headers, timeout=TIMEOUT
+        ).ok
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=15)

@@ -36,8 +36,12 @@ def write_extract(tmp_path) -> Callable[..., Path]:
     """Factory: write ``rows`` to ``<tmp>/output/tu-ky/<period>/extracted/extracted.csv`` (and the
     portal totals beside it when given); returns the CSV path. The output dir is its parents[3]."""
 
-    def write(rows: list[dict[str, str]], period: str = AUGUST, totals: dict | None = None,
-              header: list[str] | None = None) -> Path:
+    def write(
+        rows: list[dict[str, str]],
+        period: str = AUGUST,
+        totals: dict | None = None,
+        header: list[str] | None = None,
+    ) -> Path:
         folder = tmp_path / "output" / AUTHORITY_ID / period / "extracted"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "extracted.csv"
@@ -74,6 +78,9 @@ def july():
 def no_gx_errors(caplog):
     """GX logs (rather than raises) when it cannot render part of the Data Docs: such a log is a bug."""
     yield
-    errors = [r for r in caplog.get_records("call")
-              if r.name.startswith("great_expectations") and r.levelno >= logging.ERROR]
+    errors = [
+        r
+        for r in caplog.get_records("call")
+        if r.name.startswith("great_expectations") and r.levelno >= logging.ERROR
+    ]
     assert not errors, errors[0].getMessage()[:500]

@@ -40,6 +40,7 @@ def set_value(code: str, column: str, value: str) -> Mutator:
     def mutate(rows):
         row_of(rows, code)[column] = value
         return rows
+
     return mutate
 
 
@@ -53,6 +54,7 @@ def with_copy_of(code: str, new_code: str | None = None) -> Mutator:
         if new_code:
             extra["unit_code"] = new_code
         return [*rows, extra]
+
     return mutate
 
 
@@ -93,8 +95,14 @@ def test_seed_august_passes(authority, august, july, write_extract):
 
     # The validated table, typed as the warehouse loads it
     frame = validated_frame(report)
-    assert list(frame.columns) == ["authority", "period", "unit_code", *COUNT_FIELDS, "official_email_regular",
-                                   "source"]
+    assert list(frame.columns) == [
+        "authority",
+        "period",
+        "unit_code",
+        *COUNT_FIELDS,
+        "official_email_regular",
+        "source",
+    ]
     assert len(frame) == 35
     assert all(str(frame[c].dtype) == "Int64" for c in COUNT_FIELDS)
     assert str(frame["official_email_regular"].dtype) == "boolean"
@@ -111,16 +119,30 @@ def test_seed_august_passes(authority, august, july, write_extract):
 def test_totals_in_the_extract_stage_shape_are_checked(authority, august, write_extract):
     sums = {name: sum(int(r[name]) for r in august) for name in COUNT_FIELDS}
     totals = {  # as portal.extract writes parent_totals.json
-        "authority": "tu-ky", "period": AUGUST, "source": "api",
-        "dossier_digitized": {"id": "HD-TK", "name": "Tứ Kỳ", **{k: sums[k] for k in
-                              ("received", "received_digitized", "resolved", "resolved_digitized")}},
-        "online_payment": {"id": "HD-TK", "name": "Tứ Kỳ", "fee_dossiers": sums["fee_dossiers"],
-                           "paid_online": sums["paid_online"] - 1},
+        "authority": "tu-ky",
+        "period": AUGUST,
+        "source": "api",
+        "dossier_digitized": {
+            "id": "HD-TK",
+            "name": "Tứ Kỳ",
+            **{k: sums[k] for k in ("received", "received_digitized", "resolved", "resolved_digitized")},
+        },
+        "online_payment": {
+            "id": "HD-TK",
+            "name": "Tứ Kỳ",
+            "fee_dossiers": sums["fee_dossiers"],
+            "paid_online": sums["paid_online"] - 1,
+        },
         "official_email": {"id": "HD-TK", "name": "Tứ Kỳ"},
     }
     path = write_extract(august, totals=totals)
     assert set(read_parent_totals(path.parent / "parent_totals.json")) == {
-        "received", "received_digitized", "resolved", "resolved_digitized", "fee_dossiers", "paid_online",
+        "received",
+        "received_digitized",
+        "resolved",
+        "resolved_digitized",
+        "fee_dossiers",
+        "paid_online",
     }
     report = run(authority, path)
     assert [(f.check, f.fields) for f in report.critical] == [("parent_total", ["paid_online"])]
@@ -140,36 +162,92 @@ def test_excel_source_has_its_own_suite(authority, august, write_extract):
 # ----------------------------------------------------------------------------------------- the bad
 
 BAD_CASES = {
-    "missing unit": (without("P-NV"), "unit_registry", "P-NV", "unit_code",
-                     "Thiếu đơn vị P-NV (Phòng Nội vụ huyện) trong số liệu kỳ 2023-08"),
-    "unknown unit": (with_copy_of("X-HK", "ZZZ"), "unit_known", "ZZZ", "unit_code",
-                     "Đơn vị lạ ZZZ không có trong danh mục đơn vị (units.csv) của tu-ky (dòng 37)"),
-    "duplicate unit": (with_copy_of("X-HK"), "unit_unique", "X-HK", "unit_code",
-                       "Đơn vị X-HK xuất hiện 2 lần trong số liệu kỳ 2023-08 (dòng 24, 37)"),
-    "negative count": (set_value("X-QT", "received", "-3"), "count_integer", "X-QT", "received",
-                       "Đơn vị X-QT, kỳ 2023-08, trường received: giá trị '-3' không phải số nguyên không âm"),
-    "decimal count": (set_value("P-TP", "resolved", "12.5"), "count_integer", "P-TP", "resolved",
-                      "Đơn vị P-TP, kỳ 2023-08, trường resolved: giá trị '12.5' không phải số nguyên không âm"),
-    "text count": (set_value("X-DC", "web_posts", "abc"), "count_integer", "X-DC", "web_posts",
-                   "Đơn vị X-DC, kỳ 2023-08, trường web_posts: giá trị 'abc' không phải số nguyên không âm"),
-    "blank count": (set_value("X-MD", "fee_dossiers", ""), "count_integer", "X-MD", "fee_dossiers",
-                    "Đơn vị X-MD, kỳ 2023-08, trường fee_dossiers: thiếu số liệu (ô trống)"),
+    "missing unit": (
+        without("P-NV"),
+        "unit_registry",
+        "P-NV",
+        "unit_code",
+        "Thiếu đơn vị P-NV (Phòng Nội vụ huyện) trong số liệu kỳ 2023-08",
+    ),
+    "unknown unit": (
+        with_copy_of("X-HK", "ZZZ"),
+        "unit_known",
+        "ZZZ",
+        "unit_code",
+        "Đơn vị lạ ZZZ không có trong danh mục đơn vị (units.csv) của tu-ky (dòng 37)",
+    ),
+    "duplicate unit": (
+        with_copy_of("X-HK"),
+        "unit_unique",
+        "X-HK",
+        "unit_code",
+        "Đơn vị X-HK xuất hiện 2 lần trong số liệu kỳ 2023-08 (dòng 24, 37)",
+    ),
+    "negative count": (
+        set_value("X-QT", "received", "-3"),
+        "count_integer",
+        "X-QT",
+        "received",
+        "Đơn vị X-QT, kỳ 2023-08, trường received: giá trị '-3' không phải số nguyên không âm",
+    ),
+    "decimal count": (
+        set_value("P-TP", "resolved", "12.5"),
+        "count_integer",
+        "P-TP",
+        "resolved",
+        "Đơn vị P-TP, kỳ 2023-08, trường resolved: giá trị '12.5' không phải số nguyên không âm",
+    ),
+    "text count": (
+        set_value("X-DC", "web_posts", "abc"),
+        "count_integer",
+        "X-DC",
+        "web_posts",
+        "Đơn vị X-DC, kỳ 2023-08, trường web_posts: giá trị 'abc' không phải số nguyên không âm",
+    ),
+    "blank count": (
+        set_value("X-MD", "fee_dossiers", ""),
+        "count_integer",
+        "X-MD",
+        "fee_dossiers",
+        "Đơn vị X-MD, kỳ 2023-08, trường fee_dossiers: thiếu số liệu (ô trống)",
+    ),
     "numerator above denominator": (
-        set_value("X-HK", "paid_online", "35"), "numerator_le_denominator", "X-HK", "paid_online",
-        "Đơn vị X-HK, kỳ 2023-08, trường paid_online: 35 lớn hơn fee_dossiers 31"),
+        set_value("X-HK", "paid_online", "35"),
+        "numerator_le_denominator",
+        "X-HK",
+        "paid_online",
+        "Đơn vị X-HK, kỳ 2023-08, trường paid_online: 35 lớn hơn fee_dossiers 31",
+    ),
     "digitised above received": (
-        set_value("X-HK", "received_digitized", "311"), "numerator_le_denominator", "X-HK", "received_digitized",
-        "Đơn vị X-HK, kỳ 2023-08, trường received_digitized: 311 lớn hơn received 310"),
-    "wrong period": (set_value("X-HK", "period", "2023-07"), "period", "X-HK", "period",
-                     "Đơn vị X-HK, kỳ 2023-08, trường period: kỳ báo cáo ghi '2023-07', khác kỳ báo cáo đang "
-                     "kiểm tra 2023-08"),
-    "wrong authority": (set_value("X-HK", "authority", "ninh-giang"), "authority", "X-HK", "authority",
-                        "Đơn vị X-HK, kỳ 2023-08, trường authority: cơ quan ghi 'ninh-giang', khác cơ quan đang "
-                        "kiểm tra tu-ky"),
-    "email not a boolean": (set_value("X-AT", "official_email_regular", "có lẽ"), "email_boolean", "X-AT",
-                            "official_email_regular",
-                            "Đơn vị X-AT, kỳ 2023-08, trường official_email_regular: giá trị 'có lẽ' không phải "
-                            "true/false"),
+        set_value("X-HK", "received_digitized", "311"),
+        "numerator_le_denominator",
+        "X-HK",
+        "received_digitized",
+        "Đơn vị X-HK, kỳ 2023-08, trường received_digitized: 311 lớn hơn received 310",
+    ),
+    "wrong period": (
+        set_value("X-HK", "period", "2023-07"),
+        "period",
+        "X-HK",
+        "period",
+        "Đơn vị X-HK, kỳ 2023-08, trường period: kỳ báo cáo ghi '2023-07', khác kỳ báo cáo đang "
+        "kiểm tra 2023-08",
+    ),
+    "wrong authority": (
+        set_value("X-HK", "authority", "ninh-giang"),
+        "authority",
+        "X-HK",
+        "authority",
+        "Đơn vị X-HK, kỳ 2023-08, trường authority: cơ quan ghi 'ninh-giang', khác cơ quan đang "
+        "kiểm tra tu-ky",
+    ),
+    "email not a boolean": (
+        set_value("X-AT", "official_email_regular", "có lẽ"),
+        "email_boolean",
+        "X-AT",
+        "official_email_regular",
+        "Đơn vị X-AT, kỳ 2023-08, trường official_email_regular: giá trị 'có lẽ' không phải true/false",
+    ),
 }
 
 
@@ -224,16 +302,20 @@ def test_several_failures_are_all_listed_and_blank_columns_grouped(authority, au
     blank = next(f for f in report.critical if "ô trống" in f.message)
     assert blank.units == ["P-VP", "P-KTHT", "P-TP"]
     assert blank.lines == [2, 3, 4]
-    assert blank.message == ("Các đơn vị P-VP, P-KTHT, P-TP (3 đơn vị), kỳ 2023-08, trường web_posts: "
-                             "thiếu số liệu (ô trống)")
+    assert blank.message == (
+        "Các đơn vị P-VP, P-KTHT, P-TP (3 đơn vị), kỳ 2023-08, trường web_posts: thiếu số liệu (ô trống)"
+    )
     text = report.message()
     assert all(f.message in text for f in report.critical)
 
 
 @pytest.mark.parametrize("column", ["web_posts", "unit_code"])
 def test_missing_column_is_reported_once(column, authority, august, write_extract):
-    header = [c for c in ("authority", "period", "unit_code", *COUNT_FIELDS, "official_email_regular", "source")
-              if c != column]
+    header = [
+        c
+        for c in ("authority", "period", "unit_code", *COUNT_FIELDS, "official_email_regular", "source")
+        if c != column
+    ]
     report = run(authority, write_extract(august, header=header))
     assert [(f.check, f.fields) for f in report.critical] == [("columns", [column])]
     assert report.critical[0].message == f"Bảng số liệu kỳ 2023-08 thiếu cột '{column}'"
@@ -254,8 +336,10 @@ def test_tenfold_jump_is_only_a_warning(authority, august, july, write_extract):
     assert report.critical == []
     jump = [f for f in report.warnings if f.check == "jump" and f.units == ["X-HK"]]
     assert len(jump) == 1 and jump[0].fields == ["received"]
-    assert jump[0].message == (f"Đơn vị X-HK, kỳ 2023-08, trường received: {before * 11}, gấp 11 lần tháng trước "
-                               f"({before}), vượt ngưỡng 10 lần")
+    assert jump[0].message == (
+        f"Đơn vị X-HK, kỳ 2023-08, trường received: {before * 11}, gấp 11 lần tháng trước "
+        f"({before}), vượt ngưỡng 10 lần"
+    )
     posts = [f for f in report.warnings if f.check == "web_posts_limit"]
     assert [(f.units, f.fields) for f in posts] == [(["X-QN"], ["web_posts"])]
     email = [f for f in report.warnings if f.check == "email_commune"]
@@ -299,9 +383,13 @@ def test_unreadable_input_is_an_input_error(authority, tmp_path, write_extract, 
 
 
 def test_import_is_cheap():
-    code = ("import sys, time; t = time.perf_counter(); import cchc.quality; "
-            "print(time.perf_counter() - t, 'great_expectations' in sys.modules, 'pandas' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+    code = (
+        "import sys, time; t = time.perf_counter(); import cchc.quality; "
+        "print(time.perf_counter() - t, 'great_expectations' in sys.modules, 'pandas' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout.split()
     assert float(out[0]) < 1.0
     assert out[1:] == ["False", "False"]
 

@@ -30,15 +30,21 @@ def rows(**overrides):
 
 
 def test_fourth_criticism(engine, tmp_path):
-    authority = make_authority(tmp_path / "demo", history=[("2023-04", "X-B", 1), ("2023-05", "X-B", 1),
-                                                            ("2023-06", "X-B", 1), ("2023-06", "X-C", 0)])
+    authority = make_authority(
+        tmp_path / "demo",
+        history=[("2023-04", "X-B", 1), ("2023-05", "X-B", 1), ("2023-06", "X-B", 1), ("2023-06", "X-C", 0)],
+    )
     load_period(engine, authority, "2023-07", rows(X_B=LOW_PAYMENT))
     result = decide_period(engine, authority, "2023-07", output_dir=tmp_path / "out")
     assert counts_by_unit(result) == {"X-B": 4}
     [section] = [s for s in result.document["sections"] if s["kind"] == "criticise"]
     assert (section["count"], section["ordinal"], section["subjects"]) == (4, "lần thứ tư", "UBND xã Hà Kỳ")
-    assert history_rows(engine, "demo") == [("2023-04", "X-B", 1), ("2023-05", "X-B", 1), ("2023-06", "X-B", 1),
-                                            ("2023-06", "X-C", 0)]
+    assert history_rows(engine, "demo") == [
+        ("2023-04", "X-B", 1),
+        ("2023-05", "X-B", 1),
+        ("2023-06", "X-B", 1),
+        ("2023-06", "X-C", 0),
+    ]
 
 
 def test_a_new_year_resets_the_count(engine, tmp_path):
@@ -46,7 +52,9 @@ def test_a_new_year_resets_the_count(engine, tmp_path):
     periods = ("2023-11", "2023-12", "2024-01", "2024-02")
     for period in periods:
         load_period(engine, authority, period, rows(X_C=LOW_PAYMENT))
-    counts = [counts_by_unit(decide_period(engine, authority, p, output_dir=tmp_path / "out")) for p in periods]
+    counts = [
+        counts_by_unit(decide_period(engine, authority, p, output_dir=tmp_path / "out")) for p in periods
+    ]
     assert counts == [{"X-C": 1}, {"X-C": 2}, {"X-C": 1}, {"X-C": 2}]
 
 
@@ -65,11 +73,17 @@ def test_vertical_agency_is_requested_never_criticised_nor_counted(engine, tmp_p
         load_period(engine, authority, period, rows(V_T=LOW_PAYMENT, X_B=LOW_PAYMENT))
         result = decide_period(engine, authority, period, output_dir=tmp_path / "out")
     sections = result.document["sections"]
-    assert [(s["number"], s["kind"]) for s in sections] == [("1", "criticise"), ("2", "request"), ("3", "directives")]
+    assert [(s["number"], s["kind"]) for s in sections] == [
+        ("1", "criticise"),
+        ("2", "request"),
+        ("3", "directives"),
+    ]
     assert sections[0]["ordinal"] == "lần thứ hai" and [e["unit"] for e in sections[0]["entries"]] == ["X-B"]
     request = sections[1]
-    assert (request["subjects"], request["heads"]) == ("Chi cục Thuế khu vực Tứ Kỳ",
-                                                       "Chi cục trưởng Chi cục Thuế khu vực Tứ Kỳ")
+    assert (request["subjects"], request["heads"]) == (
+        "Chi cục Thuế khu vực Tứ Kỳ",
+        "Chi cục trưởng Chi cục Thuế khu vực Tứ Kỳ",
+    )
     assert [e["unit"] for e in request["entries"]] == ["V-T"]
     stored = {r["unit_code"]: (r["kind"], r["count"]) for r in stored_rows(engine, "demo", "2023-06")}
     assert stored == {"V-T": ("request", None), "X-B": ("criticise", 2)}
@@ -77,8 +91,9 @@ def test_vertical_agency_is_requested_never_criticised_nor_counted(engine, tmp_p
 
 def test_rulebook_version_change_between_two_months(engine, tmp_path):
     """Payment target 30% until July 2023, 60% from 1 August: the same 50% is fine in July, criticised in August."""
-    authority = make_authority(tmp_path / "demo", rules={"versions": [{"valid_from": "2023-08-01",
-                                                                       "payment_target": 60}]})
+    authority = make_authority(
+        tmp_path / "demo", rules={"versions": [{"valid_from": "2023-08-01", "payment_target": 60}]}
+    )
     half = (200, 195, 200, 200, 100, 50, 6)
     for period in ("2023-07", "2023-08"):
         load_period(engine, authority, period, rows(X_B=half))
@@ -90,7 +105,9 @@ def test_rulebook_version_change_between_two_months(engine, tmp_path):
     assert counts_by_unit(august) == {"X-B": 1}
     assert august.rulebook_version.startswith("default@2023-04-01+demo@2023-08-01:")
     assert august.document["targets"]["payment_target"] == "60"
-    assert {r["rulebook_version"] for r in stored_rows(engine, "demo", "2023-08")} == {august.rulebook_version}
+    assert {r["rulebook_version"] for r in stored_rows(engine, "demo", "2023-08")} == {
+        august.rulebook_version
+    }
     # A rerun of July after August still uses the rules in force in July.
     assert decide_period(engine, authority, "2023-07", output_dir=tmp_path / "out").decisions == []
     assert runs(engine, "demo", "2023-07")[-1]["rulebook_version"] == "default@2023-04-01"
@@ -100,10 +117,13 @@ def test_commended_units_and_groups_in_the_warehouse(engine, tmp_path):
     authority = make_authority(tmp_path / "demo")
     load_period(engine, authority, "2023-06", rows(P_A=GOOD, X_C=GOOD))
     result = decide_period(engine, authority, "2023-06", output_dir=tmp_path / "out")
-    assert result.document["sections"][0]["groups"] == [{"group": "agencies", "units": ["P-A"]},
-                                                        {"group": "communes", "units": ["X-C"]}]
-    assert [(r["unit_code"], r["kind"], r["section"], r["commend_group"]) for r in stored_rows(engine, "demo")] == [
-        ("P-A", "commend", "1", "agencies"), ("X-C", "commend", "1", "communes")]
+    assert result.document["sections"][0]["groups"] == [
+        {"group": "agencies", "units": ["P-A"]},
+        {"group": "communes", "units": ["X-C"]},
+    ]
+    assert [
+        (r["unit_code"], r["kind"], r["section"], r["commend_group"]) for r in stored_rows(engine, "demo")
+    ] == [("P-A", "commend", "1", "agencies"), ("X-C", "commend", "1", "communes")]
 
 
 def test_history_import_is_idempotent_and_follows_the_file(engine, tmp_path):
@@ -123,7 +143,9 @@ def test_a_decided_period_overrides_its_history(engine, tmp_path):
     authority = make_authority(tmp_path / "demo", history=[("2023-05", "X-B", 1)])
     load_period(engine, authority, "2023-05", rows(X_B=(200, 195, 200, 200, 10, 6, 6)))  # 60%, few dossiers
     load_period(engine, authority, "2023-06", rows(X_B=LOW_PAYMENT))  # campaign 16/110: criticised
-    assert counts_by_unit(decide_period(engine, authority, "2023-06", output_dir=tmp_path / "out")) == {"X-B": 2}
+    assert counts_by_unit(decide_period(engine, authority, "2023-06", output_dir=tmp_path / "out")) == {
+        "X-B": 2
+    }
     result = decide_period(engine, authority, "2023-05", output_dir=tmp_path / "out")
     assert result.decisions == [] and result.recounted == ["2023-06"]
     assert counts_by_unit(read_stored(engine, "demo", "2023-06")["decisions"]) == {"X-B": 1}

@@ -33,8 +33,13 @@ def test_defaults_of_the_brief_in_august_2023():
     assert rules.digitization_target == Decimal("100")
     assert rules.criticism_reset == "year"
     assert rules.targets_json() == {
-        "commend_receipt": "98.5", "commend_result": "99", "low_month": "90", "low_ytd": "90",
-        "payment_target": "30", "posts_required": 4, "digitization_target": "100",
+        "commend_receipt": "98.5",
+        "commend_result": "99",
+        "low_month": "90",
+        "low_ytd": "90",
+        "payment_target": "30",
+        "posts_required": 4,
+        "digitization_target": "100",
     }
 
 
@@ -48,9 +53,15 @@ def test_no_payment_target_before_april_2023():
 def test_campaign_starts_payment_april_in_2023_january_later(tmp_path):
     authority = load_authority(SEED)
     assert campaign_starts_for(authority, "2023-08") == {
-        "receipt": Period(2023, 1), "result": Period(2023, 1), "payment": Period(2023, 4)}
+        "receipt": Period(2023, 1),
+        "result": Period(2023, 1),
+        "payment": Period(2023, 4),
+    }
     assert campaign_starts_for(authority, "2024-03") == {
-        "receipt": Period(2024, 1), "result": Period(2024, 1), "payment": Period(2024, 1)}
+        "receipt": Period(2024, 1),
+        "result": Period(2024, 1),
+        "payment": Period(2024, 1),
+    }
 
 
 def test_a_period_before_the_first_version_is_refused():
@@ -71,10 +82,18 @@ def test_authority_plain_override_applies_to_every_date():
 
 def test_authority_versions_coexist_with_the_defaults():
     """2023 at 30%, 2025 at 60% from 1 January with a campaign from January; a rerun of 2023 keeps 30%."""
-    book = load_rulebook(overrides={"versions": [
-        {"valid_from": "2025-01-01", "payment_target": 60, "campaign_start": {"payment": {2025: "2025-01"}}},
-        {"valid_from": "2025-07-01", "posts_required": 8},
-    ]})
+    book = load_rulebook(
+        overrides={
+            "versions": [
+                {
+                    "valid_from": "2025-01-01",
+                    "payment_target": 60,
+                    "campaign_start": {"payment": {2025: "2025-01"}},
+                },
+                {"valid_from": "2025-07-01", "posts_required": 8},
+            ]
+        }
+    )
     assert book.rules_for("2023-08").payment_target == Decimal("30")
     assert book.rules_for("2023-08").version == "default@2023-04-01"
     assert book.rules_for("2024-12").payment_target == Decimal("30")
@@ -83,7 +102,9 @@ def test_authority_versions_coexist_with_the_defaults():
     assert jan.campaign_starts(2025)["payment"] == Period(2025, 1)
     assert jan.campaign_start["payment"][2023] == Period(2023, 4)  # merged, not replaced
     july = book.rules_for("2025-07")
-    assert july.payment_target == Decimal("60") and july.posts_required == 8  # inherited from the earlier version
+    assert (
+        july.payment_target == Decimal("60") and july.posts_required == 8
+    )  # inherited from the earlier version
     assert jan.version.startswith("default@2023-04-01+override@2025-01-01:")
     assert july.version.startswith("default@2023-04-01+override@2025-07-01:")
     assert jan.version != july.version
@@ -124,15 +145,28 @@ INVALID = [
     ({"posts_required": 2.5}, "posts_required"),
     ({"posts_required": -1}, "posts_required"),
     ({"criticism_reset": "month"}, "criticism_reset"),
-    ({"campaign_start": {"payment": {2023: "2024-04"}}}, r"campaign_start.payment.2023'.*không thuộc năm 2023"),
+    (
+        {"campaign_start": {"payment": {2023: "2024-04"}}},
+        r"campaign_start.payment.2023'.*không thuộc năm 2023",
+    ),
     ({"campaign_start": {"posts": {2023: "2023-04"}}}, "campaign_start.posts"),
     ({"campaign_start": {"payment": {2023: "April"}}}, "campaign_start.payment.2023"),
     ({"versions": {"valid_from": "2023-01-01"}}, r"'versions': phải là danh sách"),
     ({"versions": [{"payment_target": 50}]}, r"versions\[0\]: thiếu khóa 'valid_from'"),
     ({"versions": [{"valid_from": "tomorrow", "payment_target": 50}]}, "valid_from"),
-    ({"versions": [{"valid_from": "2025-01-01", "payment_target": 50},
-                   {"valid_from": "2025-01-01", "payment_target": 60}]}, r"versions\[1\].*trùng với versions\[0\]"),
-    ({"versions": [{"valid_from": "2025-01-01", "payment_targett": 50}]}, r"versions\[0\] \(valid_from 2025-01-01\).*payment_targett"),
+    (
+        {
+            "versions": [
+                {"valid_from": "2025-01-01", "payment_target": 50},
+                {"valid_from": "2025-01-01", "payment_target": 60},
+            ]
+        },
+        r"versions\[1\].*trùng với versions\[0\]",
+    ),
+    (
+        {"versions": [{"valid_from": "2025-01-01", "payment_targett": 50}]},
+        r"versions\[0\] \(valid_from 2025-01-01\).*payment_targett",
+    ),
     ({"versions": [{"valid_from": "2025-01-01", "low_ytd": 101}]}, r"versions\[0\].*low_ytd'.*0–100"),
 ]
 
@@ -157,7 +191,9 @@ def test_refusal_names_the_authority_file(seed_config):
 
 def _write_book(tmp_path: Path, data) -> Path:
     path = tmp_path / "rulebook.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True) if not isinstance(data, str) else data, encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(data, allow_unicode=True) if not isinstance(data, str) else data, encoding="utf-8"
+    )
     return path
 
 
@@ -165,13 +201,19 @@ def test_shipped_rulebook_file_loads():
     assert load_rulebook(path=DEFAULT_RULEBOOK).id == "default"
 
 
-@pytest.mark.parametrize(("mutate", "message"), [
-    (lambda d: d["versions"][1].update(valid_from=d["versions"][0]["valid_from"]), "trùng với versions"),
-    (lambda d: d["versions"][0].pop("posts_required"), "phiên bản đầu tiên phải đặt mọi khóa; thiếu posts_required"),
-    (lambda d: d.update(extra=1), "'extra'"),
-    (lambda d: d.update(id="de fault"), "'id'"),
-    (lambda d: d["versions"][1].update(digitization_target=100.5), "digitization_target"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["versions"][1].update(valid_from=d["versions"][0]["valid_from"]), "trùng với versions"),
+        (
+            lambda d: d["versions"][0].pop("posts_required"),
+            "phiên bản đầu tiên phải đặt mọi khóa; thiếu posts_required",
+        ),
+        (lambda d: d.update(extra=1), "'extra'"),
+        (lambda d: d.update(id="de fault"), "'id'"),
+        (lambda d: d["versions"][1].update(digitization_target=100.5), "digitization_target"),
+    ],
+)
 def test_invalid_rulebook_files_are_refused_naming_file_and_key(tmp_path, mutate, message):
     data = yaml.safe_load(DEFAULT_RULEBOOK.read_text(encoding="utf-8"))
     mutate(data)

@@ -26,23 +26,45 @@ def test_upgrade_load_and_rates(empty_url, tmp_path, capsys, monkeypatch):
     assert run("current", "--url", empty_url) == 1
     assert "(trống)" in capsys.readouterr().out
     assert run("upgrade", "--url", empty_url) == 0
-    assert f"Kho dữ liệu {mask_url(empty_url)}: lược đồ ở phiên bản {head_revision()}" in capsys.readouterr().out
+    assert (
+        f"Kho dữ liệu {mask_url(empty_url)}: lược đồ ở phiên bản {head_revision()}" in capsys.readouterr().out
+    )
     assert run("current", "--url", empty_url) == 0
 
     authority = load_authority(SCENARIO)
     rows = load_monthly(authority)
     for period in ("2023-07", "2023-08"):
         path = tmp_path / f"{period}.csv"
-        pd.DataFrame([{**r, "authority": "tu-ky", "source": "api"} for r in rows if r["period"] == period]).to_csv(
-            path, index=False)
-        assert run("load", "--url", empty_url, "--csv", str(path), "--authority", "tu-ky", "--period", period) == 0
+        pd.DataFrame(
+            [{**r, "authority": "tu-ky", "source": "api"} for r in rows if r["period"] == period]
+        ).to_csv(path, index=False)
+        assert (
+            run("load", "--url", empty_url, "--csv", str(path), "--authority", "tu-ky", "--period", period)
+            == 0
+        )
     out = capsys.readouterr().out
     assert "tu-ky kỳ 8/2023: nạp phiên bản 1" in out
-    assert run("load", "--url", empty_url, "--csv", str(path), "--authority", "tu-ky", "--period", "2023-08") == 0
+    assert (
+        run("load", "--url", empty_url, "--csv", str(path), "--authority", "tu-ky", "--period", "2023-08")
+        == 0
+    )
     assert "không ghi gì thêm" in capsys.readouterr().out
 
-    assert run("rates", "--url", empty_url, "--authority", "tu-ky", "--period", "2023-08",
-               "--campaign", "payment=2023-04", "--units") == 0
+    assert (
+        run(
+            "rates",
+            "--url",
+            empty_url,
+            "--authority",
+            "tu-ky",
+            "--period",
+            "2023-08",
+            "--campaign",
+            "payment=2023-04",
+            "--units",
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Tiếp nhận: 97,67% (tăng 0,54%)" in out
     assert "Kết quả giải quyết: 99,05% (tăng 0,24%)" in out

@@ -11,7 +11,11 @@ from cchc.warehouse.errors import LoadRefused
 from cchc.warehouse.load import list_loads, load_facts, read_facts, sync_units
 from cchc.warehouse.schema import monthly_facts
 
-JAN = {"P-A": (10, 9, 8, 8, 4, 1, 5), "X-B": (20, 20, 19, 18, 10, 3, 4, True), "X-C": (0, 0, 0, 0, 0, 0, 2, False)}
+JAN = {
+    "P-A": (10, 9, 8, 8, 4, 1, 5),
+    "X-B": (20, 20, 19, 18, 10, 3, 4, True),
+    "X-C": (0, 0, 0, 0, 0, 0, 2, False),
+}
 FEB = {"P-A": (12, 12, 11, 10, 5, 2, 6), "X-B": (25, 24, 22, 22, 8, 8, 1), "X-C": (3, 3, 3, 3, 0, 0, 4)}
 
 
@@ -20,7 +24,9 @@ def loaded(engine, authority):
     """January and February loaded once each."""
     for period, rows in (("2024-01", JAN), ("2024-02", FEB)):
         sync_units(engine, authority, period)
-        load_facts(engine, authority.id, period, make_frame(authority.id, period, rows), f"run-{period}", "api")
+        load_facts(
+            engine, authority.id, period, make_frame(authority.id, period, rows), f"run-{period}", "api"
+        )
     return engine
 
 
@@ -32,15 +38,19 @@ def _period_rows(engine, period):
 
 def test_first_load(engine, authority):
     sync_units(engine, authority, "2024-01")
-    result = load_facts(engine, authority.id, "2024-01", make_frame(authority.id, "2024-01", JAN), "run-1", "api")
+    result = load_facts(
+        engine, authority.id, "2024-01", make_frame(authority.id, "2024-01", JAN), "run-1", "api"
+    )
     assert (result.version, result.rows, result.changed) == (1, 3, True)
     facts = {r["unit_code"]: r for r in read_facts(engine, authority.id, "2024-01")}
     assert facts["X-B"]["received_digitized"] == 20
     assert facts["X-B"]["official_email_regular"] is True
     assert facts["X-C"]["official_email_regular"] is False
     assert facts["P-A"]["official_email_regular"] is None
-    assert all(r["load_id"] == result.load_id and r["run_id"] == "run-1" and r["source"] == "api"
-               for r in facts.values())
+    assert all(
+        r["load_id"] == result.load_id and r["run_id"] == "run-1" and r["source"] == "api"
+        for r in facts.values()
+    )
 
 
 def test_same_figures_again_change_nothing(loaded, authority):
@@ -57,7 +67,9 @@ def test_same_figures_again_change_nothing(loaded, authority):
 def test_revised_figures_become_version_two_and_version_one_stays(loaded, authority):
     first_load = list_loads(loaded, authority.id, "2024-02")[0]["load_id"]
     revised = dict(FEB, **{"X-B": (25, 25, 22, 22, 8, 8, 1)})
-    result = load_facts(loaded, authority.id, "2024-02", make_frame(authority.id, "2024-02", revised), "run-2", "api")
+    result = load_facts(
+        loaded, authority.id, "2024-02", make_frame(authority.id, "2024-02", revised), "run-2", "api"
+    )
     assert (result.version, result.changed) == (2, True)
     assert result.load_id != first_load
 
@@ -69,13 +81,16 @@ def test_revised_figures_become_version_two_and_version_one_stays(loaded, author
     assert [ld["version"] for ld in list_loads(loaded, authority.id, "2024-02")] == [1, 2]
     with loaded.connect() as conn:
         current_count = conn.execute(
-            sa.select(sa.func.count()).select_from(monthly_facts)
+            sa.select(sa.func.count())
+            .select_from(monthly_facts)
             .where(monthly_facts.c.period == "2024-02", monthly_facts.c.is_current.is_(True))
         ).scalar_one()
     assert current_count == 3
 
     # Going back to version 1's figures is a third version, not a silent rewind.
-    again = load_facts(loaded, authority.id, "2024-02", make_frame(authority.id, "2024-02", FEB), "run-3", "api")
+    again = load_facts(
+        loaded, authority.id, "2024-02", make_frame(authority.id, "2024-02", FEB), "run-3", "api"
+    )
     assert (again.version, again.changed) == (3, True)
 
 
@@ -101,7 +116,9 @@ def test_constraint_violation_mid_load_rolls_everything_back(loaded, authority, 
     before = dump(loaded)
     revised = {"P-A": (99, 99, 99, 99, 9, 9, 9), "X-B": bad, "X-C": (3, 3, 3, 3, 0, 0, 4)}
     with pytest.raises(LoadRefused) as info:
-        load_facts(loaded, authority.id, "2024-02", make_frame(authority.id, "2024-02", revised), "run-x", "api")
+        load_facts(
+            loaded, authority.id, "2024-02", make_frame(authority.id, "2024-02", revised), "run-x", "api"
+        )
     for word in expected:
         assert word in str(info.value)
     assert "giữ nguyên" in str(info.value)
@@ -137,7 +154,9 @@ def test_missing_column_and_empty_frame_are_refused(loaded, authority):
     with pytest.raises(LoadRefused, match="thiếu cột web_posts"):
         load_facts(loaded, authority.id, "2024-02", frame, "run-x", "api")
     with pytest.raises(LoadRefused, match="không có dòng nào"):
-        load_facts(loaded, authority.id, "2024-02", make_frame(authority.id, "2024-02", FEB).iloc[0:0], "r", "api")
+        load_facts(
+            loaded, authority.id, "2024-02", make_frame(authority.id, "2024-02", FEB).iloc[0:0], "r", "api"
+        )
 
 
 def test_a_csv_read_as_text_loads_the_same(loaded, authority, tmp_path):

@@ -87,25 +87,51 @@ def test_default_url_and_env(tmp_path, monkeypatch):
 
 
 def test_url_from_connection_extra_url_wins():
-    conn = SimpleNamespace(conn_type="postgres", host="ignored", port=None, login=None, password=None, schema=None,
-                           extra_dejson={"url": "sqlite:////data/wh.db"})
+    conn = SimpleNamespace(
+        conn_type="postgres",
+        host="ignored",
+        port=None,
+        login=None,
+        password=None,
+        schema=None,
+        extra_dejson={"url": "sqlite:////data/wh.db"},
+    )
     assert warehouse_url_from_connection(conn) == "sqlite:////data/wh.db"
 
 
 def test_url_from_postgres_connection_with_awkward_password():
-    conn = SimpleNamespace(conn_type="postgres", host="db.internal", port=5433, login="cchc", password="p@ss:w/rd%",
-                           schema="warehouse", extra_dejson={"sslmode": "require", "cursor": "dictcursor"})
+    conn = SimpleNamespace(
+        conn_type="postgres",
+        host="db.internal",
+        port=5433,
+        login="cchc",
+        password="p@ss:w/rd%",
+        schema="warehouse",
+        extra_dejson={"sslmode": "require", "cursor": "dictcursor"},
+    )
     url = make_url(warehouse_url_from_connection(conn))
     assert url.drivername == "postgresql+psycopg"
     assert (url.host, url.port, url.username, url.password, url.database) == (
-        "db.internal", 5433, "cchc", "p@ss:w/rd%", "warehouse")
+        "db.internal",
+        5433,
+        "cchc",
+        "p@ss:w/rd%",
+        "warehouse",
+    )
     assert dict(url.query) == {"sslmode": "require"}  # Airflow-only extras are not passed to libpq
     assert "p@ss" not in mask_url(url) and "***" in mask_url(url)
 
 
 def test_url_from_sqlite_connection_and_unsupported_type():
-    conn = SimpleNamespace(conn_type="sqlite", host="/data/wh.db", port=None, login=None, password=None, schema=None,
-                           extra_dejson={})
+    conn = SimpleNamespace(
+        conn_type="sqlite",
+        host="/data/wh.db",
+        port=None,
+        login=None,
+        password=None,
+        schema=None,
+        extra_dejson={},
+    )
     assert warehouse_url_from_connection(conn) == "sqlite:////data/wh.db"
     with pytest.raises(WarehouseError, match="mysql"):
         warehouse_url_from_connection(SimpleNamespace(conn_type="mysql", host="h", extra_dejson={}))

@@ -25,8 +25,16 @@ from cchc.warehouse.schema import campaign_windows, rates
 
 # (received, received_digitized, resolved, resolved_digitized, fee_dossiers, paid_online, web_posts)
 DATA = {
-    "2024-01": {"P-A": (10, 9, 8, 8, 4, 1, 5), "X-B": (20, 20, 19, 18, 10, 3, 4), "X-C": (0, 0, 0, 0, 0, 0, 2)},
-    "2024-02": {"P-A": (12, 12, 11, 10, 5, 2, 6), "X-B": (25, 24, 22, 22, 8, 8, 1), "X-C": (3, 3, 3, 3, 0, 0, 4)},
+    "2024-01": {
+        "P-A": (10, 9, 8, 8, 4, 1, 5),
+        "X-B": (20, 20, 19, 18, 10, 3, 4),
+        "X-C": (0, 0, 0, 0, 0, 0, 2),
+    },
+    "2024-02": {
+        "P-A": (12, 12, 11, 10, 5, 2, 6),
+        "X-B": (25, 24, 22, 22, 8, 8, 1),
+        "X-C": (3, 3, 3, 3, 0, 0, 4),
+    },
     # P-A's receipt is the brief's half: 229/800 = 28,625% → 28,63%.
     "2024-03": {"P-A": (800, 229, 7, 7, 0, 0, 3), "X-B": (5, 5, 5, 5, 2, 1, 0), "X-C": (0, 0, 0, 0, 0, 0, 0)},
 }
@@ -63,7 +71,14 @@ EXPECTED_MARCH = {
 def _load(engine, authority, periods=tuple(DATA)):
     for period in periods:
         sync_units(engine, authority, period)
-        load_facts(engine, authority.id, period, make_frame(authority.id, period, DATA[period]), f"run-{period}", "api")
+        load_facts(
+            engine,
+            authority.id,
+            period,
+            make_frame(authority.id, period, DATA[period]),
+            f"run-{period}",
+            "api",
+        )
 
 
 @pytest.fixture
@@ -98,11 +113,16 @@ def test_zero_denominators_are_undefined(three_months, authority):
 def test_sql_rounding_agrees_with_the_display_module(three_months, authority):
     compute_rates(three_months, authority.id, "2024-03")
     with three_months.connect() as conn:
-        stored = conn.execute(sa.select(rates.c.numerator, rates.c.denominator, rates.c.shown_hundredths)).all()
+        stored = conn.execute(
+            sa.select(rates.c.numerator, rates.c.denominator, rates.c.shown_hundredths)
+        ).all()
     assert stored
     for numerator, denominator, hundredths in stored:
         expected = None if denominator is None else shown_percent(numerator, denominator)
-        assert (None if hundredths is None else Decimal(hundredths) / 100) == expected, (numerator, denominator)
+        assert (None if hundredths is None else Decimal(hundredths) / 100) == expected, (
+            numerator,
+            denominator,
+        )
 
 
 def test_authority_totals_and_changes_on_shown_rates(three_months, authority):
@@ -124,11 +144,14 @@ def test_campaign_start_is_stored_and_reused(three_months, authority):
     result = compute_rates(three_months, authority.id, "2024-03", {"payment": Period(2024, 2)})
     assert result.campaign_starts["payment"] == "2024-02"
     index = index_rates(read_rates(three_months, authority.id, "2024-03"))
-    assert (index[("X-B", "payment", "campaign")]["numerator"], index[("X-B", "payment", "campaign")]["denominator"]) \
-        == (9, 10)
+    assert (
+        index[("X-B", "payment", "campaign")]["numerator"],
+        index[("X-B", "payment", "campaign")]["denominator"],
+    ) == (9, 10)
     with three_months.connect() as conn:
-        stored = conn.execute(sa.select(campaign_windows.c.metric, campaign_windows.c.year,
-                                        campaign_windows.c.start_period)).all()
+        stored = conn.execute(
+            sa.select(campaign_windows.c.metric, campaign_windows.c.year, campaign_windows.c.start_period)
+        ).all()
     assert [tuple(r) for r in stored] == [("payment", 2024, "2024-02")]
     # Next computation without a mapping reads the window from the warehouse.
     again = compute_rates(three_months, authority.id, "2024-03")
@@ -140,18 +163,26 @@ def test_campaign_start_is_stored_and_reused(three_months, authority):
 
 
 def test_default_campaign_starts():
-    assert default_campaign_starts(2023) == {"receipt": Period(2023, 1), "result": Period(2023, 1),
-                                             "payment": Period(2023, 4)}
+    assert default_campaign_starts(2023) == {
+        "receipt": Period(2023, 1),
+        "result": Period(2023, 1),
+        "payment": Period(2023, 4),
+    }
     assert default_campaign_starts(2024)["payment"] == Period(2024, 1)
 
 
 def test_ytd_reads_revised_earlier_months_from_the_warehouse(three_months, authority):
     compute_rates(three_months, authority.id, "2024-03")
     revised = dict(DATA["2024-02"], **{"X-B": (25, 25, 22, 22, 8, 8, 1)})
-    load_facts(three_months, authority.id, "2024-02", make_frame(authority.id, "2024-02", revised), "rev", "api")
+    load_facts(
+        three_months, authority.id, "2024-02", make_frame(authority.id, "2024-02", revised), "rev", "api"
+    )
     compute_rates(three_months, authority.id, "2024-03")
     index = index_rates(read_rates(three_months, authority.id, "2024-03"))
-    assert (index[("X-B", "receipt", "ytd")]["numerator"], index[("X-B", "receipt", "ytd")]["denominator"]) == (50, 50)
+    assert (
+        index[("X-B", "receipt", "ytd")]["numerator"],
+        index[("X-B", "receipt", "ytd")]["denominator"],
+    ) == (50, 50)
     assert index[("*", "receipt", "previous_month")]["numerator"] == 40
 
 
@@ -164,7 +195,10 @@ def test_only_units_valid_in_the_period_but_totals_sum_every_unit(engine):
     compute_rates(engine, "demo", "2024-03")
     index = index_rates(read_rates(engine, "demo", "2024-03"))
     assert {k[0] for k in index} == {"*", "P-A", "X-B"}
-    assert (index[("*", "receipt", "ytd")]["numerator"], index[("*", "receipt", "ytd")]["denominator"]) == (302, 875)
+    assert (index[("*", "receipt", "ytd")]["numerator"], index[("*", "receipt", "ytd")]["denominator"]) == (
+        302,
+        875,
+    )
 
 
 def test_recompute_replaces_and_refuses_without_facts(three_months, authority):

@@ -27,7 +27,9 @@ SCENARIO = ROOT / "scenarios" / "seed" / "tu-ky"
 
 def _seed_expectations():
     """tests/test_seed_scenario.py, loaded by path: one list of the letter's figures, not a copy."""
-    spec = importlib.util.spec_from_file_location("seed_letter_figures", ROOT / "tests" / "test_seed_scenario.py")
+    spec = importlib.util.spec_from_file_location(
+        "seed_letter_figures", ROOT / "tests" / "test_seed_scenario.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -45,7 +47,9 @@ def seed(backend, request, tmp_path_factory):
     rows = load_monthly(authority)
     for month in range(1, 9):
         period = f"2023-{month:02d}"
-        frame = pd.DataFrame([{**r, "authority": authority.id, "source": "api"} for r in rows if r["period"] == period])
+        frame = pd.DataFrame(
+            [{**r, "authority": authority.id, "source": "api"} for r in rows if r["period"] == period]
+        )
         sync_units(engine, authority, period)
         result = load_facts(engine, authority.id, period, frame, f"seed-{period}", "api")
         assert result.changed and result.rows == len(authority.units)
@@ -107,6 +111,9 @@ def test_online_payment_month_and_campaign(seed, name, month, campaign, shortfal
 def test_every_unit_has_every_rate(seed):
     _, authority, index, _ = seed
     for unit in authority.units:
-        for metric, window in [(m, w) for m in ("receipt", "result", "payment")
-                               for w in ("month", "previous_month", "ytd", "campaign")] + [("posts", "month")]:
+        for metric, window in [
+            (m, w)
+            for m in ("receipt", "result", "payment")
+            for w in ("month", "previous_month", "ytd", "campaign")
+        ] + [("posts", "month")]:
             assert (unit.code, metric, window) in index

@@ -89,6 +89,8 @@ def test_backfill_extends_back_and_keeps_later_history(engine):
     sync_units(engine, renamed, "2024-09")
     before = dump(engine)
     # Re-running March with today's registry must not rename X-B in March, nor close anything.
-    again = sync_units(engine, make_authority([UNITS[0], replace(UNITS[1], name="UBND phường Hà Kỳ")]), "2024-03")
+    again = sync_units(
+        engine, make_authority([UNITS[0], replace(UNITS[1], name="UBND phường Hà Kỳ")]), "2024-03"
+    )
     assert again.backfill and again.kept == ["X-B"] and not again.touched
     assert dump(engine) == before

@@ -57,8 +57,15 @@ def make_authority(units_list: list[Unit] | None = None, authority_id: str = "de
     )
 
 
-COUNTS = ("received", "received_digitized", "resolved", "resolved_digitized", "fee_dossiers", "paid_online",
-          "web_posts")
+COUNTS = (
+    "received",
+    "received_digitized",
+    "resolved",
+    "resolved_digitized",
+    "fee_dossiers",
+    "paid_online",
+    "web_posts",
+)
 
 
 def make_frame(authority_id: str, period: str, rows: dict[str, tuple], source: str = "api") -> pd.DataFrame:
@@ -66,8 +73,16 @@ def make_frame(authority_id: str, period: str, rows: dict[str, tuple], source: s
     records: list[dict[str, Any]] = []
     for code, values in rows.items():
         counts, flag = (values[:7], values[7]) if len(values) == 8 else (values, None)
-        records.append({"authority": authority_id, "period": period, "unit_code": code,
-                        **dict(zip(COUNTS, counts, strict=True)), "official_email_regular": flag, "source": source})
+        records.append(
+            {
+                "authority": authority_id,
+                "period": period,
+                "unit_code": code,
+                **dict(zip(COUNTS, counts, strict=True)),
+                "official_email_regular": flag,
+                "source": source,
+            }
+        )
     frame = pd.DataFrame(records)
     for column in COUNTS:
         frame[column] = frame[column].astype("Int64")

@@ -120,8 +120,17 @@ def load_authority(folder: str | os.PathLike) -> Authority:
         raise ConfigError(f"{where}: nội dung phải là một bảng khóa–giá trị")
 
     known = {
-        "id", "level", "name", "issuing_body", "place", "document_symbol", "signer", "recipients",
-        "copies", "portal", "rules",
+        "id",
+        "level",
+        "name",
+        "issuing_body",
+        "place",
+        "document_symbol",
+        "signer",
+        "recipients",
+        "copies",
+        "portal",
+        "rules",
     }
     aid = str(_require(data, "id", where))
     if aid != folder.name:
@@ -191,7 +200,9 @@ def load_units(path: Path) -> list[Unit]:
         if row["code"] in seen:
             raise ConfigError(f"{path}, dòng {line}: mã đơn vị '{row['code']}' bị trùng")
         if row["email"] and "@" not in row["email"]:
-            raise ConfigError(f"{path}, dòng {line}, đơn vị {row['code']}: email '{row['email']}' không hợp lệ")
+            raise ConfigError(
+                f"{path}, dòng {line}, đơn vị {row['code']}: email '{row['email']}' không hợp lệ"
+            )
         seen.add(row["code"])
         units.append(Unit(**{c: row[c] for c in UNIT_COLUMNS}))
     if not units:
@@ -242,7 +253,9 @@ def load_monthly(authority: Authority) -> list[dict[str, Any]]:
         record: dict[str, Any] = {"period": period, "unit_code": row["unit_code"]}
         for column in COUNT_FIELDS:
             record[column] = _count(row[column], where, column)
-        record["official_email_regular"] = _bool(row.get("official_email_regular", ""), where, "official_email_regular")
+        record["official_email_regular"] = _bool(
+            row.get("official_email_regular", ""), where, "official_email_regular"
+        )
         rows.append(record)
     return rows
 
@@ -259,5 +272,7 @@ def load_history(authority: Authority) -> list[dict[str, Any]]:
         period = str(Period.parse(row["period"]))
         if row["unit_code"] not in known:
             raise ConfigError(f"{where}: mã đơn vị không có trong units.csv")
-        out.append({"period": period, "unit_code": row["unit_code"], "count": _count(row["count"], where, "count")})
+        out.append(
+            {"period": period, "unit_code": row["unit_code"], "count": _count(row["count"], where, "count")}
+        )
     return out

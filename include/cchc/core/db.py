@@ -32,7 +32,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Airflow connection extras that mean something to libpq; anything else in the extra (Airflow's own
 # options such as "cursor") would make psycopg refuse to connect.
 _PG_QUERY_KEYS = (
-    "sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "application_name", "options",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "connect_timeout",
+    "application_name",
+    "options",
     "target_session_attrs",
 )
 _DRIVERS = {
@@ -115,7 +121,7 @@ def warehouse_url_from_connection(conn: Any) -> str:
     if driver is None:
         raise WarehouseError(
             f"kết nối kho dữ liệu: loại kết nối '{conn_type or '(trống)'}' không được hỗ trợ "
-            "(chỉ nhận postgres, sqlite, hoặc extra {\"url\": ...})"
+            '(chỉ nhận postgres, sqlite, hoặc extra {"url": ...})'
         )
     host = (getattr(conn, "host", None) or "").strip()
     if driver == "sqlite":

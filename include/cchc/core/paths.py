@@ -64,7 +64,9 @@ class PeriodFolder:
     def __init__(self, output_dir: str | os.PathLike, authority_id: str, period: Period | str) -> None:
         object.__setattr__(self, "output_dir", Path(output_dir))
         object.__setattr__(self, "authority_id", check_authority_id(authority_id))
-        object.__setattr__(self, "period", str(period if isinstance(period, Period) else Period.parse(str(period))))
+        object.__setattr__(
+            self, "period", str(period if isinstance(period, Period) else Period.parse(str(period)))
+        )
 
     @property
     def root(self) -> Path:

@@ -89,5 +89,7 @@ def resolve_period(params: dict | None, logical_date: datetime | date | None) ->
     if explicit:
         return Period.parse(explicit)
     if logical_date is None:
-        raise ConfigError("không xác định được kỳ báo cáo: lần chạy không có logical date và không có tham số 'period'")
+        raise ConfigError(
+            "không xác định được kỳ báo cáo: lần chạy không có logical date và không có tham số 'period'"
+        )
     return Period.before(logical_date)

@@ -25,7 +25,7 @@ WAREHOUSE_CONN_ID = "cchc_warehouse"
 SMTP_CONN_ID = "smtp_default"
 CONNECTIONS = {
     PORTAL_CONN_ID: "Cổng dịch vụ công: địa chỉ, OAuth2 client id (login) và secret (password); extra: "
-                    "connect_timeout, read_timeout, max_workers, rate_limit, page_size",
+    "connect_timeout, read_timeout, max_workers, rate_limit, page_size",
     WAREHOUSE_CONN_ID: "kho dữ liệu: URL SQLAlchemy trong extra.url (mặc định SQLite dưới CCHC_OUTPUT_DIR)",
     SMTP_CONN_ID: "máy chủ thư gửi công văn, thư tổng hợp và cảnh báo (from_email trong extra)",
 }
@@ -48,7 +48,7 @@ VARIABLES = {
     OUTPUT_DIR: "nơi mỗi lần chạy ghi <cơ quan>/<kỳ>/… (mặc định output/)",
     INBOX_DIR: "nơi đặt tệp Excel xuất từ hệ thống giải quyết TTHC khi cơ quan lấy số liệu từ Excel",
     WAREHOUSE_URL: "URL SQLAlchemy của kho dữ liệu cho dòng lệnh cchc và make run (trong Airflow: kết nối "
-                   "cchc_warehouse); mặc định tệp SQLite <CCHC_OUTPUT_DIR>/warehouse.db",
+    "cchc_warehouse); mặc định tệp SQLite <CCHC_OUTPUT_DIR>/warehouse.db",
     PORTAL_URL: "địa chỉ Cổng dịch vụ công cho lệnh cchc extract (trong Airflow: kết nối cchc_portal)",
     PORTAL_CLIENT_ID: "OAuth2 client id của cổng cho lệnh cchc extract",
     PORTAL_CLIENT_SECRET: "OAuth2 client secret của cổng cho lệnh cchc extract (không bao giờ ghi vào log)",
@@ -87,7 +87,9 @@ class Settings:
     def config_dir(self) -> Path:
         path = self._path(CONFIG_DIR)
         if path is None:
-            raise ConfigError(f"chưa đặt biến môi trường {CONFIG_DIR} (thư mục cấu hình các cơ quan ban hành)")
+            raise ConfigError(
+                f"chưa đặt biến môi trường {CONFIG_DIR} (thư mục cấu hình các cơ quan ban hành)"
+            )
         return path
 
     @property

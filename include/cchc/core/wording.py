@@ -67,7 +67,7 @@ def _by_kind(units: Iterable[Any]) -> list[tuple[str, list[Any]]]:
 
 def _short_name(unit: Any, prefix: str) -> str | None:
     name = _get(unit, "name")
-    return name[len(prefix):].strip() if name.startswith(prefix + " ") else None
+    return name[len(prefix) :].strip() if name.startswith(prefix + " ") else None
 
 
 def _committees(kind: str, members: list[Any]) -> str:

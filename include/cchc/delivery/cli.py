@@ -31,21 +31,45 @@ SMTP_ENV = settings.connection_variable(settings.SMTP_CONN_ID)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--authority", required=True, help="mã cơ quan ban hành, ví dụ tu-ky")
     parser.add_argument("--period", required=True, help="kỳ báo cáo dạng YYYY-MM")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="gửi mọi thư tới địa chỉ thử nghiệm (distribution.test_address), tiêu đề có [THỬ NGHIỆM]")
-    parser.add_argument("--test-address", default=None, help="địa chỉ nhận thử nghiệm thay cho distribution.test_address")
-    parser.add_argument("--resend", default=None, metavar="MÃ,…",
-                        help="gửi lại cho các người nhận đã chọn: mã đơn vị hoặc địa chỉ email, cách nhau bởi dấu phẩy")
-    parser.add_argument("--batch", default=None,
-                        help="mã yêu cầu của lần gửi lại/thử nghiệm (chạy lại cùng mã không gửi trùng; mặc định: mã mới)")
-    parser.add_argument("--report", action="store_true", help="chỉ in kết quả gửi đã ghi trong sổ, không gửi gì")
-    parser.add_argument("--no-summary", action="store_true", help="không gửi thư tổng hợp cho bộ phận theo dõi")
-    parser.add_argument("--smtp", default=None,
-                        help=f"kết nối SMTP dạng URI của Airflow (mặc định: biến môi trường {SMTP_ENV})")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="gửi mọi thư tới địa chỉ thử nghiệm (distribution.test_address), tiêu đề có [THỬ NGHIỆM]",
+    )
+    parser.add_argument(
+        "--test-address", default=None, help="địa chỉ nhận thử nghiệm thay cho distribution.test_address"
+    )
+    parser.add_argument(
+        "--resend",
+        default=None,
+        metavar="MÃ,…",
+        help="gửi lại cho các người nhận đã chọn: mã đơn vị hoặc địa chỉ email, cách nhau bởi dấu phẩy",
+    )
+    parser.add_argument(
+        "--batch",
+        default=None,
+        help="mã yêu cầu của lần gửi lại/thử nghiệm (chạy lại cùng mã không gửi trùng; mặc định: mã mới)",
+    )
+    parser.add_argument(
+        "--report", action="store_true", help="chỉ in kết quả gửi đã ghi trong sổ, không gửi gì"
+    )
+    parser.add_argument(
+        "--no-summary", action="store_true", help="không gửi thư tổng hợp cho bộ phận theo dõi"
+    )
+    parser.add_argument(
+        "--smtp",
+        default=None,
+        help=f"kết nối SMTP dạng URI của Airflow (mặc định: biến môi trường {SMTP_ENV})",
+    )
     parser.add_argument("--config-dir", default=None, help="thư mục cấu hình (mặc định: CCHC_CONFIG_DIR)")
-    parser.add_argument("--output-dir", default=None, help="thư mục kết quả (mặc định: CCHC_OUTPUT_DIR hoặc output)")
-    parser.add_argument("--url", default=None,
-                        help="địa chỉ kho dữ liệu (mặc định: CCHC_WAREHOUSE_URL, hoặc <CCHC_OUTPUT_DIR>/warehouse.db)")
+    parser.add_argument(
+        "--output-dir", default=None, help="thư mục kết quả (mặc định: CCHC_OUTPUT_DIR hoặc output)"
+    )
+    parser.add_argument(
+        "--url",
+        default=None,
+        help="địa chỉ kho dữ liệu (mặc định: CCHC_WAREHOUSE_URL, hoặc <CCHC_OUTPUT_DIR>/warehouse.db)",
+    )
 
 
 def smtp_settings_from_env(uri: str | None = None):
@@ -61,8 +85,10 @@ def smtp_settings_from_env(uri: str | None = None):
 
 def _print_report(report: dict) -> None:
     counts = report["counts"]
-    print(f"  đã gửi {counts['sent']}, lỗi {counts['failed']}, không rõ {counts['unknown']}, "
-          f"chờ gửi {counts['pending'] + counts['sending']} (tổng {counts['total']})")
+    print(
+        f"  đã gửi {counts['sent']}, lỗi {counts['failed']}, không rõ {counts['unknown']}, "
+        f"chờ gửi {counts['pending'] + counts['sending']} (tổng {counts['total']})"
+    )
     for state, label in (("failed", "lỗi"), ("unknown", "không rõ"), ("pending", "chờ gửi")):
         for row in report[state]:
             answer = f" — {row['smtp_code'] or ''} {row['smtp_answer'] or ''}".rstrip(" —")
@@ -83,8 +109,9 @@ def run_from_args(args: argparse.Namespace) -> int:
         smtp = smtp_settings_from_env(args.smtp)
         resend = [s for s in args.resend.split(",") if s.strip()] if args.resend else None
         try:
-            request = Request(dry_run=args.dry_run, test_address=args.test_address, resend=resend,
-                              batch=args.batch)
+            request = Request(
+                dry_run=args.dry_run, test_address=args.test_address, resend=resend, batch=args.batch
+            )
             result = distribute(engine, authority, str(period), smtp, request, output_dir=args.output_dir)
         except SmtpUnavailable as exc:
             result = getattr(exc, "result", None)
@@ -92,10 +119,14 @@ def run_from_args(args: argparse.Namespace) -> int:
                 raise
             print(f"Lỗi: {exc}")
         mode = {"normal": "gửi chính thức", "resend": "gửi lại", "test": f"thử nghiệm → {result.envelope_to}"}
-        print(f"{authority.id} kỳ {period.label}, công văn {result.document_number or '(chưa cấp số)'} "
-              f"({mode[result.kind]}{', lô ' + result.batch if result.batch else ''}):")
-        print(f"  gửi lần này {len(result.sent)}, đã gửi trước đó {len(result.already_sent)}, lỗi {len(result.failed)}, "
-              f"không rõ {len(result.unknown)}, chờ gửi {len(result.pending)}")
+        print(
+            f"{authority.id} kỳ {period.label}, công văn {result.document_number or '(chưa cấp số)'} "
+            f"({mode[result.kind]}{', lô ' + result.batch if result.batch else ''}):"
+        )
+        print(
+            f"  gửi lần này {len(result.sent)}, đã gửi trước đó {len(result.already_sent)}, lỗi {len(result.failed)}, "
+            f"không rõ {len(result.unknown)}, chờ gửi {len(result.pending)}"
+        )
         for item in result.failed:
             print(f"  [lỗi] {item['recipient']}: {item['smtp_code'] or ''} {item['smtp_answer']}")
         for item in result.unknown:

@@ -124,7 +124,9 @@ def _threshold(value: Any) -> str:
 def subject_line(ctx: MailContext, *, test: bool = False) -> str:
     """'[THỬ NGHIỆM] Công văn số 15/UBND-NV V/v biểu dương, nhắc nhở … tháng 8/2023'."""
     summary = ctx.config.subject.format(
-        period_label=ctx.period_label, month=ctx.period.month, year=ctx.period.year,
+        period_label=ctx.period_label,
+        month=ctx.period.month,
+        year=ctx.period.year,
         authority=ctx.authority.name,
     )
     if ctx.number_text:
@@ -135,7 +137,9 @@ def subject_line(ctx: MailContext, *, test: bool = False) -> str:
 def attachment_name(ctx: MailContext, extension: str) -> str:
     """'Công văn CCHC tháng 8-2023.pdf' (configurable; never a slash in a file name)."""
     stem = ctx.config.attachment_name.format(
-        month=ctx.period.month, year=ctx.period.year, period_label=ctx.period_label.replace("/", "-"),
+        month=ctx.period.month,
+        year=ctx.period.year,
+        period_label=ctx.period_label.replace("/", "-"),
         number=(ctx.number_text or "").replace("/", "-"),
     )
     stem = " ".join(stem.replace("/", "-").replace("\\", "-").split())
@@ -149,7 +153,7 @@ def _window_label(ctx: MailContext, window: str, metric: str | None = None) -> s
     if window == "ytd":
         return str((windows.get("ytd") or {}).get("label") or ytd_label(ctx.period))
     if window == "campaign":
-        campaign = ((windows.get("campaign") or {}).get(metric or "") or {})
+        campaign = (windows.get("campaign") or {}).get(metric or "") or {}
         if campaign.get("label"):
             return str(campaign["label"])
         return window_label(Period(ctx.period.year, 1), ctx.period)
@@ -188,7 +192,9 @@ def figure_lines(ctx: MailContext, unit: Mapping[str, Any]) -> list[str]:
     if posts.get("month") is not None:
         required = posts.get("required")
         need = f" (yêu cầu tối thiểu {count(int(required))} tin bài/tháng)" if required is not None else ""
-        lines.append(f"{METRIC_TITLES['posts']}: tháng {ctx.period_label} có {count(int(posts['month']))} tin bài{need}.")
+        lines.append(
+            f"{METRIC_TITLES['posts']}: tháng {ctx.period_label} có {count(int(posts['month']))} tin bài{need}."
+        )
     return lines
 
 
@@ -197,8 +203,10 @@ def reason_phrase(ctx: MailContext, reason: Mapping[str, Any], *, with_metric: b
     metric = str(reason.get("metric"))
     below = reason.get("comparison") == "below"
     if metric == "posts":
-        text = (f"đăng tải {count(int(reason.get('value') or 0))} tin bài, văn bản trên Trang thông tin điện tử "
-                f"trong tháng {ctx.period_label}")
+        text = (
+            f"đăng tải {count(int(reason.get('value') or 0))} tin bài, văn bản trên Trang thông tin điện tử "
+            f"trong tháng {ctx.period_label}"
+        )
         if below and reason.get("threshold") is not None:
             text += f", chưa đạt mức tối thiểu {count(int(reason['threshold']))} tin bài/tháng"
         return text
@@ -220,8 +228,12 @@ def reasons_text(ctx: MailContext, reasons: list[Mapping[str, Any]]) -> str:
     for i, reason in enumerate(reasons):
         metric = reason.get("metric")
         part = reason_phrase(ctx, reason, with_metric=metric != previous)
-        if (reason.get("comparison") == "at_or_above" and i + 1 < len(reasons)
-                and reasons[i + 1].get("metric") == metric and reasons[i + 1].get("comparison") == "below"):
+        if (
+            reason.get("comparison") == "at_or_above"
+            and i + 1 < len(reasons)
+            and reasons[i + 1].get("metric") == metric
+            and reasons[i + 1].get("comparison") == "below"
+        ):
             parts.append(f"mặc dù {part}, tuy nhiên")
         elif parts and parts[-1].endswith("tuy nhiên"):
             parts[-1] = f"{parts[-1]} {part}"
@@ -267,16 +279,23 @@ def decision_lines(ctx: MailContext, code: str) -> list[str]:
         section = sections.get(number)
         where = f" (mục {number})" if number else ""
         if kind == "commend":
-            lines.append(f"Được biểu dương{where} về kết quả thực hiện cải cách hành chính tháng {ctx.period_label}.")
+            lines.append(
+                f"Được biểu dương{where} về kết quả thực hiện cải cách hành chính tháng {ctx.period_label}."
+            )
         elif kind == "remind":
             metric = str(decision.get("metric") or (section or {}).get("metric") or "")
             reasons = _entry_reasons(section, code, decision.get("reason"))
             detail = reasons_text(ctx, reasons)
-            lines.append(f"Bị nhắc nhở{where} về {METRIC_SHORT.get(metric, metric)}" + (f": {detail}." if detail else "."))
+            lines.append(
+                f"Bị nhắc nhở{where} về {METRIC_SHORT.get(metric, metric)}"
+                + (f": {detail}." if detail else ".")
+            )
         elif kind == "criticise":
             n = int(decision.get("count") or (section or {}).get("count") or 1)
             ordinal = decision.get("ordinal") or (section or {}).get("ordinal")
-            times = f"phê bình {ordinal} trong năm {year}" if ordinal else f"phê bình (lần đầu trong năm {year})"
+            times = (
+                f"phê bình {ordinal} trong năm {year}" if ordinal else f"phê bình (lần đầu trong năm {year})"
+            )
             if not ordinal and n > 1:
                 times = f"phê bình lần thứ {n} trong năm {year}"
             reasons = _entry_reasons(section, code)
@@ -287,7 +306,9 @@ def decision_lines(ctx: MailContext, code: str) -> list[str]:
             detail = reasons_text(ctx, reasons)
             lines.append(f"Được đề nghị khắc phục{where}" + (f": {detail}." if detail else "."))
     if not lines:
-        lines.append(f"Đơn vị không thuộc diện biểu dương, nhắc nhở hay phê bình trong tháng {ctx.period_label}.")
+        lines.append(
+            f"Đơn vị không thuộc diện biểu dương, nhắc nhở hay phê bình trong tháng {ctx.period_label}."
+        )
     return lines
 
 
@@ -307,13 +328,20 @@ def overview_lines(ctx: MailContext) -> list[str]:
             lines.append(f"Mục {number} — biểu dương {count(len(codes))} đơn vị: {_unit_names(ctx, codes)}.")
         elif kind == "remind":
             for sub in section.get("subsections") or []:
-                codes = list(dict.fromkeys(e["unit"] for g in sub.get("groups") or [] for e in g.get("entries") or []))
-                lines.append(f"Mục {sub.get('number')} — nhắc nhở về {METRIC_SHORT.get(sub.get('metric'), '')}: "
-                             f"{_unit_names(ctx, codes)}.")
+                codes = list(
+                    dict.fromkeys(e["unit"] for g in sub.get("groups") or [] for e in g.get("entries") or [])
+                )
+                lines.append(
+                    f"Mục {sub.get('number')} — nhắc nhở về {METRIC_SHORT.get(sub.get('metric'), '')}: "
+                    f"{_unit_names(ctx, codes)}."
+                )
         elif kind in ("criticise", "request"):
             codes = [e["unit"] for e in section.get("entries") or []]
-            label = "đề nghị" if kind == "request" else (
-                f"phê bình {section['ordinal']}" if section.get("ordinal") else "phê bình")
+            label = (
+                "đề nghị"
+                if kind == "request"
+                else (f"phê bình {section['ordinal']}" if section.get("ordinal") else "phê bình")
+            )
             lines.append(f"Mục {number} — {label}: {_unit_names(ctx, codes)}.")
     return lines
 
@@ -326,7 +354,11 @@ def totals_lines(ctx: MailContext) -> list[str]:
         data = totals.get(metric)
         if not data:
             continue
-        change = f" ({data['change_text']} so với tháng {previous})" if data.get("change_text") and previous else ""
+        change = (
+            f" ({data['change_text']} so với tháng {previous})"
+            if data.get("change_text") and previous
+            else ""
+        )
         lines.append(f"{METRIC_TITLES[metric]}: đạt {_percent_of(data)}{change}.")
     return lines
 
@@ -348,22 +380,30 @@ def _greeting(ctx: MailContext, recipient: Recipient) -> str:
     return ", ".join(heads) if heads else recipient.name
 
 
-def body_blocks(
-    ctx: MailContext, recipient: Recipient, *, kind: str = "normal"
-) -> list[tuple[str, Any]]:
+def body_blocks(ctx: MailContext, recipient: Recipient, *, kind: str = "normal") -> list[tuple[str, Any]]:
     """The body as paragraphs ('p', text), headings ('h', text) and lists ('ul', [items])."""
     blocks: list[tuple[str, Any]] = []
     if kind == "test":
-        blocks.append(("p", f"{TEST_PREFIX} Thư thử nghiệm, không gửi tới người nhận thật. Người nhận dự kiến: "
-                            f"{recipient.name} <{recipient.address}>."))
+        blocks.append(
+            (
+                "p",
+                f"{TEST_PREFIX} Thư thử nghiệm, không gửi tới người nhận thật. Người nhận dự kiến: "
+                f"{recipient.name} <{recipient.address}>.",
+            )
+        )
     elif kind == "resend":
         blocks.append(("p", "Thư gửi lại: Công văn dưới đây đã được gửi trước đó; xin gửi lại theo đề nghị."))
     blocks.append(("p", f"Kính gửi: {_greeting(ctx, recipient)}."))
     number = f" số {ctx.number_text}" if ctx.number_text else ""
-    summary = ctx.config.subject.format(period_label=ctx.period_label, month=ctx.period.month,
-                                        year=ctx.period.year, authority=ctx.authority.name)
-    blocks.append(("p", f"Ủy ban nhân dân {ctx.authority.name} gửi Công văn{number} {summary} "
-                        f"(tệp PDF đính kèm)."))
+    summary = ctx.config.subject.format(
+        period_label=ctx.period_label,
+        month=ctx.period.month,
+        year=ctx.period.year,
+        authority=ctx.authority.name,
+    )
+    blocks.append(
+        ("p", f"Ủy ban nhân dân {ctx.authority.name} gửi Công văn{number} {summary} (tệp PDF đính kèm).")
+    )
     units = (ctx.decisions or {}).get("units") or {}
     for code in recipient.units:
         unit = units.get(code)
@@ -385,11 +425,18 @@ def body_blocks(
     if recipient.units:
         blocks.append(("p", "Đề nghị đồng chí nghiên cứu nội dung Công văn và chỉ đạo thực hiện nghiêm túc."))
     if recipient.is_operator and ctx.docx is not None:
-        blocks.append(("p", "Kèm theo bản DOCX để chỉnh sửa khi cần (chỉ gửi bộ phận theo dõi); "
-                            "bản gửi các cơ quan, đơn vị là tệp PDF."))
+        blocks.append(
+            (
+                "p",
+                "Kèm theo bản DOCX để chỉnh sửa khi cần (chỉ gửi bộ phận theo dõi); "
+                "bản gửi các cơ quan, đơn vị là tệp PDF.",
+            )
+        )
     contact = ctx.config.reply_to or (ctx.config.operators[0].email if ctx.config.operators else None)
-    footer = (f"Thư được gửi tự động từ hệ thống theo dõi cải cách hành chính của {ctx.sender}; "
-              "văn bản có giá trị là tệp PDF đính kèm.")
+    footer = (
+        f"Thư được gửi tự động từ hệ thống theo dõi cải cách hành chính của {ctx.sender}; "
+        "văn bản có giá trị là tệp PDF đính kèm."
+    )
     if contact:
         footer += f" Mọi trao đổi xin gửi về {contact}."
     blocks.append(("p", footer))
@@ -410,8 +457,10 @@ def render_text(blocks: list[tuple[str, Any]]) -> str:
 
 
 def render_html(blocks: list[tuple[str, Any]]) -> str:
-    parts = ['<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8"></head>'
-             '<body style="font-family: \'Times New Roman\', serif; font-size: 14px">']
+    parts = [
+        '<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8"></head>'
+        "<body style=\"font-family: 'Times New Roman', serif; font-size: 14px\">"
+    ]
     for kind, value in blocks:
         if kind == "ul":
             parts.append("<ul>" + "".join(f"<li>{html.escape(item)}</li>" for item in value) + "</ul>")
@@ -467,6 +516,11 @@ def compose_message(
     message.set_content(render_text(blocks), subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(render_html(blocks), subtype="html", charset="utf-8", cte="quoted-printable")
     for item in attachments_for(ctx, recipient):
-        message.add_attachment(item.data, maintype=item.maintype, subtype=item.subtype, filename=item.filename,
-                               params={"name": item.filename})
+        message.add_attachment(
+            item.data,
+            maintype=item.maintype,
+            subtype=item.subtype,
+            filename=item.filename,
+            params={"name": item.filename},
+        )
     return message

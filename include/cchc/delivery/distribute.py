@@ -77,23 +77,45 @@ class DistributionResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "letter_id": self.letter_id, "authority": self.authority_id, "period": self.period, "kind": self.kind,
-            "batch": self.batch, "document_number": self.document_number, "sent": list(self.sent),
-            "already_sent": list(self.already_sent), "failed": list(self.failed), "unknown": list(self.unknown),
-            "pending": list(self.pending), "missing_email": list(self.missing_email),
-            "envelope_to": self.envelope_to, "aborted": self.aborted, "complete": self.complete,
-            "counts": {"sent": len(self.sent), "already_sent": len(self.already_sent), "failed": len(self.failed),
-                       "unknown": len(self.unknown), "pending": len(self.pending)},
+            "letter_id": self.letter_id,
+            "authority": self.authority_id,
+            "period": self.period,
+            "kind": self.kind,
+            "batch": self.batch,
+            "document_number": self.document_number,
+            "sent": list(self.sent),
+            "already_sent": list(self.already_sent),
+            "failed": list(self.failed),
+            "unknown": list(self.unknown),
+            "pending": list(self.pending),
+            "missing_email": list(self.missing_email),
+            "envelope_to": self.envelope_to,
+            "aborted": self.aborted,
+            "complete": self.complete,
+            "counts": {
+                "sent": len(self.sent),
+                "already_sent": len(self.already_sent),
+                "failed": len(self.failed),
+                "unknown": len(self.unknown),
+                "pending": len(self.pending),
+            },
         }
 
 
-def load_decisions(source: Mapping[str, Any] | str | os.PathLike | None, authority_id: str, period: str,
-                   output_dir: Path | None) -> dict[str, Any]:
+def load_decisions(
+    source: Mapping[str, Any] | str | os.PathLike | None,
+    authority_id: str,
+    period: str,
+    output_dir: Path | None,
+) -> dict[str, Any]:
     """decisions.json as a dict: given, or read (and checked against its contract) from the period folder."""
     if isinstance(source, Mapping):
         return dict(source)
-    path = Path(source) if source is not None else PeriodFolder(
-        output_dir or settings.current().output_dir, authority_id, period).decisions_json
+    path = (
+        Path(source)
+        if source is not None
+        else PeriodFolder(output_dir or settings.current().output_dir, authority_id, period).decisions_json
+    )
     try:
         data, _ = read_decisions_file(path)
     except DecisionsError as exc:
@@ -111,7 +133,9 @@ def _read(path: Path | None, what: str, required: bool, sha256: str | None) -> b
     """
     if path is None or not path.is_file():
         if required:
-            raise DeliveryError(f"không tìm thấy {what} {path or '(chưa ghi đường dẫn)'}: chạy bước soạn công văn trước")
+            raise DeliveryError(
+                f"không tìm thấy {what} {path or '(chưa ghi đường dẫn)'}: chạy bước soạn công văn trước"
+            )
         return None
     data = path.read_bytes()
     if sha256 and hashlib.sha256(data).hexdigest() != sha256:
@@ -172,8 +196,13 @@ class Prepared:
     test_address: str | None
 
 
-def _letter_ref(engine: Engine, authority: Authority, letter: LetterKey | str | Period, request: Request,
-                output_dir: Path | None) -> LetterRef:
+def _letter_ref(
+    engine: Engine,
+    authority: Authority,
+    letter: LetterKey | str | Period,
+    request: Request,
+    output_dir: Path | None,
+) -> LetterRef:
     key: LetterKey = (authority.id, str(letter)) if isinstance(letter, str | Period) else letter
     ref = find_letter(engine, key, output_dir=output_dir)
     if ref.authority_id != authority.id:
@@ -222,25 +251,41 @@ def prepare(
     if not recipients:
         raise DeliveryError(f"{authority.id} kỳ {ref.period}: không có người nhận nào có địa chỉ email")
     kind = request.kind
-    batch = "" if kind == "normal" else (request.batch or new_batch("dry-run" if request.dry_run else "resend"))
+    batch = (
+        "" if kind == "normal" else (request.batch or new_batch("dry-run" if request.dry_run else "resend"))
+    )
     target = _test_target(request, config) if kind == "test" else None
     extra = [("địa chỉ nhận thử nghiệm", target)] if target else []
     units = data.get("units") or {}
     check_allowed(recipients, config, unit_names={c: u.get("name", c) for c, u in units.items()}, extra=extra)
 
-    ctx = MailContext(authority=authority, config=config, letter=ref, decisions=data, from_email=smtp.from_email,
-                      pdf=pdf or b"", docx=docx)
+    ctx = MailContext(
+        authority=authority,
+        config=config,
+        letter=ref,
+        decisions=data,
+        from_email=smtp.from_email,
+        pdf=pdf or b"",
+        docx=docx,
+    )
     if docx is None and any(r.is_operator for r in recipients):
-        log.warning("%s kỳ %s: không có tệp DOCX, bộ phận theo dõi chỉ nhận bản PDF", authority.id, ref.period)
+        log.warning(
+            "%s kỳ %s: không có tệp DOCX, bộ phận theo dõi chỉ nhận bản PDF", authority.id, ref.period
+        )
     messages = {}
     envelope = {}
     for recipient in recipients:
         envelope[recipient.key] = target or recipient.address
-        messages[recipient.key] = compose_message(ctx, recipient, kind=kind, batch=batch, envelope_to=target,
-                                                  date=date)
+        messages[recipient.key] = compose_message(
+            ctx, recipient, kind=kind, batch=batch, envelope_to=target, date=date
+        )
     if plan.missing_email:
-        log.warning("%s kỳ %s: các đơn vị chưa có địa chỉ email, không gửi được: %s", authority.id, ref.period,
-                    ", ".join(plan.missing_email))
+        log.warning(
+            "%s kỳ %s: các đơn vị chưa có địa chỉ email, không gửi được: %s",
+            authority.id,
+            ref.period,
+            ", ".join(plan.missing_email),
+        )
     return Prepared(ref, config, kind, batch, recipients, messages, envelope, plan.missing_email, target)
 
 
@@ -249,8 +294,12 @@ def _ledger_rows(engine: Engine, prepared: Prepared) -> list[ledger.Delivery]:
     ref = prepared.letter
     planned = [
         ledger.Planned(
-            recipient=r.key, recipient_name=r.name, unit_codes=r.units, roles=r.roles,
-            envelope_to=prepared.envelope[r.key], subject=str(prepared.messages[r.key]["Subject"]),
+            recipient=r.key,
+            recipient_name=r.name,
+            unit_codes=r.units,
+            roles=r.roles,
+            envelope_to=prepared.envelope[r.key],
+            subject=str(prepared.messages[r.key]["Subject"]),
             message_id=str(prepared.messages[r.key]["Message-ID"]),
         )
         for r in prepared.recipients
@@ -258,12 +307,23 @@ def _ledger_rows(engine: Engine, prepared: Prepared) -> list[ledger.Delivery]:
     with engine.begin() as conn:
         require_head(conn)
         swept = ledger.sweep_sending(conn, ref.letter_id)
-        rows = ledger.ensure_rows(conn, letter_id=ref.letter_id, authority_id=ref.authority_id, period=ref.period,
-                                  kind=prepared.kind, batch=prepared.batch, planned=planned)
+        rows = ledger.ensure_rows(
+            conn,
+            letter_id=ref.letter_id,
+            authority_id=ref.authority_id,
+            period=ref.period,
+            kind=prepared.kind,
+            batch=prepared.batch,
+            planned=planned,
+        )
     for row in swept:
-        log.error("thư %s tới %s (%s) ở trạng thái 'không rõ': lần chạy trước dừng khi đang gửi; không tự gửi lại, "
-                  "cần kiểm tra với người nhận rồi gửi lại (resend) nếu cần", row.message_id, row.recipient,
-                  row.kind)
+        log.error(
+            "thư %s tới %s (%s) ở trạng thái 'không rõ': lần chạy trước dừng khi đang gửi; không tự gửi lại, "
+            "cần kiểm tra với người nhận rồi gửi lại (resend) nếu cần",
+            row.message_id,
+            row.recipient,
+            row.kind,
+        )
     return rows
 
 
@@ -286,27 +346,42 @@ def distribute(
     stays pending for the next try; the exception's ``result`` says what was sent).
     """
     policy = policy or SendPolicy()
-    prepared = prepare(engine, authority, letter, smtp, request, decisions=decisions, output_dir=output_dir,
-                       date=date)
+    prepared = prepare(
+        engine, authority, letter, smtp, request, decisions=decisions, output_dir=output_dir, date=date
+    )
     ref = prepared.letter
     attempts_limit = policy.max_attempts or smtp.retry_limit or prepared.config.max_attempts
     backoff = prepared.config.backoff_seconds if policy.backoff_seconds is None else policy.backoff_seconds
     result = DistributionResult(
-        letter_id=ref.letter_id, authority_id=authority.id, period=ref.period, kind=prepared.kind,
-        batch=prepared.batch, document_number=ref.number_text(authority.document_symbol),
-        missing_email=list(prepared.missing_email), envelope_to=prepared.test_address,
+        letter_id=ref.letter_id,
+        authority_id=authority.id,
+        period=ref.period,
+        kind=prepared.kind,
+        batch=prepared.batch,
+        document_number=ref.number_text(authority.document_symbol),
+        missing_email=list(prepared.missing_email),
+        envelope_to=prepared.test_address,
     )
     todo = []
     for row in _ledger_rows(engine, prepared):
         if row.state == "sent":
             result.already_sent.append(row.recipient)
         elif row.state in ("unknown", "sending"):
-            result.unknown.append(_problem(row.recipient, row.smtp_code, row.smtp_answer or ledger.STUCK_NOTE))
+            result.unknown.append(
+                _problem(row.recipient, row.smtp_code, row.smtp_answer or ledger.STUCK_NOTE)
+            )
         else:
             todo.append(row)
-    log.info("%s kỳ %s (%s%s): %d thư cần gửi, %d đã gửi trước đó, %d không rõ", authority.id, ref.period,
-             prepared.kind, f" {prepared.batch}" if prepared.batch else "", len(todo), len(result.already_sent),
-             len(result.unknown))
+    log.info(
+        "%s kỳ %s (%s%s): %d thư cần gửi, %d đã gửi trước đó, %d không rõ",
+        authority.id,
+        ref.period,
+        prepared.kind,
+        f" {prepared.batch}" if prepared.batch else "",
+        len(todo),
+        len(result.already_sent),
+        len(result.unknown),
+    )
     if not todo:
         return result
 
@@ -314,8 +389,14 @@ def distribute(
     try:
         for index, row in enumerate(todo):
             try:
-                _deliver(engine, session, row, message_bytes(prepared.messages[row.recipient]), attempts_limit,
-                         result)
+                _deliver(
+                    engine,
+                    session,
+                    row,
+                    message_bytes(prepared.messages[row.recipient]),
+                    attempts_limit,
+                    result,
+                )
             except SmtpUnavailable as exc:
                 result.pending.extend(r.recipient for r in todo[index:])
                 result.aborted = str(exc)
@@ -324,8 +405,16 @@ def distribute(
                 raise
     finally:
         session.close()
-    log.info("%s kỳ %s: đã gửi %d, lỗi %d, không rõ %d (máy chủ thư %s, %d kết nối)", authority.id, ref.period,
-             len(result.sent), len(result.failed), len(result.unknown), smtp.describe(), session.connections)
+    log.info(
+        "%s kỳ %s: đã gửi %d, lỗi %d, không rõ %d (máy chủ thư %s, %d kết nối)",
+        authority.id,
+        ref.period,
+        len(result.sent),
+        len(result.failed),
+        len(result.unknown),
+        smtp.describe(),
+        session.connections,
+    )
     return result
 
 
@@ -333,8 +422,14 @@ def _problem(recipient: str, code: int | None, answer: str | None) -> dict[str, 
     return {"recipient": recipient, "smtp_code": code, "smtp_answer": answer or ""}
 
 
-def _deliver(engine: Engine, session: SmtpSession, row: ledger.Delivery, payload: bytes, limit: int,
-             result: DistributionResult) -> None:
+def _deliver(
+    engine: Engine,
+    session: SmtpSession,
+    row: ledger.Delivery,
+    payload: bytes,
+    limit: int,
+    result: DistributionResult,
+) -> None:
     """One ledger row through SMTP: temporary failures retried with backoff, the outcome committed."""
     for attempt in range(1, limit + 1):
         session.connect()  # before the claim: a server that cannot be reached leaves the row pending
@@ -351,7 +446,9 @@ def _deliver(engine: Engine, session: SmtpSession, row: ledger.Delivery, payload
         if outcome.state == "unknown":
             ledger.record(engine, row.delivery_id, "unknown", outcome.code, answer)
             result.unknown.append(_problem(row.recipient, outcome.code, answer))
-            log.error("không rõ thư %s tới %s đã đến máy chủ hay chưa: %s", row.message_id, row.envelope_to, answer)
+            log.error(
+                "không rõ thư %s tới %s đã đến máy chủ hay chưa: %s", row.message_id, row.envelope_to, answer
+            )
             return
         if outcome.state == "failed":
             ledger.record(engine, row.delivery_id, "failed", outcome.code, answer)
@@ -367,6 +464,12 @@ def _deliver(engine: Engine, session: SmtpSession, row: ledger.Delivery, payload
         # Back to pending before waiting: a crash while waiting must not turn this row into "unknown".
         ledger.record(engine, row.delivery_id, "pending", outcome.code, answer)
         wait = session.delay(attempt)
-        log.warning("lỗi tạm thời khi gửi tới %s (lần %d/%d): %s; thử lại sau %.1f giây", row.envelope_to, attempt,
-                    limit, outcome.text, wait)
+        log.warning(
+            "lỗi tạm thời khi gửi tới %s (lần %d/%d): %s; thử lại sau %.1f giây",
+            row.envelope_to,
+            attempt,
+            limit,
+            outcome.text,
+            wait,
+        )
         session.sleep(wait)

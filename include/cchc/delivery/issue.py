@@ -51,8 +51,9 @@ def _issue_once(conn: Connection, letter: LetterKey, issued_at: datetime) -> tup
     letter_id = row["letter_id"]
 
     existing = conn.execute(
-        sa.select(document_numbers.c.number, document_numbers.c.issued_at)
-        .where(document_numbers.c.letter_id == letter_id)
+        sa.select(document_numbers.c.number, document_numbers.c.issued_at).where(
+            document_numbers.c.letter_id == letter_id
+        )
     ).first()
     if existing is not None:
         if row["document_number"] != existing.number or row["status"] != ISSUED:
@@ -68,19 +69,26 @@ def _issue_once(conn: Connection, letter: LetterKey, issued_at: datetime) -> tup
     authority_id = row["authority_id"]
     advisory_lock(conn, "cchc.document_numbers", authority_id, year)
     last = conn.execute(
-        sa.select(sa.func.max(document_numbers.c.number))
-        .where(document_numbers.c.authority_id == authority_id, document_numbers.c.year == year)
+        sa.select(sa.func.max(document_numbers.c.number)).where(
+            document_numbers.c.authority_id == authority_id, document_numbers.c.year == year
+        )
     ).scalar()
     number = int(last or 0) + 1
-    conn.execute(document_numbers.insert().values(authority_id=authority_id, year=year, number=number,
-                                                  letter_id=letter_id, issued_at=issued_at))
+    conn.execute(
+        document_numbers.insert().values(
+            authority_id=authority_id, year=year, number=number, letter_id=letter_id, issued_at=issued_at
+        )
+    )
     _mark_issued(conn, letter_id, number, issued_at)
     return number, True
 
 
 def _mark_issued(conn: Connection, letter_id: int, number: int, issued_at: datetime) -> None:
-    conn.execute(letters.update().where(letters.c.letter_id == letter_id)
-                 .values(status=ISSUED, document_number=number, issued_at=issued_at))
+    conn.execute(
+        letters.update()
+        .where(letters.c.letter_id == letter_id)
+        .values(status=ISSUED, document_number=number, issued_at=issued_at)
+    )
 
 
 def issue_letter(engine: Engine, letter: LetterKey, *, issued_at: datetime | None = None) -> int:
@@ -110,7 +118,9 @@ def issue_letter(engine: Engine, letter: LetterKey, *, issued_at: datetime | Non
                 f"kho dữ liệu: lỗi khi cấp số cho {describe_key(letter)} (không số nào bị dùng): "
                 f"{mask_text(str(exc.orig), engine.url)}"
             ) from exc
-        log.info("%s: %s số %d (sổ năm %d)", describe_key(letter), "cấp" if new else "đã có", number, stamp.year)
+        log.info(
+            "%s: %s số %d (sổ năm %d)", describe_key(letter), "cấp" if new else "đã có", number, stamp.year
+        )
         return number
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -123,8 +133,15 @@ class IssuedLetter:
     kept_files: bool
 
 
-def issue_with_files(engine: Engine, authority: Authority, letter_id: int, output_dir: str | os.PathLike, *,
-                     issued_at: datetime | None = None, run_id: str | None = None) -> IssuedLetter:
+def issue_with_files(
+    engine: Engine,
+    authority: Authority,
+    letter_id: int,
+    output_dir: str | os.PathLike,
+    *,
+    issued_at: datetime | None = None,
+    run_id: str | None = None,
+) -> IssuedLetter:
     """The letter's number (the same one on a retry), written into its DOCX and PDF.
 
     Once sending has started, the files recipients got must stay exactly as they are: they are kept.
@@ -138,7 +155,11 @@ def issue_with_files(engine: Engine, authority: Authority, letter_id: int, outpu
         log.info("Công văn %s kỳ %s (số %s) đã bắt đầu gửi: giữ nguyên tệp", authority.id, ref.period, number)
         return IssuedLetter(number, None, None, kept_files=True)
     folder = PeriodFolder(output_dir, authority.id, ref.period)
-    result = render_letter(folder.decisions_json, authority, output_dir, document_number=number, run_id=run_id)
+    result = render_letter(
+        folder.decisions_json, authority, output_dir, document_number=number, run_id=run_id
+    )
     record_letter(engine, result, letter_id=letter_id)
-    log.info("Đã cấp số %s/%s cho công văn %s kỳ %s", number, authority.document_symbol, authority.id, ref.period)
+    log.info(
+        "Đã cấp số %s/%s cho công văn %s kỳ %s", number, authority.document_symbol, authority.id, ref.period
+    )
     return IssuedLetter(number, result.docx_path, result.pdf_path, kept_files=False)

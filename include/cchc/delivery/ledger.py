@@ -44,7 +44,9 @@ def message_id(letter_id: int, recipient: str, kind: str, batch: str, authority_
     recognise the duplicate.
     """
     digest = hashlib.sha256(f"{letter_id}|{recipient.casefold()}|{kind}|{batch}".encode()).hexdigest()
-    domain = "".join(c if c.isalnum() or c in "-." else "-" for c in authority_id.lower()).strip(".-") or "cchc"
+    domain = (
+        "".join(c if c.isalnum() or c in "-." else "-" for c in authority_id.lower()).strip(".-") or "cchc"
+    )
     return f"<{digest[:40]}@cchc.{domain}>"
 
 
@@ -122,10 +124,14 @@ def sweep_sending(connection: Connection, letter_id: int) -> list[Delivery]:
     if stuck:
         connection.execute(
             deliveries.update()
-            .where(deliveries.c.delivery_id.in_([r.delivery_id for r in stuck]), deliveries.c.state == "sending")
+            .where(
+                deliveries.c.delivery_id.in_([r.delivery_id for r in stuck]), deliveries.c.state == "sending"
+            )
             .values(state="unknown", updated_at=now(), smtp_code=None, smtp_answer=STUCK_NOTE)
         )
-    return [replace(Delivery.from_row(r), state="unknown", smtp_code=None, smtp_answer=STUCK_NOTE) for r in stuck]
+    return [
+        replace(Delivery.from_row(r), state="unknown", smtp_code=None, smtp_answer=STUCK_NOTE) for r in stuck
+    ]
 
 
 def ensure_rows(
@@ -146,11 +152,22 @@ def ensure_rows(
     if planned:
         values = [
             {
-                "letter_id": letter_id, "authority_id": authority_id, "period": period, "kind": kind,
-                "batch": batch, "recipient": p.recipient.casefold(), "recipient_name": p.recipient_name[:255],
-                "unit_codes": ",".join(p.unit_codes), "roles": ",".join(p.roles), "envelope_to": p.envelope_to,
-                "subject": p.subject, "message_id": p.message_id, "state": "pending", "attempts": 0,
-                "created_at": stamp, "updated_at": stamp,
+                "letter_id": letter_id,
+                "authority_id": authority_id,
+                "period": period,
+                "kind": kind,
+                "batch": batch,
+                "recipient": p.recipient.casefold(),
+                "recipient_name": p.recipient_name[:255],
+                "unit_codes": ",".join(p.unit_codes),
+                "roles": ",".join(p.roles),
+                "envelope_to": p.envelope_to,
+                "subject": p.subject,
+                "message_id": p.message_id,
+                "state": "pending",
+                "attempts": 0,
+                "created_at": stamp,
+                "updated_at": stamp,
             }
             for p in planned
         ]
@@ -160,7 +177,9 @@ def ensure_rows(
         connection.execute(statement, values)
     rows = connection.execute(
         sa.select(deliveries).where(
-            deliveries.c.letter_id == letter_id, deliveries.c.kind == kind, deliveries.c.batch == batch,
+            deliveries.c.letter_id == letter_id,
+            deliveries.c.kind == kind,
+            deliveries.c.batch == batch,
             deliveries.c.recipient.in_([p.recipient.casefold() for p in planned]),
         )
     ).all()
@@ -178,7 +197,9 @@ def claim(engine: Engine, delivery_id: int) -> bool:
         result = conn.execute(
             deliveries.update()
             .where(deliveries.c.delivery_id == delivery_id, deliveries.c.state.in_(SENDABLE))
-            .values(state="sending", attempts=deliveries.c.attempts + 1, last_attempt_at=stamp, updated_at=stamp)
+            .values(
+                state="sending", attempts=deliveries.c.attempts + 1, last_attempt_at=stamp, updated_at=stamp
+            )
         )
         return result.rowcount == 1
 
@@ -188,8 +209,12 @@ def record(engine: Engine, delivery_id: int, state: str, code: int | None, answe
     if state not in DELIVERY_STATES:
         raise ValueError(state)
     stamp = now()
-    values: dict[str, Any] = {"state": state, "smtp_code": code, "smtp_answer": (answer or "")[:2000],
-                              "updated_at": stamp}
+    values: dict[str, Any] = {
+        "state": state,
+        "smtp_code": code,
+        "smtp_answer": (answer or "")[:2000],
+        "updated_at": stamp,
+    }
     if state == "sent":
         values["sent_at"] = stamp
     with engine.begin() as conn:
@@ -228,8 +253,11 @@ def settle_unknown(engine: Engine, letter_id: int, recipients: Iterable[str], ou
     with engine.begin() as conn:
         result = conn.execute(
             deliveries.update()
-            .where(deliveries.c.letter_id == letter_id, deliveries.c.state == "unknown",
-                   deliveries.c.recipient.in_(keys))
+            .where(
+                deliveries.c.letter_id == letter_id,
+                deliveries.c.state == "unknown",
+                deliveries.c.recipient.in_(keys),
+            )
             .values(state=outcome, updated_at=stamp, **({"sent_at": stamp} if outcome == "sent" else {}))
         )
         return result.rowcount

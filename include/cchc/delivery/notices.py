@@ -41,15 +41,19 @@ def _line(row: Mapping[str, Any]) -> str:
     return f"- {who}{units}{kind}{answer}"
 
 
-def summary_text(report: Mapping[str, Any], *, authority_name: str, number_text: str | None) -> tuple[str, str]:
+def summary_text(
+    report: Mapping[str, Any], *, authority_name: str, number_text: str | None
+) -> tuple[str, str]:
     """Subject and body of the operators' summary, in Vietnamese."""
     counts = report["counts"]
     period = str(report["period"])
     year, month = period.split("-")
     label = f"{int(month)}/{year}"
     number = f" số {number_text}" if number_text else ""
-    subject = (f"[CCHC] Kết quả gửi Công văn{number} tháng {label}: {counts['sent']} đã gửi, "
-               f"{counts['failed']} lỗi, {counts['unknown']} không rõ")
+    subject = (
+        f"[CCHC] Kết quả gửi Công văn{number} tháng {label}: {counts['sent']} đã gửi, "
+        f"{counts['failed']} lỗi, {counts['unknown']} không rõ"
+    )
     if counts.get("pending") or counts.get("sending"):
         subject += f", {counts['pending'] + counts['sending']} chờ gửi"
     lines = [
@@ -62,12 +66,18 @@ def summary_text(report: Mapping[str, Any], *, authority_name: str, number_text:
             lines.append(f"- {STATE_LABELS[state].capitalize()}: {counts[state]}")
     lines.append("")
     if report.get("failed"):
-        lines += ["Thư bị máy chủ từ chối (kiểm tra địa chỉ trong danh mục đơn vị rồi chạy lại để gửi lại):",
-                  *(_line(r) for r in report["failed"]), ""]
+        lines += [
+            "Thư bị máy chủ từ chối (kiểm tra địa chỉ trong danh mục đơn vị rồi chạy lại để gửi lại):",
+            *(_line(r) for r in report["failed"]),
+            "",
+        ]
     if report.get("unknown"):
-        lines += ["Thư không rõ đã đến hay chưa (lần gửi bị gián đoạn sau khi đã truyền nội dung) — KHÔNG tự gửi "
-                  "lại; xin hỏi người nhận, rồi gửi lại bằng chức năng gửi lại (resend) nếu họ chưa nhận được:",
-                  *(_line(r) for r in report["unknown"]), ""]
+        lines += [
+            "Thư không rõ đã đến hay chưa (lần gửi bị gián đoạn sau khi đã truyền nội dung) — KHÔNG tự gửi "
+            "lại; xin hỏi người nhận, rồi gửi lại bằng chức năng gửi lại (resend) nếu họ chưa nhận được:",
+            *(_line(r) for r in report["unknown"]),
+            "",
+        ]
     pending = list(report.get("pending") or []) + list(report.get("sending") or [])
     if pending:
         lines += ["Thư còn chờ gửi (sẽ được gửi ở lần chạy sau):", *(_line(r) for r in pending), ""]
@@ -79,8 +89,14 @@ def summary_text(report: Mapping[str, Any], *, authority_name: str, number_text:
     return subject, "\n".join(lines) + "\n"
 
 
-def _notice(subject: str, body: str, *, sender: Address | None, to: Iterable[Address | str],
-            authority_id: str | None = None) -> EmailMessage:
+def _notice(
+    subject: str,
+    body: str,
+    *,
+    sender: Address | None,
+    to: Iterable[Address | str],
+    authority_id: str | None = None,
+) -> EmailMessage:
     message = EmailMessage(policy=SMTP_POLICY)
     message["Subject"] = subject
     if sender is not None:
@@ -110,11 +126,15 @@ def summary_message(
     config = distribution_config(authority)
     report = distribution_report(engine, letter, kinds=kinds)
     report["missing_email"] = list(missing_email)
-    number = (document_number_text(report["document_number"], authority.document_symbol)
-              if report["document_number"] else None)
+    number = (
+        document_number_text(report["document_number"], authority.document_symbol)
+        if report["document_number"]
+        else None
+    )
     subject, body = summary_text(report, authority_name=f"UBND {authority.name}", number_text=number)
     return _notice(
-        subject, body,
+        subject,
+        body,
         sender=Address(display_name=sender_name(authority, config), addr_spec=smtp.from_email),
         to=[Address(display_name=c.name, addr_spec=c.email) for c in config.operators],
         authority_id=authority.id,
@@ -139,7 +159,9 @@ def send_notice(
     if message["From"] is None:
         message["From"] = smtp.from_email
     results: dict[str, str] = {}
-    with SmtpSession(smtp, sleep=sleep, max_attempts=max_attempts, backoff_seconds=backoff_seconds) as session:
+    with SmtpSession(
+        smtp, sleep=sleep, max_attempts=max_attempts, backoff_seconds=backoff_seconds
+    ) as session:
         for address in addresses:
             for attempt in range(1, max_attempts + 1):
                 session.connect()
@@ -164,8 +186,9 @@ def send_summary(
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, str]:
     """Build and send the operators' summary; returns the per-address result."""
-    return send_notice(smtp, summary_message(engine, authority, letter, smtp, missing_email=missing_email),
-                       sleep=sleep)
+    return send_notice(
+        smtp, summary_message(engine, authority, letter, smtp, missing_email=missing_email), sleep=sleep
+    )
 
 
 # ------------------------------------------------------------------------------ failure alert
@@ -198,12 +221,17 @@ def failure_alert_text(context: Mapping[str, Any]) -> tuple[str, str]:
     run_id = _get(context, "run_id") or _get(ti, "run_id") or _get(context.get("dag_run"), "run_id") or "?"
     params = context.get("params") or {}
     period = _get(context, "period") or (params.get("period") if isinstance(params, Mapping) else None)
-    authority = _get(context, "authority") or (params.get("authority") if isinstance(params, Mapping) else None)
+    authority = _get(context, "authority") or (
+        params.get("authority") if isinstance(params, Mapping) else None
+    )
     exception = context.get("exception") or context.get("reason")
     log_url = _get(context, "log_url") or _get(ti, "log_url")
     try_number = _get(context, "try_number") or _get(ti, "try_number")
-    error = mask_text(f"{type(exception).__name__}: {exception}" if isinstance(exception, BaseException)
-                      else str(exception or "(không có thông tin lỗi)"))
+    error = mask_text(
+        f"{type(exception).__name__}: {exception}"
+        if isinstance(exception, BaseException)
+        else str(exception or "(không có thông tin lỗi)")
+    )
     where = f" kỳ {period}" if period else ""
     subject = f"[CCHC] Lỗi tác vụ {dag_id}.{task_id}{where}"
     lines = [
@@ -222,7 +250,9 @@ def failure_alert_text(context: Mapping[str, Any]) -> tuple[str, str]:
     lines += ["", "Lỗi:", error, ""]
     if log_url:
         lines += [f"Xem nhật ký: {log_url}", ""]
-    lines.append("Xin kiểm tra trên giao diện Airflow; khi đã khắc phục, chạy lại tác vụ (thư đã gửi sẽ không gửi lại).")
+    lines.append(
+        "Xin kiểm tra trên giao diện Airflow; khi đã khắc phục, chạy lại tác vụ (thư đã gửi sẽ không gửi lại)."
+    )
     return subject, "\n".join(lines) + "\n"
 
 

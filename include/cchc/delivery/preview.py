@@ -40,7 +40,10 @@ def distribution_preview(
     refused = []
     for recipient in plan.recipients:
         if not config.allows(recipient.address):
-            who = "; ".join(f"{(units.get(c) or {}).get('name', c)} ({c})" for c in recipient.units) or recipient.name
+            who = (
+                "; ".join(f"{(units.get(c) or {}).get('name', c)} ({c})" for c in recipient.units)
+                or recipient.name
+            )
             refused.append(f"{recipient.address} của {who}")
     ctx = MailContext(authority=authority, config=config, letter=ref, decisions=data, from_email="", pdf=b"")
     pdf_default, docx_default = default_paths(authority.id, ref.period, out)
@@ -80,8 +83,10 @@ def approval_summary(preview: Mapping[str, Any], *, letter_url: str | None = Non
     if preview.get("missing_email"):
         lines.append(f"- Đơn vị chưa có email (sẽ không nhận được): {', '.join(preview['missing_email'])}")
     if preview.get("refused"):
-        lines.append(f"- **Địa chỉ ngoài tên miền được phép (sẽ bị từ chối, không gửi thư nào):** "
-                     f"{'; '.join(preview['refused'])}")
+        lines.append(
+            f"- **Địa chỉ ngoài tên miền được phép (sẽ bị từ chối, không gửi thư nào):** "
+            f"{'; '.join(preview['refused'])}"
+        )
     if preview.get("overview"):
         lines += ["", "Nội dung:", *(f"- {line}" for line in preview["overview"])]
     lines += ["", "Duyệt để cấp số và gửi; từ chối hoặc hết thời hạn duyệt thì không gửi thư nào."]

@@ -43,8 +43,18 @@ DEFAULT_SUBJECT = (
 DEFAULT_ATTACHMENT_NAME = "Công văn CCHC tháng {month}-{year}"
 ROLES = ("unit", "copy", "operator")
 _KEYS = {
-    "sender_name", "reply_to", "copies", "operators", "allowed_domains", "require_approval",
-    "approval_timeout_hours", "test_address", "subject", "attachment_name", "max_attempts", "backoff_seconds",
+    "sender_name",
+    "reply_to",
+    "copies",
+    "operators",
+    "allowed_domains",
+    "require_approval",
+    "approval_timeout_hours",
+    "test_address",
+    "subject",
+    "attachment_name",
+    "max_attempts",
+    "backoff_seconds",
 }
 
 
@@ -114,7 +124,12 @@ def validate_address(address: str, where: str) -> str:
         parsed = Address(addr_spec=text)
     except (ValueError, IndexError, TypeError, HeaderParseError) as exc:
         raise ConfigError(f"{where}: địa chỉ email '{text}' không hợp lệ") from exc
-    if not parsed.username or "." not in parsed.domain or not text.isascii() or any(c in text for c in " ,;<>\r\n"):
+    if (
+        not parsed.username
+        or "." not in parsed.domain
+        or not text.isascii()
+        or any(c in text for c in " ,;<>\r\n")
+    ):
         raise ConfigError(f"{where}: địa chỉ email '{text}' không hợp lệ")
     return text
 
@@ -181,10 +196,16 @@ def distribution_config(authority: Authority) -> DistributionConfig:
         copies=_contacts(data.get("copies"), "copies", where, "Nơi nhận"),
         operators=_contacts(data.get("operators"), "operators", where, "Bộ phận cải cách hành chính"),
         sender_name=str(data["sender_name"]) if data.get("sender_name") else None,
-        reply_to=validate_address(data["reply_to"], f"{where}, distribution.reply_to") if data.get("reply_to") else None,
+        reply_to=validate_address(data["reply_to"], f"{where}, distribution.reply_to")
+        if data.get("reply_to")
+        else None,
         require_approval=_bool(data.get("require_approval", False), "require_approval", where),
-        approval_timeout_hours=_number(timeout, "approval_timeout_hours", where, float, 0) if timeout else None,
-        test_address=validate_address(test_address, f"{where}, distribution.test_address") if test_address else None,
+        approval_timeout_hours=_number(timeout, "approval_timeout_hours", where, float, 0)
+        if timeout
+        else None,
+        test_address=validate_address(test_address, f"{where}, distribution.test_address")
+        if test_address
+        else None,
         subject=str(data.get("subject") or DEFAULT_SUBJECT),
         attachment_name=str(data.get("attachment_name") or DEFAULT_ATTACHMENT_NAME),
         max_attempts=_number(data.get("max_attempts", 5), "max_attempts", where, int, 1),

@@ -115,7 +115,9 @@ def smtp_settings_from_connection(conn: Any, *, from_email: str | None = None) -
         raise ConfigError("kết nối SMTP (smtp_default): chưa có địa chỉ gửi (extra 'from_email')")
     context = str(extra.get("ssl_context") or "default").lower()
     if context not in ("default", "none"):
-        raise ConfigError(f"kết nối SMTP: extra 'ssl_context' chỉ nhận 'default' hoặc 'none' (đang là '{context}')")
+        raise ConfigError(
+            f"kết nối SMTP: extra 'ssl_context' chỉ nhận 'default' hoặc 'none' (đang là '{context}')"
+        )
     return SmtpSettings(
         host=host,
         port=port,
@@ -148,7 +150,9 @@ def connection_from_uri(text: str) -> _UriConnection:
         extra = data.get("extra") or {}
         if isinstance(extra, str):
             extra = json.loads(extra) if extra.strip() else {}
-        return _UriConnection(data.get("host"), data.get("port"), data.get("login"), data.get("password"), extra)
+        return _UriConnection(
+            data.get("host"), data.get("port"), data.get("login"), data.get("password"), extra
+        )
     parts = urlsplit(text)
     extra: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))
     if "__extra__" in extra:
@@ -240,8 +244,9 @@ class SmtpSession:
         if self._factory is not None:
             smtp = self._factory(s)
         elif s.use_ssl:
-            smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=_tls_context(s),
-                                    local_hostname=s.local_hostname)
+            smtp = smtplib.SMTP_SSL(
+                s.host, s.port, timeout=s.timeout, context=_tls_context(s), local_hostname=s.local_hostname
+            )
         else:
             smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout, local_hostname=s.local_hostname)
         try:
@@ -277,11 +282,18 @@ class SmtpSession:
             except smtplib.SMTPResponseException as exc:
                 last = f"{exc.smtp_code} {_answer(exc.smtp_error)}"
                 if 500 <= exc.smtp_code < 600:
-                    raise SmtpUnavailable(f"máy chủ thư {self.settings.describe()} từ chối phiên làm việc: {last}") from exc
+                    raise SmtpUnavailable(
+                        f"máy chủ thư {self.settings.describe()} từ chối phiên làm việc: {last}"
+                    ) from exc
             except (ssl.SSLError, *TRANSIENT_ERRORS, smtplib.SMTPException) as exc:
                 last = f"{type(exc).__name__}: {exc}"
-            log.warning("kết nối máy chủ thư %s thất bại (lần %d/%d): %s", self.settings.describe(), attempt,
-                        self.max_attempts, last)
+            log.warning(
+                "kết nối máy chủ thư %s thất bại (lần %d/%d): %s",
+                self.settings.describe(),
+                attempt,
+                self.max_attempts,
+                last,
+            )
             if attempt < self.max_attempts:
                 self.sleep(self.delay(attempt))
         raise SmtpUnavailable(
@@ -329,7 +341,9 @@ class SmtpSession:
         log.info("máy chủ thư từ chối ở bước %s: %s %s", step, code, answer)
         return Outcome("failed", code, answer)
 
-    def attempt(self, message: EmailMessage | bytes, envelope_to: str, envelope_from: str | None = None) -> Outcome:
+    def attempt(
+        self, message: EmailMessage | bytes, envelope_to: str, envelope_from: str | None = None
+    ) -> Outcome:
         """Send one message to one address, once. ``connect()`` must have succeeded."""
         payload = message if isinstance(message, bytes) else message_bytes(message)
         sender = envelope_from or self.settings.from_email
@@ -359,7 +373,8 @@ class SmtpSession:
             reason = f"{type(exc).__name__}: {exc}".strip()
             if step == "nội dung":
                 return Outcome(
-                    "unknown", None,
+                    "unknown",
+                    None,
                     f"mất kết nối sau khi đã truyền nội dung thư, trước khi máy chủ trả lời ({reason})",
                 )
             return Outcome("retry", None, f"mất kết nối ở bước {step} ({reason})")

@@ -61,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     controller = start(args.dir, args.host, args.port)
-    print(f"Hộp thư thử nghiệm SMTP đang chạy tại {args.host}:{controller.port}, lưu thư vào {args.dir}", flush=True)
+    print(
+        f"Hộp thư thử nghiệm SMTP đang chạy tại {args.host}:{controller.port}, lưu thư vào {args.dir}",
+        flush=True,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -42,7 +42,9 @@ def _capitalised(text: str) -> str:
 def annex_context(decisions: dict[str, Any], chart: Any) -> dict[str, Any]:
     """Variables of the annex: ``rows``, ``targets``, column headings, ``dated``, ``chart``."""
     targets = decisions["targets"]
-    bars = {key: decimal(targets[key], f"targets.{key}") for key in ("low_month", "low_ytd", "payment_target")}
+    bars = {
+        key: decimal(targets[key], f"targets.{key}") for key in ("low_month", "low_ytd", "payment_target")
+    }
     required = int(targets.get("posts_required") or 0)
     rows = []
     for position, (code, unit) in enumerate(decisions["units"].items(), start=1):
@@ -84,18 +86,35 @@ def render_chart(decisions: dict[str, Any], path: str | Path) -> Path:
     units = list(decisions["units"].values())
     names = [u["name"] for u in units]
     panels = (
-        ("receipt", "Số hóa khi tiếp nhận", decimal(targets.get("digitization_target", "100"), "targets"),
-         decimal(targets["low_month"], "targets.low_month")),
-        ("result", "Số hóa kết quả giải quyết", decimal(targets.get("digitization_target", "100"), "targets"),
-         decimal(targets["low_month"], "targets.low_month")),
-        ("payment", "Thanh toán trực tuyến", decimal(targets["payment_target"], "targets.payment_target"), None),
+        (
+            "receipt",
+            "Số hóa khi tiếp nhận",
+            decimal(targets.get("digitization_target", "100"), "targets"),
+            decimal(targets["low_month"], "targets.low_month"),
+        ),
+        (
+            "result",
+            "Số hóa kết quả giải quyết",
+            decimal(targets.get("digitization_target", "100"), "targets"),
+            decimal(targets["low_month"], "targets.low_month"),
+        ),
+        (
+            "payment",
+            "Thanh toán trực tuyến",
+            decimal(targets["payment_target"], "targets.payment_target"),
+            None,
+        ),
     )
     count = len(units)
     # One page at most: bars get thinner as units are added (a province has ~120).
     height = min(9.0, 1.2 + 0.2 * count)
     label_size = max(4.0, min(8.0, 220 / max(count, 1)))
-    rc = {"font.family": "serif", "font.serif": ["Times New Roman", "Liberation Serif", "DejaVu Serif"],
-          "font.size": 8, "axes.titlesize": 9}
+    rc = {
+        "font.family": "serif",
+        "font.serif": ["Times New Roman", "Liberation Serif", "DejaVu Serif"],
+        "font.size": 8,
+        "axes.titlesize": 9,
+    }
     with plt.rc_context(rc):
         figure, axes = plt.subplots(1, 3, figsize=(6.3, height), sharey=True)
         positions = list(range(count))
@@ -107,7 +126,9 @@ def render_chart(decisions: dict[str, Any], path: str | Path) -> Path:
                 values.append(rate)
                 if shown is None:
                     colours.append("#ffffff")
-                elif (low is not None and Decimal(str(shown)) < low) or (low is None and Decimal(str(shown)) < target):
+                elif (low is not None and Decimal(str(shown)) < low) or (
+                    low is None and Decimal(str(shown)) < target
+                ):
                     colours.append("#c0392b")
                 else:
                     colours.append("#2e86c1")

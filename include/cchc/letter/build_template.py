@@ -85,7 +85,7 @@ COMMEND_GROUP = (
     "- {{ g.count }} UBND {{ g.kinds }} có tỷ lệ số hóa đầy đủ thành phần hồ sơ khi tiếp nhận và số hóa kết quả "
     "giải quyết TTHC và hồ sơ đã thanh toán trực tuyến trên cổng dịch vụ công trong tháng {{ period_label }} "
     "đạt tỷ lệ cao"
-    "{% if g.group == \"communes_official_email\" %}, sử dụng thư điện tử công vụ trong trao đổi công việc "
+    '{% if g.group == "communes_official_email" %}, sử dụng thư điện tử công vụ trong trao đổi công việc '
     "nội bộ thường xuyên{% endif %}, gồm: "
     "{% for u in g.units %}{{ u.name }} (tiếp nhận đạt {{ u.month.receipt }}; giải quyết đạt {{ u.month.result }}"
     "{% if u.month.payment %}; thanh toán trực tuyến đạt {{ u.month.payment }}{% endif %})"
@@ -98,13 +98,11 @@ REMIND_TITLE = (
     "cải cách hành chính đạt thấp"
 )
 REMIND_SUBTITLE = (
-    "{{ ss.number }}. Về {% if ss.metric == \"result\" %}số hóa kết quả giải quyết thủ tục hành chính"
-    "{% elif ss.metric == \"receipt\" %}số hóa hồ sơ khi tiếp nhận TTHC{% else %}thanh toán trực tuyến{% endif %}"
+    '{{ ss.number }}. Về {% if ss.metric == "result" %}số hóa kết quả giải quyết thủ tục hành chính'
+    '{% elif ss.metric == "receipt" %}số hóa hồ sơ khi tiếp nhận TTHC{% else %}thanh toán trực tuyến{% endif %}'
 )
 # "{{ ss.phrase }}": "số hóa kết quả giải quyết thủ tục hành chính" / "số hóa đầy đủ thành phần hồ sơ khi tiếp nhận".
-REMIND_LOW_MONTH = (
-    "- {{ e.name }} có tỷ lệ {{ ss.phrase }} trong tháng {{ period_label }} đạt tỷ lệ thấp ({{ e.month.text }})."
-)
+REMIND_LOW_MONTH = "- {{ e.name }} có tỷ lệ {{ ss.phrase }} trong tháng {{ period_label }} đạt tỷ lệ thấp ({{ e.month.text }})."
 REMIND_LOW_YTD = (
     "- {{ e.name }} mặc dù có tỷ lệ {{ ss.phrase }} trong tháng {{ period_label }} đạt {{ e.month.text }}; "
     "tuy nhiên kết quả này trong {{ ytd_label }} chỉ đạt {{ e.ytd.text }}."
@@ -141,7 +139,9 @@ REQUEST_PAYMENT = (
 )
 
 # Criticisms (one section per count) and requests to vertical agencies share the reasons' wording.
-CRITICISE_TITLE = "{{ s.number }}. Phê bình {% if s.ordinal %}{{ s.ordinal }} {% endif %}đối với {{ s.subjects }}"
+CRITICISE_TITLE = (
+    "{{ s.number }}. Phê bình {% if s.ordinal %}{{ s.ordinal }} {% endif %}đối với {{ s.subjects }}"
+)
 REQUEST_TITLE = "{{ s.number }}. Đề nghị đối với {{ s.subjects }}"
 REASON_ENTRY = (
     "- {{ e.name }} có tỷ lệ hồ sơ thanh toán trực tuyến trong tháng {{ period_label }} đạt {{ e.month.text }}; "
@@ -223,10 +223,22 @@ def _document_defaults(document) -> None:
         spacing.set(qn("w:lineRule"), "auto")
 
 
-def _style(document, name: str, *, size: float = BODY_PT, bold: bool = False, italic: bool = False,
-           align=LEFT, first_line_mm: float | None = None, left_mm: float | None = None,
-           before: float = 0, after: float = 0, keep_with_next: bool = False,
-           page_break_before: bool = False, base: str = "Normal"):
+def _style(
+    document,
+    name: str,
+    *,
+    size: float = BODY_PT,
+    bold: bool = False,
+    italic: bool = False,
+    align=LEFT,
+    first_line_mm: float | None = None,
+    left_mm: float | None = None,
+    before: float = 0,
+    after: float = 0,
+    keep_with_next: bool = False,
+    page_break_before: bool = False,
+    base: str = "Normal",
+):
     style = document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
     style.base_style = document.styles[base]
     style.quick_style = True
@@ -287,20 +299,64 @@ def _build_styles(document) -> None:
     _style(document, "CV Địa danh", size=14, italic=True, align=CENTER, before=6)
     _style(document, "CV Kính gửi", size=14, align=LEFT, left_mm=25, before=18, after=0)
     _style(document, "CV Kính gửi danh sách", size=14, align=LEFT, left_mm=45, after=0)
-    body = _style(document, layout.STYLE_BODY, size=BODY_PT, align=JUSTIFY, first_line_mm=body_indent, after=6)
+    body = _style(
+        document, layout.STYLE_BODY, size=BODY_PT, align=JUSTIFY, first_line_mm=body_indent, after=6
+    )
     body.paragraph_format.widow_control = True
-    first = _style(document, "CV Nội dung đầu", size=BODY_PT, align=JUSTIFY, first_line_mm=body_indent,
-                   before=12, after=6, base=layout.STYLE_BODY)
+    first = _style(
+        document,
+        "CV Nội dung đầu",
+        size=BODY_PT,
+        align=JUSTIFY,
+        first_line_mm=body_indent,
+        before=12,
+        after=6,
+        base=layout.STYLE_BODY,
+    )
     first.paragraph_format.widow_control = True
-    _style(document, layout.STYLE_SECTION, size=BODY_PT, bold=True, align=JUSTIFY, first_line_mm=body_indent,
-           after=6, keep_with_next=True, base=layout.STYLE_BODY)
-    _style(document, layout.STYLE_SUBSECTION, size=BODY_PT, bold=True, italic=True, align=JUSTIFY,
-           first_line_mm=body_indent, after=6, keep_with_next=True, base=layout.STYLE_BODY)
+    _style(
+        document,
+        layout.STYLE_SECTION,
+        size=BODY_PT,
+        bold=True,
+        align=JUSTIFY,
+        first_line_mm=body_indent,
+        after=6,
+        keep_with_next=True,
+        base=layout.STYLE_BODY,
+    )
+    _style(
+        document,
+        layout.STYLE_SUBSECTION,
+        size=BODY_PT,
+        bold=True,
+        italic=True,
+        align=JUSTIFY,
+        first_line_mm=body_indent,
+        after=6,
+        keep_with_next=True,
+        base=layout.STYLE_BODY,
+    )
     # The closing line stays on the signature's page: a signature alone on a page is not done.
-    _style(document, "CV Nội dung cuối", size=BODY_PT, align=JUSTIFY, first_line_mm=body_indent, after=12,
-           keep_with_next=True, base=layout.STYLE_BODY)
-    _style(document, layout.STYLE_LIST, size=BODY_PT, align=JUSTIFY, first_line_mm=body_indent, after=6,
-           base=layout.STYLE_BODY)
+    _style(
+        document,
+        "CV Nội dung cuối",
+        size=BODY_PT,
+        align=JUSTIFY,
+        first_line_mm=body_indent,
+        after=12,
+        keep_with_next=True,
+        base=layout.STYLE_BODY,
+    )
+    _style(
+        document,
+        layout.STYLE_LIST,
+        size=BODY_PT,
+        align=JUSTIFY,
+        first_line_mm=body_indent,
+        after=6,
+        base=layout.STYLE_BODY,
+    )
     _style(document, "CV Nơi nhận", size=12, bold=True, italic=True, align=LEFT, before=6)
     _style(document, "CV Nơi nhận danh sách", size=11, align=LEFT)
     _style(document, "CV Chức vụ người ký", size=14, bold=True, align=CENTER)
@@ -458,7 +514,9 @@ def _page_setup(document) -> None:
 
 def _header(document) -> None:
     table = document.add_table(rows=2, cols=2)
-    _table_without_borders(table, [layout.HEADER_LEFT_MM, layout.HEADER_RIGHT_MM], layout.HEADER_CELL_MARGIN_MM)
+    _table_without_borders(
+        table, [layout.HEADER_LEFT_MM, layout.HEADER_RIGHT_MM], layout.HEADER_CELL_MARGIN_MM
+    )
     left, right = table.rows[0].cells
     # Issuing body, one line per entry of authority.yaml's issuing_body, then the short rule.
     _first_paragraph(left, "CV Tên cơ quan", "{%p for line in authority.issuing_body %}")
@@ -467,18 +525,26 @@ def _header(document) -> None:
     rule = _paragraph(left, layout.STYLE_BODY_RULE)
     # Resized by the renderer to the issuing body's last line; this is the width for "HUYỆN TỨ KỲ".
     rule_width = 0.45 * layout.text_width_mm("HUYỆN TỨ KỲ", 13, bold=True)
-    _set_indents(rule, layout.centred_indent_mm(layout.HEADER_LEFT_MM, rule_width, layout.HEADER_CELL_MARGIN_MM))
+    _set_indents(
+        rule, layout.centred_indent_mm(layout.HEADER_LEFT_MM, rule_width, layout.HEADER_CELL_MARGIN_MM)
+    )
 
     _first_paragraph(right, "CV Quốc hiệu", NATIONAL_TITLE)
     motto = _paragraph(right, layout.STYLE_MOTTO, MOTTO)
     # The rule under the motto is as long as the motto: the paragraph is narrowed to the text's width.
     motto_width = layout.text_width_mm(MOTTO, MOTTO_PT, bold=True) + 1.0
-    _set_indents(motto, layout.centred_indent_mm(layout.HEADER_RIGHT_MM, motto_width, layout.HEADER_CELL_MARGIN_MM))
+    _set_indents(
+        motto, layout.centred_indent_mm(layout.HEADER_RIGHT_MM, motto_width, layout.HEADER_CELL_MARGIN_MM)
+    )
 
     left, right = table.rows[1].cells
     _first_paragraph(left, "CV Số ký hiệu", "Số: {{ number }}/{{ authority.document_symbol }}")
-    _paragraph(left, "CV Trích yếu", "V/v {{ actions }} các cơ quan chuyên môn, UBND các {{ local_units }} trong "
-               "thực hiện nhiệm vụ Cải cách hành chính tháng {{ period_label }}")
+    _paragraph(
+        left,
+        "CV Trích yếu",
+        "V/v {{ actions }} các cơ quan chuyên môn, UBND các {{ local_units }} trong "
+        "thực hiện nhiệm vụ Cải cách hành chính tháng {{ period_label }}",
+    )
     _first_paragraph(right, "CV Địa danh", "{{ date_line }}")
 
 
@@ -494,8 +560,12 @@ def _recipients(document) -> None:
 
 
 def _body(document) -> None:
-    body, section, subsection, item = (layout.STYLE_BODY, layout.STYLE_SECTION, layout.STYLE_SUBSECTION,
-                                       layout.STYLE_LIST)
+    body, section, subsection, item = (
+        layout.STYLE_BODY,
+        layout.STYLE_SECTION,
+        layout.STYLE_SUBSECTION,
+        layout.STYLE_LIST,
+    )
     p = _paragraph
     p(document, "CV Nội dung đầu", OPENING)
     p(document, body, "{%p if shortfalls.payment or shortfalls.posts %}")
@@ -598,10 +668,18 @@ def _annex(document) -> None:
     p = _paragraph
     p(document, "CV Phụ lục tiêu đề", "{%p if annex %}")
     p(document, "CV Phụ lục tiêu đề", "PHỤ LỤC")
-    p(document, "CV Phụ lục tên", "Kết quả thực hiện các chỉ tiêu cải cách thủ tục hành chính tháng {{ period_label }} "
-      "của các cơ quan, đơn vị, UBND các {{ local_units }}")
-    p(document, "CV Phụ lục kèm theo", "(Kèm theo Công văn số {{ number }}/{{ authority.document_symbol }} "
-      "{{ annex.dated }} của UBND {{ authority.name }})")
+    p(
+        document,
+        "CV Phụ lục tên",
+        "Kết quả thực hiện các chỉ tiêu cải cách thủ tục hành chính tháng {{ period_label }} "
+        "của các cơ quan, đơn vị, UBND các {{ local_units }}",
+    )
+    p(
+        document,
+        "CV Phụ lục kèm theo",
+        "(Kèm theo Công văn số {{ number }}/{{ authority.document_symbol }} "
+        "{{ annex.dated }} của UBND {{ authority.name }})",
+    )
 
     table = document.add_table(rows=6, cols=len(ANNEX_COLUMNS_MM))
     _table_with_grid(table, ANNEX_COLUMNS_MM)
@@ -622,9 +700,15 @@ def _annex(document) -> None:
     _first_paragraph(result, heading, "Số hóa kết quả giải quyết")
     payment = top.cells[6].merge(top.cells[8])
     _first_paragraph(payment, heading, "Thanh toán trực tuyến")
-    labels = ["Tháng {{ period_label }}", "{{ annex.ytd_heading }}", "Tháng {{ period_label }}",
-              "{{ annex.ytd_heading }}", "Tháng {{ period_label }}", "{{ annex.ytd_heading }}",
-              "{{ annex.campaign_heading }}"]
+    labels = [
+        "Tháng {{ period_label }}",
+        "{{ annex.ytd_heading }}",
+        "Tháng {{ period_label }}",
+        "{{ annex.ytd_heading }}",
+        "Tháng {{ period_label }}",
+        "{{ annex.ytd_heading }}",
+        "{{ annex.campaign_heading }}",
+    ]
     for cell, label in zip(second.cells[2:9], labels, strict=True):
         _first_paragraph(cell, heading, label)
     for cell in list(top.cells) + list(second.cells):
@@ -632,8 +716,16 @@ def _annex(document) -> None:
 
     _first_paragraph(targets.cells[0], heading, "")
     _first_paragraph(targets.cells[1], heading, "Chỉ tiêu")
-    target_fields = ["digitization", "digitization", "digitization", "digitization", "payment", "payment",
-                     "payment", "posts"]
+    target_fields = [
+        "digitization",
+        "digitization",
+        "digitization",
+        "digitization",
+        "payment",
+        "payment",
+        "payment",
+        "posts",
+    ]
     for cell, field in zip(targets.cells[2:], target_fields, strict=True):
         _first_paragraph(cell, heading, "{{ annex.targets." + field + " }}")
 
@@ -641,20 +733,36 @@ def _annex(document) -> None:
     _first_paragraph(loop_end.cells[0], "CV Bảng", "{%tr endfor %}")
     _first_paragraph(data.cells[0], "CV Bảng", "{{ r.position }}")
     _first_paragraph(data.cells[1], "CV Bảng tên đơn vị", "{{ r.name }}")
-    fields = ["receipt_month", "receipt_ytd", "result_month", "result_ytd", "payment_month", "payment_ytd",
-              "payment_campaign", "posts"]
+    fields = [
+        "receipt_month",
+        "receipt_ytd",
+        "result_month",
+        "result_ytd",
+        "payment_month",
+        "payment_ytd",
+        "payment_campaign",
+        "posts",
+    ]
     for cell, field in zip(data.cells[2:], fields, strict=True):
         # "{{r …}}": a rich-text value, printed in bold where the rate is below its bar.
         _first_paragraph(cell, "CV Bảng", "{{r r." + field + " }}")
     _cant_split(data)
 
-    p(document, "CV Chú thích", "Ghi chú: số in đậm là tỷ lệ dưới ngưỡng nhắc nhở đối với số hóa (tháng dưới "
-      "{{ targets.low_month|percent }}, lũy kế dưới {{ targets.low_ytd|percent }}), dưới chỉ tiêu "
-      "{{ targets.payment_target|percent }} đối với thanh toán trực tuyến, dưới {{ targets.posts_required }} tin "
-      "bài đối với việc đăng tải; dấu “–”: không phát sinh hồ sơ.")
+    p(
+        document,
+        "CV Chú thích",
+        "Ghi chú: số in đậm là tỷ lệ dưới ngưỡng nhắc nhở đối với số hóa (tháng dưới "
+        "{{ targets.low_month|percent }}, lũy kế dưới {{ targets.low_ytd|percent }}), dưới chỉ tiêu "
+        "{{ targets.payment_target|percent }} đối với thanh toán trực tuyến, dưới {{ targets.posts_required }} tin "
+        "bài đối với việc đăng tải; dấu “–”: không phát sinh hồ sơ.",
+    )
     p(document, "CV Hình", "{{ annex.chart }}")
-    p(document, "CV Chú thích", "Biểu đồ: tỷ lệ của tháng {{ period_label }} so với chỉ tiêu (đường liền: chỉ tiêu; "
-      "đường đứt: ngưỡng nhắc nhở; cột đỏ: dưới ngưỡng nhắc nhở hoặc dưới chỉ tiêu).")
+    p(
+        document,
+        "CV Chú thích",
+        "Biểu đồ: tỷ lệ của tháng {{ period_label }} so với chỉ tiêu (đường liền: chỉ tiêu; "
+        "đường đứt: ngưỡng nhắc nhở; cột đỏ: dưới ngưỡng nhắc nhở hoặc dưới chỉ tiêu).",
+    )
     p(document, "CV Chú thích", "{%p endif %}")
 
 

@@ -19,22 +19,43 @@ from cchc.core.periods import Period
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config-dir", default=None, type=Path,
-                        help="thư mục cấu hình các cơ quan ban hành (mặc định: CCHC_CONFIG_DIR)")
+    parser.add_argument(
+        "--config-dir",
+        default=None,
+        type=Path,
+        help="thư mục cấu hình các cơ quan ban hành (mặc định: CCHC_CONFIG_DIR)",
+    )
     parser.add_argument("--period", required=True, help="kỳ báo cáo dạng YYYY-MM, ví dụ 2023-08")
-    parser.add_argument("--authority", default=None,
-                        help="mã cơ quan ban hành, ví dụ tu-ky (mặc định: mọi cơ quan trong thư mục cấu hình)")
-    parser.add_argument("--output-dir", default=None, type=Path,
-                        help="thư mục kết quả (mặc định: CCHC_OUTPUT_DIR hoặc output)")
-    parser.add_argument("--decisions", default=None, type=Path,
-                        help="tệp decisions.json (mặc định: <thư mục kết quả>/<cơ quan>/<kỳ>/decisions.json)")
-    parser.add_argument("--number", default=None, type=int,
-                        help="số văn bản đã cấp (mặc định: để trống, bản dự thảo)")
-    parser.add_argument("--template", default=None, type=Path, help="mẫu công văn .docx (mặc định: mẫu kèm theo)")
+    parser.add_argument(
+        "--authority",
+        default=None,
+        help="mã cơ quan ban hành, ví dụ tu-ky (mặc định: mọi cơ quan trong thư mục cấu hình)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        default=None,
+        type=Path,
+        help="thư mục kết quả (mặc định: CCHC_OUTPUT_DIR hoặc output)",
+    )
+    parser.add_argument(
+        "--decisions",
+        default=None,
+        type=Path,
+        help="tệp decisions.json (mặc định: <thư mục kết quả>/<cơ quan>/<kỳ>/decisions.json)",
+    )
+    parser.add_argument(
+        "--number", default=None, type=int, help="số văn bản đã cấp (mặc định: để trống, bản dự thảo)"
+    )
+    parser.add_argument(
+        "--template", default=None, type=Path, help="mẫu công văn .docx (mặc định: mẫu kèm theo)"
+    )
     parser.add_argument("--no-pdf", action="store_true", help="chỉ tạo tệp DOCX")
     parser.add_argument("--no-record", action="store_true", help="không ghi công văn vào kho dữ liệu")
-    parser.add_argument("--url", default=None, help="địa chỉ kho dữ liệu (mặc định: CCHC_WAREHOUSE_URL hoặc "
-                                                    "<thư mục kết quả>/warehouse.db)")
+    parser.add_argument(
+        "--url",
+        default=None,
+        help="địa chỉ kho dữ liệu (mặc định: CCHC_WAREHOUSE_URL hoặc <thư mục kết quả>/warehouse.db)",
+    )
     parser.add_argument("--run-id", default=None, help="mã lần chạy ghi cùng công văn")
     parser.add_argument("--json", action="store_true", help="in bản tóm tắt dạng JSON")
 
@@ -64,8 +85,15 @@ def run_from_args(args: argparse.Namespace) -> int:
         for authority_id in ids:
             authority = load_authority(config_dir / authority_id)
             decisions = args.decisions or decisions_path(output_dir, authority.id, period)
-            result = render_letter(decisions, authority, output_dir, document_number=args.number,
-                                   run_id=args.run_id, template=args.template, pdf=not args.no_pdf)
+            result = render_letter(
+                decisions,
+                authority,
+                output_dir,
+                document_number=args.number,
+                run_id=args.run_id,
+                template=args.template,
+                pdf=not args.no_pdf,
+            )
             summary = result.summary()
             if engine is not None:
                 summary["letter_id"] = record_letter(engine, result)

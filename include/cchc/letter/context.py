@@ -72,8 +72,10 @@ class Missing:
         return hash(self.path)
 
     def _fail(self) -> str:
-        raise LetterTemplateError(f"trường '{self.path}' không có giá trị (null trong decisions.json) nhưng mẫu "
-                                  "lại in ra; hãy đặt nó trong {% if … %}")
+        raise LetterTemplateError(
+            f"trường '{self.path}' không có giá trị (null trong decisions.json) nhưng mẫu "
+            "lại in ra; hãy đặt nó trong {% if … %}"
+        )
 
     __str__ = _fail
     __html__ = _fail
@@ -135,7 +137,11 @@ def _rest_of_year(period: Period) -> tuple[str, str]:
     if period.month == 12:
         following = f"năm {period.year + 1}"
         return following, following
-    rest = f"các tháng cuối năm {period.year}" if period.month >= 6 else f"các tháng tiếp theo của năm {period.year}"
+    rest = (
+        f"các tháng cuối năm {period.year}"
+        if period.month >= 6
+        else f"các tháng tiếp theo của năm {period.year}"
+    )
     return rest, f"những tháng còn lại của năm {period.year}"
 
 
@@ -155,14 +161,22 @@ class _Builder:
         for metric in ("receipt", "result", "payment"):
             window = (figures.get(metric) or {}).get("month") or {}
             month[metric] = value(window.get("text"), f"units.{code}.figures.{metric}.month.text")
-        return {"code": code, "name": unit["name"], "kind": unit["kind"], "month": month,
-                "head": wording.head_of(unit) if unit.get("head_title") else unit["name"]}
+        return {
+            "code": code,
+            "name": unit["name"],
+            "kind": unit["kind"],
+            "month": month,
+            "head": wording.head_of(unit) if unit.get("head_title") else unit["name"],
+        }
 
     def reason(self, reason: Mapping[str, Any], where: str) -> dict[str, Any]:
         shown = reason.get("shown")
         threshold = reason.get("threshold")
-        above = (shown is not None and threshold is not None
-                 and decimal(shown, f"{where}.shown") > decimal(threshold, f"{where}.threshold"))
+        above = (
+            shown is not None
+            and threshold is not None
+            and decimal(shown, f"{where}.shown") > decimal(threshold, f"{where}.threshold")
+        )
         return {
             "text": value(reason.get("text"), f"{where}.text"),
             "shown": value(shown, f"{where}.shown"),
@@ -184,8 +198,12 @@ class _Builder:
     def request(self, request: Mapping[str, Any]) -> dict[str, Any]:
         kinds = {self.units[c]["kind"] for c in request.get("units", []) if c in self.units}
         verb = "Đề nghị" if kinds and kinds <= {"vertical_agency"} else "Yêu cầu"
-        return {"verb": verb, "heads": request["heads"], "subjects": request["subjects"],
-                "units": list(request.get("units", []))}
+        return {
+            "verb": verb,
+            "heads": request["heads"],
+            "subjects": request["subjects"],
+            "units": list(request.get("units", [])),
+        }
 
     # Sections ----------------------------------------------------------------------------------
 
@@ -194,8 +212,14 @@ class _Builder:
         for group in section["groups"]:
             members = [self.unit(code) for code in group["units"]]
             kinds = {m["kind"] for m in members}
-            groups.append({"group": group["group"], "units": members, "count": wording.count(len(members)),
-                           "kinds": local_units_words(kinds)})
+            groups.append(
+                {
+                    "group": group["group"],
+                    "units": members,
+                    "count": wording.count(len(members)),
+                    "kinds": local_units_words(kinds),
+                }
+            )
         return {"number": str(section["number"]), "kind": "commend", "groups": groups}
 
     def remind(self, section: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -205,13 +229,24 @@ class _Builder:
             groups = []
             for g, group in enumerate(sub["groups"]):
                 at = f"{where}.subsections[{s}].groups[{g}]"
-                groups.append({
-                    "reason": group["reason"],
-                    "entries": [self.entry(e, metric, f"{at}.entries[{i}]") for i, e in enumerate(group["entries"])],
-                    "request": self.request(group["request"]),
-                })
-            subsections.append({"number": str(sub["number"]), "metric": metric, "phrase": METRIC_PHRASES[metric],
-                                "groups": groups})
+                groups.append(
+                    {
+                        "reason": group["reason"],
+                        "entries": [
+                            self.entry(e, metric, f"{at}.entries[{i}]")
+                            for i, e in enumerate(group["entries"])
+                        ],
+                        "request": self.request(group["request"]),
+                    }
+                )
+            subsections.append(
+                {
+                    "number": str(sub["number"]),
+                    "metric": metric,
+                    "phrase": METRIC_PHRASES[metric],
+                    "groups": groups,
+                }
+            )
         return {"number": str(section["number"]), "kind": "remind", "subsections": subsections}
 
     def listed(self, section: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -220,7 +255,9 @@ class _Builder:
             "number": str(section["number"]),
             "kind": section["kind"],
             "subjects": section["subjects"],
-            "entries": [self.entry(e, "payment", f"{where}.entries[{i}]") for i, e in enumerate(section["entries"])],
+            "entries": [
+                self.entry(e, "payment", f"{where}.entries[{i}]") for i, e in enumerate(section["entries"])
+            ],
         }
         if section["kind"] == "criticise":
             view["count"] = section["count"]
@@ -241,8 +278,13 @@ class _Builder:
             elif kind in ("criticise", "request"):
                 out.append(self.listed(section, where))
             else:
-                out.append({"number": str(section["number"]), "kind": "directives",
-                            "addressees": section["addressees"]})
+                out.append(
+                    {
+                        "number": str(section["number"]),
+                        "kind": "directives",
+                        "addressees": section["addressees"],
+                    }
+                )
         return out
 
     # Opening -----------------------------------------------------------------------------------
@@ -254,8 +296,10 @@ class _Builder:
             t = self.d["totals"].get(metric) or {}
             change_text = t.get("change_text")
             compared = compared or bool(change_text)
-            totals[metric] = {"text": value(t.get("text"), f"totals.{metric}.text"),
-                              "change_text": value(change_text, f"totals.{metric}.change_text")}
+            totals[metric] = {
+                "text": value(t.get("text"), f"totals.{metric}.text"),
+                "change_text": value(change_text, f"totals.{metric}.change_text"),
+            }
         totals["posts"] = self.d["totals"].get("posts") or {}
         totals["compared"] = compared
         return totals
@@ -271,8 +315,13 @@ class _Builder:
             who = "cơ quan, đơn vị"
         else:
             who = "cơ quan, đơn vị, địa phương"
-        return {"payment": bool(payment), "posts": bool(posts), "payment_units": payment, "posts_units": posts,
-                "payment_who": who}
+        return {
+            "payment": bool(payment),
+            "posts": bool(posts),
+            "payment_units": payment,
+            "posts_units": posts,
+            "payment_who": who,
+        }
 
     def actions(self) -> str:
         kinds = {s["kind"] for s in self.d["sections"]}
@@ -284,8 +333,13 @@ class _Builder:
         return ", ".join(words)
 
 
-def build_context(decisions: dict[str, Any], authority: Authority, *, document_number: int | str | None = None,
-                  annex: Any = False) -> dict[str, Any]:
+def build_context(
+    decisions: dict[str, Any],
+    authority: Authority,
+    *,
+    document_number: int | str | None = None,
+    annex: Any = False,
+) -> dict[str, Any]:
     """The template's variables (see the module's docstring)."""
     builder = _Builder(decisions, authority)
     period = Period.parse(decisions["period"])

@@ -16,13 +16,29 @@ from cchc.core.files import sha256_bytes
 from cchc.letter.errors import DecisionsError
 
 SCHEMA = "cchc.decisions/1"
-TOP_LEVEL = ("schema", "authority", "period", "period_label", "previous_period_label", "year", "rulebook",
-             "windows", "targets", "totals", "shortfalls", "units", "sections")
+TOP_LEVEL = (
+    "schema",
+    "authority",
+    "period",
+    "period_label",
+    "previous_period_label",
+    "year",
+    "rulebook",
+    "windows",
+    "targets",
+    "totals",
+    "shortfalls",
+    "units",
+    "sections",
+)
 SECTION_KINDS = ("commend", "remind", "criticise", "request", "directives")
 COMMEND_GROUPS = ("agencies", "communes_official_email", "communes")
 REMIND_METRICS = ("result", "receipt", "payment")
-REASONS = {"result": ("low_month", "low_ytd"), "receipt": ("low_month", "low_ytd"),
-           "payment": ("low_month", "low_campaign")}
+REASONS = {
+    "result": ("low_month", "low_ytd"),
+    "receipt": ("low_month", "low_ytd"),
+    "payment": ("low_month", "low_campaign"),
+}
 
 
 def read_decisions_file(path: str | Path) -> tuple[dict[str, Any], str]:
@@ -92,7 +108,9 @@ def validate(data: Any, where: str = "decisions.json") -> None:
         kind = _need(section, "kind", at)
         number = _need(section, "number", at)
         if kind not in SECTION_KINDS:
-            raise DecisionsError(f"{at}: loại mục '{kind}' không hợp lệ (chỉ nhận {', '.join(SECTION_KINDS)})")
+            raise DecisionsError(
+                f"{at}: loại mục '{kind}' không hợp lệ (chỉ nhận {', '.join(SECTION_KINDS)})"
+            )
         if str(number) != str(index):
             raise DecisionsError(f"{at}: mục số '{number}', cần '{index}' (các mục phải đánh số liên tục)")
         if kind == "commend":

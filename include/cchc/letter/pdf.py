@@ -53,7 +53,9 @@ def _tail(text: bytes | str | None, limit: int = 2000) -> str:
     return text[-limit:] if text else "(trống)"
 
 
-def to_pdf(docx: str | Path, pdf: str | Path, *, timeout: float = DEFAULT_TIMEOUT, soffice: str | None = None) -> Path:
+def to_pdf(
+    docx: str | Path, pdf: str | Path, *, timeout: float = DEFAULT_TIMEOUT, soffice: str | None = None
+) -> Path:
     """Convert ``docx`` to ``pdf`` (written atomically); raises PdfConversionError naming the command."""
     docx = Path(docx).resolve()
     pdf = Path(pdf)
@@ -65,16 +67,28 @@ def to_pdf(docx: str | Path, pdf: str | Path, *, timeout: float = DEFAULT_TIMEOU
     command = [
         executable,
         f"-env:UserInstallation={profile.as_uri()}",
-        "--headless", "--invisible", "--nologo", "--norestore", "--nolockcheck", "--nodefault",
-        "--convert-to", "pdf:writer_pdf_Export",
-        "--outdir", str(outdir),
+        "--headless",
+        "--invisible",
+        "--nologo",
+        "--norestore",
+        "--nolockcheck",
+        "--nodefault",
+        "--convert-to",
+        "pdf:writer_pdf_Export",
+        "--outdir",
+        str(outdir),
         str(docx),
     ]
     shown = " ".join(command)
     try:
         # Own process group: on a timeout the whole group (oosplash and soffice.bin) is killed.
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                                   env=settings.current().child_environment(HOME=str(profile)))
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=settings.current().child_environment(HOME=str(profile)),
+        )
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -84,11 +84,14 @@ def _number(result: LetterResult) -> int | None:
     try:
         return int(result.document_number)
     except ValueError as exc:
-        raise LetterError(f"số văn bản '{result.document_number}' không phải số nguyên: không ghi được vào kho") from exc
+        raise LetterError(
+            f"số văn bản '{result.document_number}' không phải số nguyên: không ghi được vào kho"
+        ) from exc
 
 
-def record_letter(bind: Bind, result: LetterResult, *, letter_id: int | None = None,
-                  created_at: datetime | None = None) -> int:
+def record_letter(
+    bind: Bind, result: LetterResult, *, letter_id: int | None = None, created_at: datetime | None = None
+) -> int:
     """Store ``result`` in ``letters``; returns the letter id.
 
     Without ``letter_id``: a new row, current for its (authority, period). With ``letter_id``: that row's
@@ -115,39 +118,55 @@ def record_letter(bind: Bind, result: LetterResult, *, letter_id: int | None = N
         with begin(bind) as conn:
             require_head(conn)
             if letter_id is not None:
-                row = conn.execute(sa.select(letters.c.authority_id, letters.c.period)
-                                   .where(letters.c.letter_id == letter_id)).first()
+                row = conn.execute(
+                    sa.select(letters.c.authority_id, letters.c.period).where(
+                        letters.c.letter_id == letter_id
+                    )
+                ).first()
                 if row is None:
                     raise LetterError(f"{where}: không có công văn số hiệu bản ghi {letter_id} trong kho")
                 if (row.authority_id, row.period) != (result.authority_id, result.period):
-                    raise LetterError(f"{where}: bản ghi {letter_id} thuộc {row.authority_id}, kỳ {row.period}")
+                    raise LetterError(
+                        f"{where}: bản ghi {letter_id} thuộc {row.authority_id}, kỳ {row.period}"
+                    )
                 conn.execute(letters.update().where(letters.c.letter_id == letter_id).values(**values))
                 return letter_id
             conn.execute(
                 letters.update()
-                .where(letters.c.authority_id == result.authority_id, letters.c.period == result.period,
-                       letters.c.is_current == sa.true())
+                .where(
+                    letters.c.authority_id == result.authority_id,
+                    letters.c.period == result.period,
+                    letters.c.is_current == sa.true(),
+                )
                 .values(is_current=False)
             )
             inserted = conn.execute(
-                letters.insert().values(authority_id=result.authority_id, period=result.period, is_current=True,
-                                        created_at=stamp, **values)
+                letters.insert().values(
+                    authority_id=result.authority_id,
+                    period=result.period,
+                    is_current=True,
+                    created_at=stamp,
+                    **values,
+                )
             )
             return int(inserted.inserted_primary_key[0])
     except (LetterError, WarehouseError):
         raise
     except sa.exc.SQLAlchemyError as exc:
-        raise WarehouseError(f"kho dữ liệu: không ghi được {where}: {mask_text(str(exc), engine.url)}") from exc
+        raise WarehouseError(
+            f"kho dữ liệu: không ghi được {where}: {mask_text(str(exc), engine.url)}"
+        ) from exc
 
 
 def read_letters(bind: Bind, authority_id: str, period: str) -> list[dict[str, Any]]:
     """Every letter of a period, newest first (the current one has ``is_current``)."""
-    query = (sa.select(letters).where(letters.c.authority_id == authority_id, letters.c.period == str(period))
-             .order_by(letters.c.letter_id.desc()))
+    query = (
+        sa.select(letters)
+        .where(letters.c.authority_id == authority_id, letters.c.period == str(period))
+        .order_by(letters.c.letter_id.desc())
+    )
     with connect(bind) as conn:
         return [dict(row) for row in conn.execute(query).mappings()]
-
-
 
 
 # ------------------------------------------------------------------------------ the distribution's view
@@ -192,8 +211,11 @@ def select_letter(letter: LetterKey) -> sa.Select:
     if isinstance(letter, int):
         return query.where(letters.c.letter_id == letter)
     authority_id, period = letter
-    return query.where(letters.c.authority_id == str(authority_id), letters.c.period == str(period),
-                       letters.c.is_current == sa.true())
+    return query.where(
+        letters.c.authority_id == str(authority_id),
+        letters.c.period == str(period),
+        letters.c.is_current == sa.true(),
+    )
 
 
 def describe_key(letter: LetterKey) -> str:
@@ -210,9 +232,7 @@ def _path(value: Any, output_dir: Path | None) -> Path | None:
     return under_output(str(value), output_dir or settings.current().output_dir)
 
 
-def find_letter(
-    bind: Bind, letter: LetterKey, *, output_dir: str | os.PathLike | None = None
-) -> LetterRef:
+def find_letter(bind: Bind, letter: LetterKey, *, output_dir: str | os.PathLike | None = None) -> LetterRef:
     """The letter row by id or by (authority, period); a missing letter is an error naming the key.
 
     Relative file paths are read under ``output_dir`` (default ``CCHC_OUTPUT_DIR``). The number is the
@@ -250,7 +270,11 @@ def issued_number(bind: Bind, letter_id: int) -> int | None:
         ).scalar()
 
 
-def default_paths(authority_id: str, period: str, output_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
+def default_paths(
+    authority_id: str, period: str, output_dir: str | os.PathLike | None = None
+) -> tuple[Path, Path]:
     """``<output>/<authority>/<period>/letter.pdf`` and ``letter.docx``, as the letter stage writes them."""
-    folder = PeriodFolder(output_dir if output_dir is not None else settings.current().output_dir, authority_id, period)
+    folder = PeriodFolder(
+        output_dir if output_dir is not None else settings.current().output_dir, authority_id, period
+    )
     return folder.letter_pdf, folder.letter_docx

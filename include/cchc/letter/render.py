@@ -113,10 +113,13 @@ def _template_error(template: Path, exc: Exception, tpl: DocxTemplate | None = N
         return LetterTemplateError(f"mẫu công văn {name} ({template}): {what} ({exc}){_where(exc, tpl)}")
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return LetterTemplateError(
-            f"mẫu công văn {name} ({template}): lỗi cú pháp Jinja: {exc.message}{_where(exc, tpl)}")
+            f"mẫu công văn {name} ({template}): lỗi cú pháp Jinja: {exc.message}{_where(exc, tpl)}"
+        )
     if isinstance(exc, LetterTemplateError):
         return LetterTemplateError(f"mẫu công văn {name} ({template}): {exc}{_where(exc, tpl)}")
-    return LetterTemplateError(f"mẫu công văn {name} ({template}): {type(exc).__name__}: {exc}{_where(exc, tpl)}")
+    return LetterTemplateError(
+        f"mẫu công văn {name} ({template}): {type(exc).__name__}: {exc}{_where(exc, tpl)}"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,17 +140,26 @@ def _fit_body_rule(document, issuing_body: list[str]) -> None:
                     paragraph.paragraph_format.right_indent = Mm(indent)
 
 
-def _render_docx(template: Path, context_args: dict[str, Any], decisions: dict[str, Any], authority: Authority,
-                 docx_path: Path, chart_path: Path | None, meta: dict[str, str]) -> None:
+def _render_docx(
+    template: Path,
+    context_args: dict[str, Any],
+    decisions: dict[str, Any],
+    authority: Authority,
+    docx_path: Path,
+    chart_path: Path | None,
+    meta: dict[str, str],
+) -> None:
     try:
         tpl = DocxTemplate(str(template))
     except Exception as exc:
-        raise LetterTemplateError(f"mẫu công văn {template.name} ({template}): không mở được tệp Word: {exc}") from exc
+        raise LetterTemplateError(
+            f"mẫu công văn {template.name} ({template}): không mở được tệp Word: {exc}"
+        ) from exc
     annex: Any = False
     if chart_path is not None:
         chart = InlineImage(tpl, str(chart_path), width=Mm(CHART_WIDTH_MM))
         annex = annex_context(decisions, chart)
-        annex["dated"] = wording.date_line(authority.place, *_dated(decisions))[len(authority.place) + 2:]
+        annex["dated"] = wording.date_line(authority.place, *_dated(decisions))[len(authority.place) + 2 :]
     context = build_context(decisions, authority, annex=annex, **context_args)
     try:
         tpl.render(context, jinja_env=jinja_environment(), autoescape=True)
@@ -155,7 +167,9 @@ def _render_docx(template: Path, context_args: dict[str, Any], decisions: dict[s
         raise _template_error(template, exc, tpl) from exc
     _fit_body_rule(tpl.docx, authority.issuing_body)
     core = tpl.docx.core_properties
-    core.title = f"V/v biểu dương, nhắc nhở thực hiện nhiệm vụ cải cách hành chính tháng {decisions['period_label']}"
+    core.title = (
+        f"V/v biểu dương, nhắc nhở thực hiện nhiệm vụ cải cách hành chính tháng {decisions['period_label']}"
+    )
     core.subject = f"Công văn CCHC tháng {decisions['period_label']} của UBND {authority.name}"
     core.author = " ".join(authority.issuing_body)
     core.keywords = f"cchc; {authority.id}; {decisions['period']}"
@@ -172,26 +186,41 @@ def _authority(authority: Authority | str | os.PathLike) -> Authority:
     return authority if isinstance(authority, Authority) else load_authority(authority)
 
 
-def _check_inputs(decisions_path: Path, authority: Authority, sign: bool | None,
-                  pdf: bool) -> tuple[dict[str, Any], str, Any]:
+def _check_inputs(
+    decisions_path: Path, authority: Authority, sign: bool | None, pdf: bool
+) -> tuple[dict[str, Any], str, Any]:
     """decisions.json read and checked against the authority; the signing certificate, if any."""
     decisions, decisions_sha256 = load_decisions(decisions_path)
     declared = (decisions.get("authority") or {}).get("id")
     if declared != authority.id:
-        raise DecisionsError(f"{decisions_path}: quyết định của cơ quan '{declared}', không phải '{authority.id}'")
+        raise DecisionsError(
+            f"{decisions_path}: quyết định của cơ quan '{declared}', không phải '{authority.id}'"
+        )
     signing = None
     if sign is not False:
         signing = signing_config(authority)
         if sign and signing is None:
-            raise LetterError("yêu cầu ký số nhưng chưa cấu hình chứng thư số (CCHC_SIGNING_P12 hoặc 'signing:')")
+            raise LetterError(
+                "yêu cầu ký số nhưng chưa cấu hình chứng thư số (CCHC_SIGNING_P12 hoặc 'signing:')"
+            )
     if signing is not None and not pdf:
         raise LetterError("ký số cần tệp PDF: không thể ký khi pdf=False")
     return decisions, decisions_sha256, signing
 
 
-def _produce(staging: Path, template: Path, decisions: dict[str, Any], authority: Authority,
-             document_number: int | str | None, meta: dict[str, str], *, pdf: bool, annex: bool,
-             signing: Any, timeout: float) -> list[Path]:
+def _produce(
+    staging: Path,
+    template: Path,
+    decisions: dict[str, Any],
+    authority: Authority,
+    document_number: int | str | None,
+    meta: dict[str, str],
+    *,
+    pdf: bool,
+    annex: bool,
+    signing: Any,
+    timeout: float,
+) -> list[Path]:
     """Chart, DOCX, PDF and signature, all in ``staging``; returns the files made, in that order."""
     chart = render_chart(decisions, staging / CHART_NAME) if annex else None
     docx = staging / DOCX_NAME
@@ -200,8 +229,13 @@ def _produce(staging: Path, template: Path, decisions: dict[str, Any], authority
     if pdf:
         pdf_file = to_pdf(docx, staging / PDF_NAME, timeout=timeout)
         if signing is not None:
-            sign_pdf(pdf_file, signing, signer_name=authority.signer.name, location=authority.place,
-                     reason=f"Ký số công văn CCHC tháng {decisions['period_label']}")
+            sign_pdf(
+                pdf_file,
+                signing,
+                signer_name=authority.signer.name,
+                location=authority.place,
+                reason=f"Ký số công văn CCHC tháng {decisions['period_label']}",
+            )
     return [p for p in (docx, pdf_file, chart) if p is not None]
 
 
@@ -256,11 +290,25 @@ def render_letter(
     decisions, decisions_sha256, signing = _check_inputs(decisions_path, authority, sign, pdf)
     folder = PeriodFolder(output_dir, authority.id, str(decisions["period"]))
     number = None if document_number in (None, "") else str(document_number)
-    meta = {"decisions_sha256": decisions_sha256, "rulebook": str((decisions.get("rulebook") or {}).get("version", "")),
-            "run_id": run_id or "", "document_number": number or ""}
+    meta = {
+        "decisions_sha256": decisions_sha256,
+        "rulebook": str((decisions.get("rulebook") or {}).get("version", "")),
+        "run_id": run_id or "",
+        "document_number": number or "",
+    }
     with _staging_in(folder.root) as staging:
-        staged = _produce(staging, template, decisions, authority, document_number, meta, pdf=pdf, annex=annex,
-                          signing=signing, timeout=timeout)
+        staged = _produce(
+            staging,
+            template,
+            decisions,
+            authority,
+            document_number,
+            meta,
+            pdf=pdf,
+            annex=annex,
+            signing=signing,
+            timeout=timeout,
+        )
         hashes = publish(staged, folder.root)
     result = LetterResult(
         authority_id=authority.id,
@@ -314,5 +362,3 @@ def letter_text(docx_path: str | os.PathLike) -> str:
     out: list[str] = []
     _block_text(document.element.body, out)
     return "\n".join(out)
-
-

@@ -28,7 +28,9 @@ class SigningConfig:
     password: bytes | None = field(default=None, repr=False)
 
 
-def signing_config(authority: Authority | None = None, env: Mapping[str, str] | None = None) -> SigningConfig | None:
+def signing_config(
+    authority: Authority | None = None, env: Mapping[str, str] | None = None
+) -> SigningConfig | None:
     """The certificate to sign with, or None when signing is not configured.
 
     ``env`` stands for the environment (a test's own); by default the process's, through the settings.
@@ -44,7 +46,9 @@ def signing_config(authority: Authority | None = None, env: Mapping[str, str] | 
     if not isinstance(configured, Mapping) or not configured.get("p12"):
         raise SigningError(f"{where}: cần khóa 'p12' (đường dẫn tệp chứng thư số .p12)")
     if "password" in configured:
-        raise SigningError(f"{where}: không ghi mật khẩu vào tệp YAML; dùng 'password_env' (tên biến môi trường)")
+        raise SigningError(
+            f"{where}: không ghi mật khẩu vào tệp YAML; dùng 'password_env' (tên biến môi trường)"
+        )
     p12 = Path(str(configured["p12"]))
     if not p12.is_absolute():
         p12 = authority.folder / p12
@@ -58,8 +62,15 @@ def signing_config(authority: Authority | None = None, env: Mapping[str, str] | 
     return SigningConfig(p12, password)
 
 
-def sign_pdf(pdf: str | Path, config: SigningConfig, *, signer_name: str | None = None, location: str | None = None,
-             reason: str = "Ký số văn bản", field_name: str = "Signature1") -> Path:
+def sign_pdf(
+    pdf: str | Path,
+    config: SigningConfig,
+    *,
+    signer_name: str | None = None,
+    location: str | None = None,
+    reason: str = "Ký số văn bản",
+    field_name: str = "Signature1",
+) -> Path:
     """Sign ``pdf`` in place (an incremental update, written atomically)."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
@@ -70,13 +81,19 @@ def sign_pdf(pdf: str | Path, config: SigningConfig, *, signer_name: str | None 
     try:
         signer = signers.SimpleSigner.load_pkcs12(pfx_file=str(config.p12), passphrase=config.password)
     except Exception as exc:  # pyHanko raises various errors for a wrong password or a bad file
-        raise SigningError(f"không mở được chứng thư số {config.p12} (sai mật khẩu hoặc tệp hỏng): {exc}") from exc
+        raise SigningError(
+            f"không mở được chứng thư số {config.p12} (sai mật khẩu hoặc tệp hỏng): {exc}"
+        ) from exc
     if signer is None:
         raise SigningError(f"không mở được chứng thư số {config.p12} (sai mật khẩu hoặc tệp hỏng)")
-    meta = signers.PdfSignatureMetadata(field_name=field_name, reason=reason, location=location, name=signer_name)
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name, reason=reason, location=location, name=signer_name
+    )
     try:
         with atomic_path(pdf) as staging, pdf.open("rb") as source, staging.open("wb") as target:
-            signers.sign_pdf(IncrementalPdfFileWriter(source, strict=False), meta, signer=signer, output=target)
+            signers.sign_pdf(
+                IncrementalPdfFileWriter(source, strict=False), meta, signer=signer, output=target
+            )
     except SigningError:
         raise
     except Exception as exc:

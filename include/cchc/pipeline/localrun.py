@@ -82,7 +82,9 @@ def airflow(*args: str, env: dict[str, str]) -> None:
     cmd = [str(Path(sys.executable).with_name("airflow")), *args]
     result = subprocess.run(cmd, env=env)
     if result.returncode != 0:
-        raise SystemExit(f"Lệnh '{' '.join(['airflow', *args])}' thất bại (mã {result.returncode}); xem log ở trên.")
+        raise SystemExit(
+            f"Lệnh '{' '.join(['airflow', *args])}' thất bại (mã {result.returncode}); xem log ở trên."
+        )
 
 
 def report(output_dir: Path, config_dir: Path, period: Period) -> None:
@@ -140,7 +142,9 @@ def _totals(output_dir: Path, authority_id: str, period: Period) -> list[str]:
         return [f"tỷ lệ: chưa đọc được từ kho ({exc})"]
     finally:
         engine.dispose()
-    return [f"kho dữ liệu: {mask_url(url)}", "tỷ lệ toàn " + authority_id + ":"] + [f"  {line}" for line in lines]
+    return [f"kho dữ liệu: {mask_url(url)}", "tỷ lệ toàn " + authority_id + ":"] + [
+        f"  {line}" for line in lines
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,8 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     config_dir = Path(args.config_dir).resolve()
     output_dir = Path(args.output_dir).resolve()
     list_authority_ids(config_dir)  # a wrong folder fails here, before Airflow starts
-    env = settings.current().child_environment(**{settings.CONFIG_DIR: str(config_dir),
-                                                   settings.OUTPUT_DIR: str(output_dir)})
+    env = settings.current().child_environment(
+        **{settings.CONFIG_DIR: str(config_dir), settings.OUTPUT_DIR: str(output_dir)}
+    )
     env.setdefault(settings.TASK_RETRIES, "0")  # a one-off run reports a failure at once
 
     airflow("db", "migrate", env={**env, "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"})
@@ -163,8 +168,17 @@ def main(argv: list[str] | None = None) -> int:
     with _portal(env, config_dir, output_dir / "logs" / "simulator.log"), _mail(env, output_dir, period):
         # The monthly DAG's trigger of cchc_letters needs a scheduler; here the letters DAG is run
         # right after it instead, in the same way.
-        airflow("dags", "test", "cchc_monthly", logical_date_for(period), "--conf", conf,
-                "--mark-success-pattern", "trigger_letters", env=env)
+        airflow(
+            "dags",
+            "test",
+            "cchc_monthly",
+            logical_date_for(period),
+            "--conf",
+            conf,
+            "--mark-success-pattern",
+            "trigger_letters",
+            env=env,
+        )
         airflow("dags", "test", "cchc_letters", logical_date_for(period), "--conf", conf, env=env)
     report(output_dir, config_dir, period)
     return 0
@@ -182,10 +196,14 @@ def _mail(env: dict[str, str], output_dir: Path, period: Period):
 
     folder = mail_dir(output_dir, period)
     controller = sink.start(folder)
-    env[variable] = json.dumps({
-        "conn_type": "smtp", "host": "127.0.0.1", "port": controller.port,
-        "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "cchc-demo@localhost"},
-    })
+    env[variable] = json.dumps(
+        {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": controller.port,
+            "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "cchc-demo@localhost"},
+        }
+    )
     print(f"Hộp thư thử nghiệm SMTP tại 127.0.0.1:{controller.port}, lưu thư vào {folder}")
     try:
         yield

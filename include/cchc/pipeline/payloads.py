@@ -43,10 +43,12 @@ class Payload:
         missing = sorted(required - set(data))
         if unknown or missing:
             detail = "; ".join(
-                part for part in (
+                part
+                for part in (
                     f"thừa trường {', '.join(unknown)}" if unknown else "",
                     f"thiếu trường {', '.join(missing)}" if missing else "",
-                ) if part
+                )
+                if part
             )
             raise PayloadError(f"dữ liệu chuyển giữa các tác vụ không đúng dạng {cls.__name__}: {detail}")
         return cls(**dict(data))

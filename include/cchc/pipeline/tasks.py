@@ -92,7 +92,9 @@ def plan(params: Mapping[str, Any] | None, logical_date: datetime | date | None)
             raise ConfigError(f"tham số 'authorities' có cơ quan không tồn tại: {', '.join(unknown)}")
         authorities = [a for a in authorities if a.id in wanted]
     jobs = [Job(authority=a.id, period=str(period)) for a in authorities]
-    log.info("Kỳ báo cáo %s: %d cơ quan ban hành (%s)", period, len(jobs), ", ".join(j.authority for j in jobs))
+    log.info(
+        "Kỳ báo cáo %s: %d cơ quan ban hành (%s)", period, len(jobs), ", ".join(j.authority for j in jobs)
+    )
     return [j.to_xcom() for j in jobs]
 
 
@@ -159,7 +161,12 @@ def period_ready(payload: XCom) -> bool:
         return path.exists()
     with connections.portal_client() as client:
         closed = period_is_closed(authority, period, client)
-    log.info("Cổng DVC: kỳ %s của %s %s", period, authority.id, "đã khóa số liệu" if closed else "chưa khóa số liệu")
+    log.info(
+        "Cổng DVC: kỳ %s của %s %s",
+        period,
+        authority.id,
+        "đã khóa số liệu" if closed else "chưa khóa số liệu",
+    )
     return closed
 
 
@@ -197,8 +204,9 @@ def validate(payload: XCom, run_id: str | None = None, url: str | None = None) -
     with warehouse(url) as engine:
         previous_rows = read_facts(engine, authority.id, period.previous())
     previous = pd.DataFrame(previous_rows) if previous_rows else None
-    report = validate_extract(authority, period, extracted.path, settings.current().output_dir,
-                              previous=previous, run_id=run_id)
+    report = validate_extract(
+        authority, period, extracted.path, settings.current().output_dir, previous=previous, run_id=run_id
+    )
     report.raise_for_critical()
     return Validated(**report.summary()).to_xcom()
 
@@ -216,8 +224,15 @@ def load(payload: XCom, run_id: str | None = None, url: str | None = None) -> di
         synced = sync_units(engine, authority, period)
         loaded = load_facts(engine, authority.id, period, frame, run_id or "manual", validated.source)
     log.info("Danh mục đơn vị: %s; nạp số liệu: %s", synced.summary(), loaded.summary())
-    return Loaded(**validated.key, units=synced.summary(), load_id=loaded.load_id, version=loaded.version,
-                  rows=loaded.rows, changed=loaded.changed, content_hash=loaded.content_hash).to_xcom()
+    return Loaded(
+        **validated.key,
+        units=synced.summary(),
+        load_id=loaded.load_id,
+        version=loaded.version,
+        rows=loaded.rows,
+        changed=loaded.changed,
+        content_hash=loaded.content_hash,
+    ).to_xcom()
 
 
 def rates(payload: XCom, url: str | None = None) -> dict[str, Any]:
@@ -253,8 +268,13 @@ def decide(payload: XCom, run_id: str | None = None, url: str | None = None) -> 
     rated = Rated.from_xcom(payload)
     authority = _authority(rated)
     with warehouse(url) as engine:
-        result = decide_period(engine, authority, Period.parse(rated.period), run_id=run_id,
-                               output_dir=settings.current().output_dir)
+        result = decide_period(
+            engine,
+            authority,
+            Period.parse(rated.period),
+            run_id=run_id,
+            output_dir=settings.current().output_dir,
+        )
     log.info("Quyết định %s kỳ %s:\n%s", authority.id, rated.period, result.text())
     return Decided(**result.summary()).to_xcom()
 
@@ -275,7 +295,9 @@ def render(payload: XCom, run_id: str | None = None) -> dict[str, Any]:
 
     job = Job.from_xcom(payload)
     with warehouse() as engine:
-        draft = draft_letter(engine, _authority(job), job.period, settings.current().output_dir, run_id=run_id)
+        draft = draft_letter(
+            engine, _authority(job), job.period, settings.current().output_dir, run_id=run_id
+        )
     return Rendered(**job.key, letter_id=draft.letter_id, docx=str(draft.docx), pdf=str(draft.pdf)).to_xcom()
 
 
@@ -294,8 +316,9 @@ def approval_body(rendered: list[XCom]) -> str:
     with warehouse() as engine:
         parts = [
             approval_summary(
-                distribution_preview(engine, _authority(letter), letter.letter_id,
-                                     output_dir=settings.current().output_dir),
+                distribution_preview(
+                    engine, _authority(letter), letter.letter_id, output_dir=settings.current().output_dir
+                ),
                 letter_url=letter.pdf,
             )
             for letter in letters
@@ -310,15 +333,24 @@ def issue(payload: XCom, logical_date: datetime | None = None, run_id: str | Non
     rendered = Rendered.from_xcom(payload)
     with warehouse() as engine:
         # The register's year is the run's (its logical date), not the wall clock's.
-        issued = issue_with_files(engine, _authority(rendered), rendered.letter_id, settings.current().output_dir,
-                                  issued_at=logical_date, run_id=run_id)
+        issued = issue_with_files(
+            engine,
+            _authority(rendered),
+            rendered.letter_id,
+            settings.current().output_dir,
+            issued_at=logical_date,
+            run_id=run_id,
+        )
     docx = str(issued.docx) if issued.docx else rendered.docx
     pdf = str(issued.pdf) if issued.pdf else rendered.pdf
-    return Issued(**rendered.key, letter_id=rendered.letter_id, docx=docx, pdf=pdf,
-                  document_number=issued.number).to_xcom()
+    return Issued(
+        **rendered.key, letter_id=rendered.letter_id, docx=docx, pdf=pdf, document_number=issued.number
+    ).to_xcom()
 
 
-def distribute(payload: XCom, params: Mapping[str, Any] | None = None, run_id: str | None = None) -> dict[str, Any]:
+def distribute(
+    payload: XCom, params: Mapping[str, Any] | None = None, run_id: str | None = None
+) -> dict[str, Any]:
     """Emails the issued letter to every recipient exactly once (or a dry run / a resend, by param)."""
     from cchc.delivery.distribute import Request
     from cchc.delivery.distribute import distribute as send_all
@@ -328,14 +360,22 @@ def distribute(payload: XCom, params: Mapping[str, Any] | None = None, run_id: s
     dry_run = bool(params.get("dry_run"))
     resend = list(params.get("resend") or [])
     request = Request(
-        dry_run=dry_run, test_address=params.get("test_address") or None, resend=resend or None,
+        dry_run=dry_run,
+        test_address=params.get("test_address") or None,
+        resend=resend or None,
         # A dry run or resend is one batch per Airflow run: a task retry sends nothing twice.
         batch=run_id if (dry_run or resend) else None,
     )
     authority = _authority(issued)
     with warehouse() as engine:
-        result = send_all(engine, authority, issued.letter_id, connections.smtp_settings(), request,
-                          output_dir=settings.current().output_dir)
+        result = send_all(
+            engine,
+            authority,
+            issued.letter_id,
+            connections.smtp_settings(),
+            request,
+            output_dir=settings.current().output_dir,
+        )
     summary = result.as_dict()
     log.info("Gửi công văn %s kỳ %s: %s", authority.id, issued.period, summary["counts"])
     return Distributed(**issued.to_xcom(), distribution=summary).to_xcom()
@@ -350,8 +390,13 @@ def report(payload: XCom) -> dict[str, Any]:
     distributed = Distributed.from_xcom(payload)
     authority = _authority(distributed)
     with warehouse() as engine:
-        send_summary(engine, authority, distributed.letter_id, connections.smtp_settings(),
-                     missing_email=distributed.distribution.get("missing_email") or ())
+        send_summary(
+            engine,
+            authority,
+            distributed.letter_id,
+            connections.smtp_settings(),
+            missing_email=distributed.distribution.get("missing_email") or (),
+        )
         outcome = distribution_report(engine, distributed.letter_id)
     counts = outcome["counts"]
     log.info("Tổng hợp gửi công văn %s kỳ %s: %s", authority.id, distributed.period, counts)

@@ -56,7 +56,9 @@ def _key(text: Any) -> str:
     ("Số hoá" / "Số hóa") and with decomposed or composed characters, depending on who typed it.
     """
     decomposed = unicodedata.normalize("NFD", str(text))
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("đ", "d").replace("Đ", "D")
+    plain = (
+        "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("đ", "d").replace("Đ", "D")
+    )
     return " ".join(plain.casefold().split())
 
 
@@ -79,9 +81,13 @@ def write_export(
     for row in monthly_rows_for_period:
         code = row["unit_code"]
         if code not in known:
-            raise ConfigError(f"{authority.id}: đơn vị '{code}' không có trong units.csv, không thể xuất Excel")
+            raise ConfigError(
+                f"{authority.id}: đơn vị '{code}' không có trong units.csv, không thể xuất Excel"
+            )
         if "period" in row and str(row["period"]) != str(period):
-            raise ConfigError(f"{authority.id}, đơn vị {code}: dòng của kỳ {row['period']} không thuộc kỳ {period}")
+            raise ConfigError(
+                f"{authority.id}, đơn vị {code}: dòng của kỳ {row['period']} không thuộc kỳ {period}"
+            )
         if code in by_code:
             raise ConfigError(f"{authority.id}: đơn vị '{code}' có hai dòng số liệu cho kỳ {period}")
         by_code[code] = row
@@ -131,7 +137,11 @@ def write_export(
 
     sheet.row_dimensions[header_row].height = 60
     for index, (key, _) in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = {"stt": 6, "unit_code": 12, "unit_name": 38}.get(key, 16)
+        sheet.column_dimensions[get_column_letter(index)].width = {
+            "stt": 6,
+            "unit_code": 12,
+            "unit_name": 38,
+        }.get(key, 16)
     sheet.freeze_panes = sheet.cell(header_row + 1, 1)
 
     target = Path(path)
@@ -190,7 +200,9 @@ def read_export(path: str | Path, authority: Authority, period: Period) -> list[
             found = _find_header(rows)
             if found is not None:
                 return _read_sheet(path, sheet.title, rows, found, authority, period)
-        raise ExtractError(f"{path}: không tìm thấy dòng tiêu đề cột có ô '{HEADINGS['unit_code']}' ở trang nào")
+        raise ExtractError(
+            f"{path}: không tìm thấy dòng tiêu đề cột có ô '{HEADINGS['unit_code']}' ở trang nào"
+        )
     finally:
         workbook.close()
 
@@ -249,7 +261,9 @@ def _read_sheet(
                     f"{here}, dòng {line}, cột '{HEADINGS['unit_code']}': dòng có số liệu nhưng thiếu mã đơn vị"
                 )
             continue  # a note or a signature line under the table
-        code = str(int(raw_code) if isinstance(raw_code, float) and raw_code.is_integer() else raw_code).strip()
+        code = str(
+            int(raw_code) if isinstance(raw_code, float) and raw_code.is_integer() else raw_code
+        ).strip()
         where = f"{here}, dòng {line}, đơn vị {code}"
         if code not in known:
             raise ExtractError(
@@ -266,7 +280,9 @@ def _read_sheet(
             value = cell(name)
             number = _count(value)
             if number is None:
-                problem = "ô trống" if _is_blank(value) else f"giá trị {value!r} không phải số nguyên không âm"
+                problem = (
+                    "ô trống" if _is_blank(value) else f"giá trị {value!r} không phải số nguyên không âm"
+                )
                 raise ExtractError(f"{where}, cột '{HEADINGS[name]}': {problem}")
             record[name] = number
         email = _email(cell("official_email_regular"))
@@ -298,7 +314,9 @@ def _check_title(here: str, above_header: list[tuple[Any, ...]], period: Period)
                     f"không phải kỳ được yêu cầu {period.label}"
                 )
             return
-    raise ExtractError(f"{here}: không tìm thấy tiêu đề ghi tháng báo cáo (\"... THÁNG {period.label} ...\") phía trên dòng tiêu đề cột")
+    raise ExtractError(
+        f'{here}: không tìm thấy tiêu đề ghi tháng báo cáo ("... THÁNG {period.label} ...") phía trên dòng tiêu đề cột'
+    )
 
 
 # --- command line --------------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ _SHARE_FAULTS = (
 )
 
 _HTML_ERROR_PAGE = (
-    "<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\"><title>Lỗi hệ thống</title></head>"
+    '<!DOCTYPE html>\n<html lang="vi"><head><meta charset="utf-8"><title>Lỗi hệ thống</title></head>'
     "<body><h1>Lỗi hệ thống</h1><p>Hệ thống đang bận hoặc gặp sự cố, vui lòng thử lại sau.</p>"
     "</body></html>\n"
 )
@@ -230,8 +230,10 @@ def _integer(body: Mapping[str, Any], name: str, low: int, high: int | None, def
         return default
     value = body[name]
     # JSON Schema counts 8.0 as an integer and so does the spec; true/false do not count.
-    if isinstance(value, bool) or not isinstance(value, int | float) or (
-        isinstance(value, float) and not value.is_integer()
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not value.is_integer())
     ):
         raise _bad_request(f"trường '{name}' phải là số nguyên (nhận được {_shown(value)})")
     number = int(value)
@@ -299,12 +301,16 @@ def _load(config_dir: Path) -> list[_AuthorityData]:
         if authority.monthly_path.is_file():
             records = load_monthly(authority)
         else:
-            log.warning("%s: không có monthly.csv, cổng giả lập không có số liệu của cơ quan này", authority.id)
+            log.warning(
+                "%s: không có monthly.csv, cổng giả lập không có số liệu của cơ quan này", authority.id
+            )
             records = []
         rows = {(Period.parse(r["period"]), r["unit_code"]): r for r in records}
         loaded.append(_AuthorityData(authority, rows, {month for month, _ in rows}))
     if not any(data.rows for data in loaded):
-        raise ConfigError(f"{config_dir}: không cơ quan nào có số liệu trong monthly.csv, không có gì để phục vụ")
+        raise ConfigError(
+            f"{config_dir}: không cơ quan nào có số liệu trong monthly.csv, không có gì để phục vụ"
+        )
     return loaded
 
 
@@ -390,7 +396,9 @@ class _Portal:
     def _require_method(method: str, allowed: str) -> None:
         if method != allowed:
             raise _ApiError(
-                405, "METHOD_NOT_ALLOWED", f"phương thức {method} không được hỗ trợ, chỉ nhận {allowed}",
+                405,
+                "METHOD_NOT_ALLOWED",
+                f"phương thức {method} không được hỗ trợ, chỉ nhận {allowed}",
                 {"Allow": allowed},
             )
 
@@ -401,7 +409,9 @@ class _Portal:
         kind = fault.kind if fault else None
         if kind in ("rate_limit", "429"):
             reply = _ApiError(
-                429, "TOO_MANY_REQUESTS", "quá nhiều yêu cầu, vui lòng thử lại sau",
+                429,
+                "TOO_MANY_REQUESTS",
+                "quá nhiều yêu cầu, vui lòng thử lại sau",
                 {"Retry-After": str(self._faults.retry_after)},
             ).reply()
         elif kind == "5xx":
@@ -426,7 +436,9 @@ class _Portal:
             return _Reply(502, b"502 Bad Gateway\n", "text/plain; charset=utf-8")
         if status == 503:
             return _ApiError(
-                503, "SERVICE_UNAVAILABLE", "dịch vụ tạm thời không khả dụng",
+                503,
+                "SERVICE_UNAVAILABLE",
+                "dịch vụ tạm thời không khả dụng",
                 {"Retry-After": str(self._faults.retry_after)},
             ).reply()
         return _ApiError(500, "INTERNAL_ERROR", "lỗi hệ thống, vui lòng thử lại sau").reply()
@@ -452,16 +464,22 @@ class _Portal:
             return values[0] if values else None
 
         if first("grant_type") != "client_credentials":
-            raise _bad_request(f"trường 'grant_type' phải là 'client_credentials' (nhận được {_shown(first('grant_type'))})")
+            raise _bad_request(
+                f"trường 'grant_type' phải là 'client_credentials' (nhận được {_shown(first('grant_type'))})"
+            )
         candidates = [(first("client_id"), first("client_secret"))]
         scheme, _, encoded = headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "basic":
             try:
-                user, sep, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+                user, sep, password = (
+                    base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+                )
             except (binascii.Error, UnicodeDecodeError) as exc:
                 raise self._unauthorized("tiêu đề Authorization Basic không hợp lệ", "Basic") from exc
             if not sep:
-                raise self._unauthorized("tiêu đề Authorization Basic thiếu dấu ':' giữa client_id và client_secret", "Basic")
+                raise self._unauthorized(
+                    "tiêu đề Authorization Basic thiếu dấu ':' giữa client_id và client_secret", "Basic"
+                )
             # RFC 6749 §2.3.1 form-encodes both before Basic; many clients do not, so take either.
             candidates = [(user, password), (unquote_plus(user), unquote_plus(password))]
         if self._client_id is not None and not any(
@@ -525,7 +543,9 @@ class _Portal:
             for name, column in report.counts.items():
                 node[name] = sum(record[column] for record in records)
             if report.official_email:
-                known = [r["official_email_regular"] for r in records if r["official_email_regular"] is not None]
+                known = [
+                    r["official_email_regular"] for r in records if r["official_email_regular"] is not None
+                ]
                 node["officialEmailRegular"] = known[-1] if known else None
             children.append(node)
 
@@ -562,10 +582,14 @@ class _Portal:
             raise _ApiError(404, "NOT_FOUND", f"không có đơn vị unitId '{unit_id}'{where}")
         if len(candidates) > 1:
             roots = ", ".join(d.authority.root_department_id for d in candidates)
-            raise _bad_request(f"mã đơn vị '{unit_id}' có ở nhiều cơ quan ({roots}): cần trường 'rootDepartmentId'")
+            raise _bad_request(
+                f"mã đơn vị '{unit_id}' có ở nhiều cơ quan ({roots}): cần trường 'rootDepartmentId'"
+            )
         record = candidates[0].rows.get((Period(year, month), unit_id))
         if record is None:
-            raise _ApiError(404, "NO_DATA", f"chưa có số liệu tin bài của đơn vị '{unit_id}' cho tháng {month}/{year}")
+            raise _ApiError(
+                404, "NO_DATA", f"chưa có số liệu tin bài của đơn vị '{unit_id}' cho tháng {month}/{year}"
+            )
         return {"unitId": unit_id, "year": year, "month": month, "posts": record["web_posts"]}
 
 
@@ -667,7 +691,9 @@ class PortalSimulator:
         self.faults = faults or Faults()
         self.faults.validate()
         if (client_id is None) != (client_secret is None):
-            raise ConfigError("cần đặt cả client_id và client_secret (hoặc không đặt cả hai) cho trình giả lập")
+            raise ConfigError(
+                "cần đặt cả client_id và client_secret (hoặc không đặt cả hai) cho trình giả lập"
+            )
         if token_ttl <= 0:
             raise ConfigError(f"thời hạn mã truy cập phải lớn hơn 0 giây (nhận được {token_ttl})")
         self.auth_required = client_id is not None
@@ -731,36 +757,70 @@ class PortalSimulator:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config-dir", required=True, help="thư mục cấu hình các cơ quan (có monthly.csv)")
     parser.add_argument("--host", default="127.0.0.1", help="địa chỉ lắng nghe (mặc định 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="cổng lắng nghe (mặc định 8765; 0: cổng trống bất kỳ)")
+    parser.add_argument(
+        "--port", type=int, default=8765, help="cổng lắng nghe (mặc định 8765; 0: cổng trống bất kỳ)"
+    )
     parser.add_argument("--client-id", help="bật OAuth2: client_id được cấp mã truy cập")
     parser.add_argument(
         "--client-secret",
         help=f"client_secret đi kèm --client-id (nên đặt qua biến môi trường {SECRET_ENV} thay vì dòng lệnh)",
     )
-    parser.add_argument("--token-ttl", type=float, default=3600, help="thời hạn mã truy cập, giây (mặc định 3600)")
+    parser.add_argument(
+        "--token-ttl", type=float, default=3600, help="thời hạn mã truy cập, giây (mặc định 3600)"
+    )
     faults = parser.add_argument_group("lỗi giả lập (chỉ trên các đường dẫn /api/)")
     faults.add_argument("--rate-limit", type=float, help="số yêu cầu tối đa mỗi giây; vượt quá trả 429")
-    faults.add_argument("--retry-after", type=int, default=1, help="giá trị Retry-After (giây) của 429 và 503")
-    faults.add_argument("--fault-429", type=float, default=0.0, metavar="TỶ_LỆ", help="tỷ lệ yêu cầu bị trả 429")
-    faults.add_argument("--fault-5xx", type=float, default=0.0, metavar="TỶ_LỆ", help="tỷ lệ yêu cầu bị trả 500/502/503")
-    faults.add_argument("--latency", type=float, default=0.0, metavar="GIÂY", help="độ trễ trước mỗi câu trả lời")
-    faults.add_argument("--fault-drop", type=float, default=0.0, metavar="TỶ_LỆ", help="tỷ lệ kết nối bị ngắt không trả lời")
     faults.add_argument(
-        "--fault-malformed", type=float, default=0.0, metavar="TỶ_LỆ", help="tỷ lệ câu trả lời 200 không phải JSON"
+        "--retry-after", type=int, default=1, help="giá trị Retry-After (giây) của 429 và 503"
+    )
+    faults.add_argument(
+        "--fault-429", type=float, default=0.0, metavar="TỶ_LỆ", help="tỷ lệ yêu cầu bị trả 429"
+    )
+    faults.add_argument(
+        "--fault-5xx", type=float, default=0.0, metavar="TỶ_LỆ", help="tỷ lệ yêu cầu bị trả 500/502/503"
+    )
+    faults.add_argument(
+        "--latency", type=float, default=0.0, metavar="GIÂY", help="độ trễ trước mỗi câu trả lời"
+    )
+    faults.add_argument(
+        "--fault-drop", type=float, default=0.0, metavar="TỶ_LỆ", help="tỷ lệ kết nối bị ngắt không trả lời"
+    )
+    faults.add_argument(
+        "--fault-malformed",
+        type=float,
+        default=0.0,
+        metavar="TỶ_LỆ",
+        help="tỷ lệ câu trả lời 200 không phải JSON",
     )
     faults.add_argument(
         "--fault-truncated", type=float, default=0.0, metavar="TỶ_LỆ", help="tỷ lệ câu trả lời 200 bị cắt cụt"
     )
-    faults.add_argument("--fault-html", type=float, default=0.0, metavar="TỶ_LỆ", help="tỷ lệ câu trả lời 200 là trang lỗi HTML")
-    faults.add_argument("--period-open", action="store_true", help="period-status luôn trả OPEN (kỳ chưa chốt)")
     faults.add_argument(
-        "--fail-first", type=int, default=0, metavar="N", help="N yêu cầu đầu tiên chắc chắn gặp một trong các lỗi theo tỷ lệ"
+        "--fault-html",
+        type=float,
+        default=0.0,
+        metavar="TỶ_LỆ",
+        help="tỷ lệ câu trả lời 200 là trang lỗi HTML",
     )
     faults.add_argument(
-        "--fault-only", action="append", metavar="ĐOẠN_ĐƯỜNG_DẪN",
+        "--period-open", action="store_true", help="period-status luôn trả OPEN (kỳ chưa chốt)"
+    )
+    faults.add_argument(
+        "--fail-first",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N yêu cầu đầu tiên chắc chắn gặp một trong các lỗi theo tỷ lệ",
+    )
+    faults.add_argument(
+        "--fault-only",
+        action="append",
+        metavar="ĐOẠN_ĐƯỜNG_DẪN",
         help="chỉ gây lỗi trên các đường dẫn /api/ chứa đoạn này (lặp lại được), ví dụ evaluation",
     )
-    faults.add_argument("--seed", type=int, default=0, help="hạt giống ngẫu nhiên của lỗi giả lập (mặc định 0)")
+    faults.add_argument(
+        "--seed", type=int, default=0, help="hạt giống ngẫu nhiên của lỗi giả lập (mặc định 0)"
+    )
 
 
 def faults_from_args(args: argparse.Namespace) -> Faults:
@@ -829,7 +889,9 @@ if __name__ == "__main__":
 
     from cchc.core.errors import CchcError
 
-    cli = argparse.ArgumentParser(prog="python -m cchc.portal.simulator", description="Trình giả lập cổng DVC")
+    cli = argparse.ArgumentParser(
+        prog="python -m cchc.portal.simulator", description="Trình giả lập cổng DVC"
+    )
     add_arguments(cli)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

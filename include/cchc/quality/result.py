@@ -51,9 +51,12 @@ class Failure:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Failure:
-        return cls(**{k: data[k] for k in ("level", "check", "expectation", "message") if k in data},
-                   units=list(data.get("units") or []), fields=list(data.get("fields") or []),
-                   lines=[int(x) for x in data.get("lines") or []])
+        return cls(
+            **{k: data[k] for k in ("level", "check", "expectation", "message") if k in data},
+            units=list(data.get("units") or []),
+            fields=list(data.get("fields") or []),
+            lines=[int(x) for x in data.get("lines") or []],
+        )
 
 
 @dataclass

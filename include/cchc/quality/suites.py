@@ -40,9 +40,20 @@ WEB_POSTS_LIMIT = 500  # a unit's website rarely publishes more than ~15 posts a
 EMAIL_COMMUNE_COLUMN = "official_email_regular__commune"
 # Check ids, in the order the report lists them.
 CHECKS = (
-    "columns", "unit_known", "unit_unique", "unit_registry", "authority", "period", "source",
-    "count_integer", "email_boolean", "numerator_le_denominator", "parent_total",
-    "jump", "web_posts_limit", "email_commune",
+    "columns",
+    "unit_known",
+    "unit_unique",
+    "unit_registry",
+    "authority",
+    "period",
+    "source",
+    "count_integer",
+    "email_boolean",
+    "numerator_le_denominator",
+    "parent_total",
+    "jump",
+    "web_posts_limit",
+    "email_commune",
 )
 
 
@@ -93,76 +104,118 @@ def build_suites(inputs: SuiteInputs) -> dict[str, Any]:
 
     # A missing column is reported once, here; the checks of that column are left out rather than
     # failing on every unit.
-    critical.append(gxe.ExpectTableColumnsToMatchSet(
-        column_set=list(EXTRACT_COLUMNS), exact_match=False, meta=crit("columns", []),
-    ))
+    critical.append(
+        gxe.ExpectTableColumnsToMatchSet(
+            column_set=list(EXTRACT_COLUMNS),
+            exact_match=False,
+            meta=crit("columns", []),
+        )
+    )
     registry = list(inputs.unit_codes)
     if "unit_code" in present:
         critical += [
-            gxe.ExpectColumnValuesToBeInSet(column="unit_code", value_set=registry,
-                                            meta=crit("unit_known", ["unit_code"])),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="unit_code", value_set=registry, meta=crit("unit_known", ["unit_code"])
+            ),
             gxe.ExpectColumnValuesToBeUnique(column="unit_code", meta=crit("unit_unique", ["unit_code"])),
             # With unit_known this makes the distinct codes equal the registry. Not
             # ExpectColumnDistinctValuesToEqualSet: with unknown codes present its result breaks the
             # Data Docs renderer in GX 1.24 (KeyError 'unexpected_percent'), and unit_known names
             # them by row anyway.
-            gxe.ExpectColumnDistinctValuesToContainSet(column="unit_code", value_set=registry,
-                                                       meta=crit("unit_registry", ["unit_code"])),
+            gxe.ExpectColumnDistinctValuesToContainSet(
+                column="unit_code", value_set=registry, meta=crit("unit_registry", ["unit_code"])
+            ),
         ]
-    for column, expected in (("authority", inputs.authority_id), ("period", inputs.period),
-                             ("source", inputs.source)):
+    for column, expected in (
+        ("authority", inputs.authority_id),
+        ("period", inputs.period),
+        ("source", inputs.source),
+    ):
         if column in present:
-            critical.append(gxe.ExpectColumnValuesToBeInSet(
-                column=column, value_set=[expected], meta=crit(column, [column], expected=expected),
-            ))
+            critical.append(
+                gxe.ExpectColumnValuesToBeInSet(
+                    column=column,
+                    value_set=[expected],
+                    meta=crit(column, [column], expected=expected),
+                )
+            )
     for name in COUNT_FIELDS:
         if name in present:
             # Blanks are kept as "" (not null) so that this one check also says "not null": a blank
             # cell then gets one message ("ô trống"), not one from a not-null check and another here.
-            critical.append(gxe.ExpectColumnValuesToMatchRegex(
-                column=name, regex=INTEGER_REGEX, meta=crit("count_integer", [name]),
-            ))
+            critical.append(
+                gxe.ExpectColumnValuesToMatchRegex(
+                    column=name,
+                    regex=INTEGER_REGEX,
+                    meta=crit("count_integer", [name]),
+                )
+            )
     if "official_email_regular" in present:
-        critical.append(gxe.ExpectColumnValuesToMatchRegex(
-            column="official_email_regular", regex=BOOLEAN_REGEX,
-            meta=crit("email_boolean", ["official_email_regular"]),
-        ))
+        critical.append(
+            gxe.ExpectColumnValuesToMatchRegex(
+                column="official_email_regular",
+                regex=BOOLEAN_REGEX,
+                meta=crit("email_boolean", ["official_email_regular"]),
+            )
+        )
     for numerator, denominator in RATIOS:
         if numerator in present and denominator in present:
-            critical.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=int_column(denominator), column_B=int_column(numerator), or_equal=True,
-                ignore_row_if="either_value_is_missing",
-                meta=crit("numerator_le_denominator", [numerator, denominator]),
-            ))
+            critical.append(
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A=int_column(denominator),
+                    column_B=int_column(numerator),
+                    or_equal=True,
+                    ignore_row_if="either_value_is_missing",
+                    meta=crit("numerator_le_denominator", [numerator, denominator]),
+                )
+            )
     for name, total in sorted(inputs.parent_totals.items()):
         if name in present:
-            critical.append(gxe.ExpectColumnSumToBeBetween(
-                column=int_column(name), min_value=total, max_value=total,
-                meta=crit("parent_total", [name], expected=total),
-            ))
+            critical.append(
+                gxe.ExpectColumnSumToBeBetween(
+                    column=int_column(name),
+                    min_value=total,
+                    max_value=total,
+                    meta=crit("parent_total", [name], expected=total),
+                )
+            )
 
     for name in COUNT_FIELDS:
         if name in present:
-            warning.append(gxe.ExpectColumnValuesToBeBetween(
-                column=jump_column(name), max_value=JUMP_LIMIT, meta=warn("jump", [name], limit=JUMP_LIMIT),
-            ))
+            warning.append(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=jump_column(name),
+                    max_value=JUMP_LIMIT,
+                    meta=warn("jump", [name], limit=JUMP_LIMIT),
+                )
+            )
     if "web_posts" in present:
-        warning.append(gxe.ExpectColumnValuesToBeBetween(
-            column=int_column("web_posts"), max_value=WEB_POSTS_LIMIT,
-            meta=warn("web_posts_limit", ["web_posts"], limit=WEB_POSTS_LIMIT),
-        ))
+        warning.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=int_column("web_posts"),
+                max_value=WEB_POSTS_LIMIT,
+                meta=warn("web_posts_limit", ["web_posts"], limit=WEB_POSTS_LIMIT),
+            )
+        )
     if inputs.email_expected:
-        warning.append(gxe.ExpectColumnValuesToBeInSet(
-            column=EMAIL_COMMUNE_COLUMN, value_set=["true", "false"],
-            meta=warn("email_commune", ["official_email_regular"]),
-        ))
+        warning.append(
+            gxe.ExpectColumnValuesToBeInSet(
+                column=EMAIL_COMMUNE_COLUMN,
+                value_set=["true", "false"],
+                meta=warn("email_commune", ["official_email_regular"]),
+            )
+        )
 
     suites = {}
     for level, expectations in ((CRITICAL, critical), (WARNING, warning)):
         suite = gx.ExpectationSuite(
             name=suite_name(inputs.source, level),
-            meta={"authority": inputs.authority_id, "period": inputs.period, "source": inputs.source,
-                  "level": level},
+            meta={
+                "authority": inputs.authority_id,
+                "period": inputs.period,
+                "source": inputs.source,
+                "level": level,
+            },
         )
         for expectation in expectations:
             suite.add_expectation(expectation)

@@ -236,38 +236,60 @@ def _context(gx: Any, site_dir: Path) -> Any:
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    context.add_store("cchc_validation_results", {
-        "class_name": "ValidationResultsStore",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                          "base_directory": str(site_dir / GX_RESULTS_DIR)},
-    })
+    context.add_store(
+        "cchc_validation_results",
+        {
+            "class_name": "ValidationResultsStore",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(site_dir / GX_RESULTS_DIR),
+            },
+        },
+    )
     context.validation_results_store_name = "cchc_validation_results"
-    context.add_data_docs_site(SITE_NAME, {
-        "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-    })
+    context.add_data_docs_site(
+        SITE_NAME,
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
     return context
 
 
-def _run_checkpoint(gx: Any, context: Any, suites: dict[str, Any], frame: pd.DataFrame,
-                    authority_id: str, period: str, source: str, run_id: str) -> tuple[Any, list[str]]:
+def _run_checkpoint(
+    gx: Any,
+    context: Any,
+    suites: dict[str, Any],
+    frame: pd.DataFrame,
+    authority_id: str,
+    period: str,
+    source: str,
+    run_id: str,
+) -> tuple[Any, list[str]]:
     source_ds = context.data_sources.add_pandas(authority_id)
     asset = source_ds.add_dataframe_asset(period)
     batch_definition = asset.add_batch_definition_whole_dataframe(f"extracted_{source}")
     definitions = []
     for level in (CRITICAL, WARNING):
         suite = context.suites.add(suites[level])
-        definitions.append(context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"{suite.name}_{period}", data=batch_definition, suite=suite)
-        ))
-    checkpoint = context.checkpoints.add(gx.Checkpoint(
-        name=f"cchc_validate_{authority_id}_{period}",
-        validation_definitions=definitions,
-        actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs", site_names=[SITE_NAME])],
-        result_format={"result_format": "COMPLETE",
-                       "unexpected_index_column_names": [c for c in S.INDEX_COLUMNS if c in frame.columns]},
-    ))
+        definitions.append(
+            context.validation_definitions.add(
+                gx.ValidationDefinition(name=f"{suite.name}_{period}", data=batch_definition, suite=suite)
+            )
+        )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=f"cchc_validate_{authority_id}_{period}",
+            validation_definitions=definitions,
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs", site_names=[SITE_NAME])],
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": [c for c in S.INDEX_COLUMNS if c in frame.columns],
+            },
+        )
+    )
     result = checkpoint.run(
         batch_parameters={"dataframe": frame},
         run_id=gx.RunIdentifier(run_name=run_id, run_time=datetime.now(UTC)),
@@ -286,8 +308,13 @@ def _run_checkpoint(gx: Any, context: Any, suites: dict[str, Any], frame: pd.Dat
 class _Interpreter:
     """Turns failed GX results into ``Failure``s with Vietnamese messages naming units and fields."""
 
-    def __init__(self, authority: Authority, period: str, frame: pd.DataFrame,
-                 previous_counts: dict[str, dict[str, float]]):
+    def __init__(
+        self,
+        authority: Authority,
+        period: str,
+        frame: pd.DataFrame,
+        previous_counts: dict[str, dict[str, float]],
+    ):
         self.authority = authority
         self.period = period
         self.frame = frame
@@ -304,17 +331,28 @@ class _Interpreter:
                 expectation = config.type
                 raised = _exception_message(result.exception_info)
                 if raised is not None:
-                    out.append(Failure(
-                        level=meta.get("level", CRITICAL), check=meta.get("check", "?"), expectation=expectation,
-                        message=f"Không chạy được kiểm tra {expectation} trên trường "
-                                f"{', '.join(meta.get('fields') or []) or '(cả bảng)'}: {raised}",
-                        fields=list(meta.get("fields") or []),
-                    ))
+                    out.append(
+                        Failure(
+                            level=meta.get("level", CRITICAL),
+                            check=meta.get("check", "?"),
+                            expectation=expectation,
+                            message=f"Không chạy được kiểm tra {expectation} trên trường "
+                            f"{', '.join(meta.get('fields') or []) or '(cả bảng)'}: {raised}",
+                            fields=list(meta.get("fields") or []),
+                        )
+                    )
                     continue
                 handler = getattr(self, f"_{meta.get('check')}", None)
                 if handler is None:  # an expectation added without a check id: say so, never drop it
-                    out.append(Failure(level=meta.get("level", CRITICAL), check="?", expectation=expectation,
-                                       message=f"Kiểm tra {expectation} không đạt", fields=[]))
+                    out.append(
+                        Failure(
+                            level=meta.get("level", CRITICAL),
+                            check="?",
+                            expectation=expectation,
+                            message=f"Kiểm tra {expectation} không đạt",
+                            fields=[],
+                        )
+                    )
                     continue
                 for failure in handler(result.result or {}, meta):
                     failure.expectation = expectation
@@ -328,8 +366,9 @@ class _Interpreter:
     def _rows(result: dict) -> list[dict]:
         return list(result.get("unexpected_index_list") or [])
 
-    def _grouped(self, level: str, check: str, fields: list[str],
-                 rows: list[tuple[str, int, str]]) -> list[Failure]:
+    def _grouped(
+        self, level: str, check: str, fields: list[str], rows: list[tuple[str, int, str]]
+    ) -> list[Failure]:
         """One failure per distinct detail, naming every unit it concerns (a blank column across all
         35 units is one line, not 35); ``rows`` are (unit_code, line, detail)."""
         groups: dict[str, list[tuple[str, int]]] = defaultdict(list)
@@ -344,10 +383,17 @@ class _Interpreter:
             else:
                 who = f"Các đơn vị {', '.join(labels)} ({len(labels)} đơn vị)"
             field = f", trường {fields[0]}" if fields else ""
-            out.append(Failure(level=level, check=check, expectation="", units=[u for u in units if u],
-                               fields=list(fields),
-                               lines=[line for _, line in members],
-                               message=f"{who}, kỳ {self.period}{field}: {detail}"))
+            out.append(
+                Failure(
+                    level=level,
+                    check=check,
+                    expectation="",
+                    units=[u for u in units if u],
+                    fields=list(fields),
+                    lines=[line for _, line in members],
+                    message=f"{who}, kỳ {self.period}{field}: {detail}",
+                )
+            )
         return out
 
     def _unit_name(self, code: str) -> str:
@@ -360,8 +406,16 @@ class _Interpreter:
 
     def _columns(self, result: dict, meta: dict) -> list[Failure]:
         missing = ((result.get("details") or {}).get("mismatched") or {}).get("missing") or []
-        return [Failure(level=CRITICAL, check="columns", expectation="", fields=[c],
-                        message=f"Bảng số liệu kỳ {self.period} thiếu cột '{c}'") for c in missing]
+        return [
+            Failure(
+                level=CRITICAL,
+                check="columns",
+                expectation="",
+                fields=[c],
+                message=f"Bảng số liệu kỳ {self.period} thiếu cột '{c}'",
+            )
+            for c in missing
+        ]
 
     def _unit_known(self, result: dict, meta: dict) -> list[Failure]:
         by_code: dict[str, list[int]] = defaultdict(list)
@@ -373,10 +427,21 @@ class _Interpreter:
             if code == "":
                 message = f"Bảng số liệu kỳ {self.period}: {where} thiếu mã đơn vị (unit_code trống)"
             else:
-                message = (f"Đơn vị lạ {code} không có trong danh mục đơn vị (units.csv) của "
-                           f"{self.authority.id} ({where})")
-            out.append(Failure(level=CRITICAL, check="unit_known", expectation="", units=[code] if code else [],
-                               fields=["unit_code"], lines=lines, message=message))
+                message = (
+                    f"Đơn vị lạ {code} không có trong danh mục đơn vị (units.csv) của "
+                    f"{self.authority.id} ({where})"
+                )
+            out.append(
+                Failure(
+                    level=CRITICAL,
+                    check="unit_known",
+                    expectation="",
+                    units=[code] if code else [],
+                    fields=["unit_code"],
+                    lines=lines,
+                    message=message,
+                )
+            )
         return out
 
     def _unit_unique(self, result: dict, meta: dict) -> list[Failure]:
@@ -384,11 +449,18 @@ class _Interpreter:
         for row in self._rows(result):
             by_code[str(row.get("unit_code", ""))].append(int(row.get("line", 0)))
         return [
-            Failure(level=CRITICAL, check="unit_unique", expectation="", units=[code], fields=["unit_code"],
-                    lines=lines,
-                    message=f"Đơn vị {code} xuất hiện {len(lines)} lần trong số liệu kỳ {self.period} "
-                            f"(dòng {', '.join(map(str, lines))})")
-            for code, lines in by_code.items() if code  # a blank code is reported by unit_known
+            Failure(
+                level=CRITICAL,
+                check="unit_unique",
+                expectation="",
+                units=[code],
+                fields=["unit_code"],
+                lines=lines,
+                message=f"Đơn vị {code} xuất hiện {len(lines)} lần trong số liệu kỳ {self.period} "
+                f"(dòng {', '.join(map(str, lines))})",
+            )
+            for code, lines in by_code.items()
+            if code  # a blank code is reported by unit_known
         ]
 
     def _unit_registry(self, result: dict, meta: dict) -> list[Failure]:
@@ -399,17 +471,27 @@ class _Interpreter:
         for code in self.authority.unit_codes:
             if code not in present:
                 name = self._unit_name(code)
-                out.append(Failure(level=CRITICAL, check="unit_registry", expectation="", units=[code],
-                                   fields=["unit_code"],
-                                   message=f"Thiếu đơn vị {code}{f' ({name})' if name else ''} "
-                                           f"trong số liệu kỳ {self.period}"))
+                out.append(
+                    Failure(
+                        level=CRITICAL,
+                        check="unit_registry",
+                        expectation="",
+                        units=[code],
+                        fields=["unit_code"],
+                        message=f"Thiếu đơn vị {code}{f' ({name})' if name else ''} "
+                        f"trong số liệu kỳ {self.period}",
+                    )
+                )
         return out
 
     def _same_value(self, result: dict, meta: dict, what: str) -> list[Failure]:
         column = meta["fields"][0]
         rows = [
-            (str(r.get("unit_code", "")), int(r.get("line", 0)),
-             f"{what} ghi '{r.get(column, '')}', khác {what} đang kiểm tra {meta.get('expected')}")
+            (
+                str(r.get("unit_code", "")),
+                int(r.get("line", 0)),
+                f"{what} ghi '{r.get(column, '')}', khác {what} đang kiểm tra {meta.get('expected')}",
+            )
             for r in self._rows(result)
         ]
         return self._grouped(CRITICAL, meta["check"], [column], rows)
@@ -429,15 +511,23 @@ class _Interpreter:
         for r in self._rows(result):
             value = r.get(name)
             value = "" if value is None else str(value)
-            detail = ("thiếu số liệu (ô trống)" if value == ""
-                      else f"giá trị '{value}' không phải số nguyên không âm")
+            detail = (
+                "thiếu số liệu (ô trống)"
+                if value == ""
+                else f"giá trị '{value}' không phải số nguyên không âm"
+            )
             rows.append((str(r.get("unit_code", "")), int(r.get("line", 0)), detail))
         return self._grouped(CRITICAL, "count_integer", [name], rows)
 
     def _email_boolean(self, result: dict, meta: dict) -> list[Failure]:
-        rows = [(str(r.get("unit_code", "")), int(r.get("line", 0)),
-                 f"giá trị '{r.get('official_email_regular')}' không phải true/false")
-                for r in self._rows(result)]
+        rows = [
+            (
+                str(r.get("unit_code", "")),
+                int(r.get("line", 0)),
+                f"giá trị '{r.get('official_email_regular')}' không phải true/false",
+            )
+            for r in self._rows(result)
+        ]
         return self._grouped(CRITICAL, "email_boolean", ["official_email_regular"], rows)
 
     def _numerator_le_denominator(self, result: dict, meta: dict) -> list[Failure]:
@@ -446,12 +536,18 @@ class _Interpreter:
         for r in self._rows(result):
             unit, line = str(r.get("unit_code", "")), int(r.get("line", 0))
             top, bottom = r.get(S.int_column(numerator)), r.get(S.int_column(denominator))
-            out.append(Failure(
-                level=CRITICAL, check="numerator_le_denominator", expectation="", units=[unit] if unit else [],
-                fields=[numerator, denominator], lines=[line],
-                message=f"Đơn vị {_label(unit, line)}, kỳ {self.period}, trường {numerator}: {_int(top)} "
-                        f"lớn hơn {denominator} {_int(bottom)}",
-            ))
+            out.append(
+                Failure(
+                    level=CRITICAL,
+                    check="numerator_le_denominator",
+                    expectation="",
+                    units=[unit] if unit else [],
+                    fields=[numerator, denominator],
+                    lines=[line],
+                    message=f"Đơn vị {_label(unit, line)}, kỳ {self.period}, trường {numerator}: {_int(top)} "
+                    f"lớn hơn {denominator} {_int(bottom)}",
+                )
+            )
         return out
 
     def _parent_total(self, result: dict, meta: dict) -> list[Failure]:
@@ -461,11 +557,20 @@ class _Interpreter:
             detail = "không tính được tổng các đơn vị"
         else:
             diff = int(observed) - expected
-            detail = (f"tổng các đơn vị là {_int(observed)}, khác số tổng {expected} của Cổng dịch vụ công "
-                      f"(chênh {diff:+d})")
-        return [Failure(level=CRITICAL, check="parent_total", expectation="", fields=[name],
-                        message=f"{self.authority.id} ({self.authority.name}), kỳ {self.period}, trường {name}: "
-                                f"{detail}")]
+            detail = (
+                f"tổng các đơn vị là {_int(observed)}, khác số tổng {expected} của Cổng dịch vụ công "
+                f"(chênh {diff:+d})"
+            )
+        return [
+            Failure(
+                level=CRITICAL,
+                check="parent_total",
+                expectation="",
+                fields=[name],
+                message=f"{self.authority.id} ({self.authority.name}), kỳ {self.period}, trường {name}: "
+                f"{detail}",
+            )
+        ]
 
     # -- warnings
 
@@ -478,12 +583,19 @@ class _Interpreter:
             current = _int(now.iloc[0]) if len(now) else "?"
             before = self.previous.get(name, {}).get(unit)
             ratio = r.get(S.jump_column(name))
-            out.append(Failure(
-                level=WARNING, check="jump", expectation="", units=[unit], fields=[name], lines=[line],
-                message=f"Đơn vị {_label(unit, line)}, kỳ {self.period}, trường {name}: {current}, gấp "
-                        f"{_ratio(ratio)} lần tháng trước ({_int(before)}), vượt ngưỡng "
-                        f"{meta.get('limit', S.JUMP_LIMIT)} lần",
-            ))
+            out.append(
+                Failure(
+                    level=WARNING,
+                    check="jump",
+                    expectation="",
+                    units=[unit],
+                    fields=[name],
+                    lines=[line],
+                    message=f"Đơn vị {_label(unit, line)}, kỳ {self.period}, trường {name}: {current}, gấp "
+                    f"{_ratio(ratio)} lần tháng trước ({_int(before)}), vượt ngưỡng "
+                    f"{meta.get('limit', S.JUMP_LIMIT)} lần",
+                )
+            )
         return out
 
     def _web_posts_limit(self, result: dict, meta: dict) -> list[Failure]:
@@ -492,18 +604,29 @@ class _Interpreter:
         for r in self._rows(result):
             unit, line = str(r.get("unit_code", "")), int(r.get("line", 0))
             posts = _int(r.get(S.int_column("web_posts")))
-            out.append(Failure(
-                level=WARNING, check="web_posts_limit", expectation="", units=[unit] if unit else [],
-                fields=["web_posts"], lines=[line],
-                message=f"Đơn vị {_label(unit, line)}, kỳ {self.period}, trường web_posts: {posts} tin bài "
-                        f"trong tháng, vượt ngưỡng {limit}",
-            ))
+            out.append(
+                Failure(
+                    level=WARNING,
+                    check="web_posts_limit",
+                    expectation="",
+                    units=[unit] if unit else [],
+                    fields=["web_posts"],
+                    lines=[line],
+                    message=f"Đơn vị {_label(unit, line)}, kỳ {self.period}, trường web_posts: {posts} tin bài "
+                    f"trong tháng, vượt ngưỡng {limit}",
+                )
+            )
         return out
 
     def _email_commune(self, result: dict, meta: dict) -> list[Failure]:
-        rows = [(str(r.get("unit_code", "")), int(r.get("line", 0)),
-                 "để trống trong khi các đơn vị cấp xã khác có số liệu")
-                for r in self._rows(result)]
+        rows = [
+            (
+                str(r.get("unit_code", "")),
+                int(r.get("line", 0)),
+                "để trống trong khi các đơn vị cấp xã khác có số liệu",
+            )
+            for r in self._rows(result)
+        ]
         return self._grouped(WARNING, "email_commune", ["official_email_regular"], rows)
 
 
@@ -595,13 +718,16 @@ def validate_extract(
     gx = _quiet_gx()
     context = _context(gx, site_dir)
     suites = S.build_suites(inputs)
-    checkpoint_result, pages = _run_checkpoint(gx, context, suites, frame, authority.id, period_text, source,
-                                               run_id)
+    checkpoint_result, pages = _run_checkpoint(
+        gx, context, suites, frame, authority.id, period_text, source, run_id
+    )
     index = site_dir / "index.html"
     if not index.is_file():
         raise ValidationInputError(f"Data Docs không được tạo: không thấy {index}")
 
-    failures = _Interpreter(authority, period_text, frame, _previous_counts(previous)).failures(checkpoint_result)
+    failures = _Interpreter(authority, period_text, frame, _previous_counts(previous)).failures(
+        checkpoint_result
+    )
     units = table["unit_code"] if "unit_code" in table.columns else []
     report = ValidationReport(
         authority=authority.id,
@@ -642,7 +768,9 @@ def typed_frame(table: pd.DataFrame) -> pd.DataFrame:
         out[column] = out[column].astype(str)
     for name in COUNT_FIELDS:
         out[name] = pd.array([int(v) for v in out[name]], dtype="Int64")
-    email = [None if v is None or v == "" else str(v).lower() == "true" for v in out["official_email_regular"]]
+    email = [
+        None if v is None or v == "" else str(v).lower() == "true" for v in out["official_email_regular"]
+    ]
     out["official_email_regular"] = pd.array(email, dtype="boolean")
     return out.reset_index(drop=True)
 

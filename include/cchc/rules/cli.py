@@ -33,20 +33,38 @@ SOURCE = "monthly.csv"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config-dir", default=None, type=Path,
-                        help="thư mục cấu hình các cơ quan ban hành (mặc định: CCHC_CONFIG_DIR)")
+    parser.add_argument(
+        "--config-dir",
+        default=None,
+        type=Path,
+        help="thư mục cấu hình các cơ quan ban hành (mặc định: CCHC_CONFIG_DIR)",
+    )
     parser.add_argument("--period", required=True, help="kỳ báo cáo dạng YYYY-MM, ví dụ 2023-08")
-    parser.add_argument("--authority", default=None,
-                        help="mã cơ quan ban hành, ví dụ tu-ky (mặc định: mọi cơ quan trong thư mục cấu hình)")
-    parser.add_argument("--url", default=None,
-                        help="địa chỉ kho dữ liệu (mặc định: CCHC_WAREHOUSE_URL, hoặc tệp SQLite "
-                             "<thư mục kết quả>/warehouse.db)")
-    parser.add_argument("--output-dir", default=None, type=Path,
-                        help="thư mục kết quả, nơi ghi <cơ quan>/<kỳ>/decisions.json (mặc định: CCHC_OUTPUT_DIR "
-                             "hoặc output)")
-    parser.add_argument("--note", default=None,
-                        help="câu nhận xét của cán bộ cho kỳ này (mặc định: notes.yaml của cơ quan, nếu có)")
-    parser.add_argument("--run-id", default=None, help="mã lần chạy ghi cùng quyết định (mặc định: manual__…)")
+    parser.add_argument(
+        "--authority",
+        default=None,
+        help="mã cơ quan ban hành, ví dụ tu-ky (mặc định: mọi cơ quan trong thư mục cấu hình)",
+    )
+    parser.add_argument(
+        "--url",
+        default=None,
+        help="địa chỉ kho dữ liệu (mặc định: CCHC_WAREHOUSE_URL, hoặc tệp SQLite "
+        "<thư mục kết quả>/warehouse.db)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        default=None,
+        type=Path,
+        help="thư mục kết quả, nơi ghi <cơ quan>/<kỳ>/decisions.json (mặc định: CCHC_OUTPUT_DIR hoặc output)",
+    )
+    parser.add_argument(
+        "--note",
+        default=None,
+        help="câu nhận xét của cán bộ cho kỳ này (mặc định: notes.yaml của cơ quan, nếu có)",
+    )
+    parser.add_argument(
+        "--run-id", default=None, help="mã lần chạy ghi cùng quyết định (mặc định: manual__…)"
+    )
     parser.add_argument("--json", action="store_true", help="in bản tóm tắt dạng JSON thay cho văn bản")
 
 
@@ -79,11 +97,15 @@ def prepare_rates(engine, authority, period: Period) -> list[str]:
             load_facts(engine, authority.id, month, frame, run_id, SOURCE)
             done.append(f"nạp số liệu kỳ {month} từ {authority.monthly_path}")
     result = compute_rates(engine, authority.id, period, starts)
-    done.append(f"tính tỷ lệ kỳ {period} (chiến dịch từ: "
-                f"{', '.join(f'{m} {p}' for m, p in result.campaign_starts.items())})")
+    done.append(
+        f"tính tỷ lệ kỳ {period} (chiến dịch từ: "
+        f"{', '.join(f'{m} {p}' for m, p in result.campaign_starts.items())})"
+    )
     if result.missing_periods:
-        done.append(f"CẢNH BÁO: kho thiếu số liệu các tháng {', '.join(result.missing_periods)}; tỷ lệ lũy kế "
-                    "không tính các tháng này")
+        done.append(
+            f"CẢNH BÁO: kho thiếu số liệu các tháng {', '.join(result.missing_periods)}; tỷ lệ lũy kế "
+            "không tính các tháng này"
+        )
     return done
 
 
@@ -101,8 +123,9 @@ def run_from_args(args: argparse.Namespace) -> int:
             authority = load_authority(config_dir / authority_id)
             load_rulebook(authority)  # an invalid rulebook is refused before anything is written
             steps = prepare_rates(engine, authority, period)
-            result = decide_period(engine, authority, period, run_id=args.run_id, output_dir=output_dir,
-                                   operator_note=args.note)
+            result = decide_period(
+                engine, authority, period, run_id=args.run_id, output_dir=output_dir, operator_note=args.note
+            )
             if args.json:
                 summaries.append(result.summary())
                 continue

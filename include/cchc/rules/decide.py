@@ -26,8 +26,11 @@ COMMEND_GROUPS = ("agencies", "communes_official_email", "communes")
 # Sub-sections of the reminders, in the letter's order (2.1 results, 2.2 receipt, 2.3 payment), and
 # the order of the reason groups inside each.
 REMIND_METRICS = ("result", "receipt", "payment")
-REASON_ORDER = {"result": ("low_month", "low_ytd"), "receipt": ("low_month", "low_ytd"),
-                "payment": ("low_month", "low_campaign")}
+REASON_ORDER = {
+    "result": ("low_month", "low_ytd"),
+    "receipt": ("low_month", "low_ytd"),
+    "payment": ("low_month", "low_campaign"),
+}
 KINDS = ("commend", "remind", "criticise", "request")
 BELOW, AT_OR_ABOVE = "below", "at_or_above"
 
@@ -64,8 +67,12 @@ class Figure:
 
     def json(self) -> dict[str, Any]:
         shown = self.shown
-        return {"numerator": self.numerator, "denominator": self.denominator, "shown": decimal_text(shown),
-                "text": None if shown is None else format_percent(shown)}
+        return {
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "shown": decimal_text(shown),
+            "text": None if shown is None else format_percent(shown),
+        }
 
 
 @dataclass(frozen=True)
@@ -88,21 +95,43 @@ class Reason:
 
     def json(self) -> dict[str, Any]:
         if self.metric == "posts":
-            return {"metric": self.metric, "window": self.window, "value": self.value,
-                    "threshold": self.threshold, "comparison": self.comparison}
+            return {
+                "metric": self.metric,
+                "window": self.window,
+                "value": self.value,
+                "threshold": self.threshold,
+                "comparison": self.comparison,
+            }
         shown = self.shown
-        return {"metric": self.metric, "window": self.window, "numerator": self.numerator,
-                "denominator": self.denominator, "shown": decimal_text(shown),
-                "text": None if shown is None else format_percent(shown),
-                "threshold": decimal_text(Decimal(self.threshold)), "comparison": self.comparison}
+        return {
+            "metric": self.metric,
+            "window": self.window,
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "shown": decimal_text(shown),
+            "text": None if shown is None else format_percent(shown),
+            "threshold": decimal_text(Decimal(self.threshold)),
+            "comparison": self.comparison,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Reason:
         if data["metric"] == "posts":
-            return cls(data["metric"], data["window"], data["comparison"], int(data["threshold"]),
-                       value=data.get("value"))
-        return cls(data["metric"], data["window"], data["comparison"], Decimal(str(data["threshold"])),
-                   numerator=data.get("numerator"), denominator=data.get("denominator"))
+            return cls(
+                data["metric"],
+                data["window"],
+                data["comparison"],
+                int(data["threshold"]),
+                value=data.get("value"),
+            )
+        return cls(
+            data["metric"],
+            data["window"],
+            data["comparison"],
+            Decimal(str(data["threshold"])),
+            numerator=data.get("numerator"),
+            denominator=data.get("denominator"),
+        )
 
 
 @dataclass(frozen=True)
@@ -145,8 +174,14 @@ class Decision:
 def _reason(metric: str, window: str, figure: Figure, threshold: Decimal) -> Reason:
     shown = figure.shown
     assert shown is not None
-    return Reason(metric, window, BELOW if shown < threshold else AT_OR_ABOVE, threshold,
-                  numerator=figure.numerator, denominator=figure.denominator)
+    return Reason(
+        metric,
+        window,
+        BELOW if shown < threshold else AT_OR_ABOVE,
+        threshold,
+        numerator=figure.numerator,
+        denominator=figure.denominator,
+    )
 
 
 def _defined(figure: Figure | None) -> bool:
@@ -183,8 +218,10 @@ def decide_unit(
     # Commend: both digitisation rates defined and at the bars; payment at the target where the unit
     # has fee-bearing dossiers and a target is in force.
     if _defined(receipt) and _defined(result):
-        reasons = [_reason("receipt", "month", receipt, rules.commend_receipt),
-                   _reason("result", "month", result, rules.commend_result)]
+        reasons = [
+            _reason("receipt", "month", receipt, rules.commend_receipt),
+            _reason("result", "month", result, rules.commend_result),
+        ]
         if target is not None and _defined(payment):
             reasons.append(_reason("payment", "month", payment, target))
         if all(r.comparison == AT_OR_ABOVE for r in reasons):
@@ -197,14 +234,24 @@ def decide_unit(
             continue
         month_reason = _reason(metric, "month", month, rules.low_month)
         if month_reason.comparison == BELOW:
-            out.append(Decision(unit.code, "remind", version, (month_reason,), metric=metric, reason="low_month"))
+            out.append(
+                Decision(unit.code, "remind", version, (month_reason,), metric=metric, reason="low_month")
+            )
             continue
         ytd = fig(metric, "ytd")
         if _defined(ytd):
             ytd_reason = _reason(metric, "ytd", ytd, rules.low_ytd)
             if ytd_reason.comparison == BELOW:
-                out.append(Decision(unit.code, "remind", version, (month_reason, ytd_reason), metric=metric,
-                                    reason="low_ytd"))
+                out.append(
+                    Decision(
+                        unit.code,
+                        "remind",
+                        version,
+                        (month_reason, ytd_reason),
+                        metric=metric,
+                        reason="low_ytd",
+                    )
+                )
 
     # Online payment against the target, month and campaign-to-date.
     if target is not None and _defined(payment):
@@ -223,14 +270,30 @@ def decide_unit(
                 # Not subordinate to the committee: never "phê bình", the letter "đề nghị" instead.
                 out.append(Decision(unit.code, "request", version, tuple(reasons), metric="payment"))
             else:
-                out.append(Decision(unit.code, "criticise", version, tuple(reasons), metric="payment",
-                                    count=earlier_criticisms + 1))
+                out.append(
+                    Decision(
+                        unit.code,
+                        "criticise",
+                        version,
+                        tuple(reasons),
+                        metric="payment",
+                        count=earlier_criticisms + 1,
+                    )
+                )
         elif month_low:
             reasons = (month_reason,) if campaign_reason is None else (month_reason, campaign_reason)
             out.append(Decision(unit.code, "remind", version, reasons, metric="payment", reason="low_month"))
         elif campaign_low:
-            out.append(Decision(unit.code, "remind", version, (month_reason, campaign_reason), metric="payment",
-                                reason="low_campaign"))
+            out.append(
+                Decision(
+                    unit.code,
+                    "remind",
+                    version,
+                    (month_reason, campaign_reason),
+                    metric="payment",
+                    reason="low_campaign",
+                )
+            )
     return out
 
 
@@ -296,7 +359,11 @@ def _ordered(units: Iterable[UnitInfo]) -> list[UnitInfo]:
 
 
 def _request(units: Sequence[UnitInfo]) -> dict[str, Any]:
-    return {"units": [u.code for u in units], "heads": wording.heads(units), "subjects": wording.subjects(units)}
+    return {
+        "units": [u.code for u in units],
+        "heads": wording.heads(units),
+        "subjects": wording.subjects(units),
+    }
 
 
 def directive_addressees(units: Sequence[UnitInfo]) -> str:
@@ -311,7 +378,9 @@ def directive_addressees(units: Sequence[UnitInfo]) -> str:
     return f"{title} UBND các {', '.join(places)}"
 
 
-def layout(decisions: Sequence[Decision], units: Sequence[UnitInfo]) -> tuple[list[dict[str, Any]], list[Decision]]:
+def layout(
+    decisions: Sequence[Decision], units: Sequence[UnitInfo]
+) -> tuple[list[dict[str, Any]], list[Decision]]:
     """The sections as the letter shows them, and the decisions with their section numbers.
 
     Sections are numbered in order, empty ones left out: commendations; reminders (results, receipt,
@@ -363,7 +432,9 @@ def layout(decisions: Sequence[Decision], units: Sequence[UnitInfo]) -> tuple[li
             for reason in REASON_ORDER[metric]:
                 members = [d for d in of_metric if d.reason == reason]
                 if members:
-                    groups.append({"reason": reason, "entries": entries(members), "request": _request(info(members))})
+                    groups.append(
+                        {"reason": reason, "entries": entries(members), "request": _request(info(members))}
+                    )
                 for d in members:
                     numbered[d.key()] = sub_number
             subsections.append({"number": sub_number, "metric": metric, "groups": groups})
@@ -375,8 +446,16 @@ def layout(decisions: Sequence[Decision], units: Sequence[UnitInfo]) -> tuple[li
         number = next_number()
         for d in members:
             numbered[d.key()] = number
-        sections.append({"number": number, "kind": "criticise", "count": count, "ordinal": wording.ordinal(count),
-                         "subjects": wording.subjects(info(members)), "entries": entries(members)})
+        sections.append(
+            {
+                "number": number,
+                "kind": "criticise",
+                "count": count,
+                "ordinal": wording.ordinal(count),
+                "subjects": wording.subjects(info(members)),
+                "entries": entries(members),
+            }
+        )
 
     requests = sort(d for d in decisions if d.kind == "request")
     if requests:
@@ -384,10 +463,19 @@ def layout(decisions: Sequence[Decision], units: Sequence[UnitInfo]) -> tuple[li
         for d in requests:
             numbered[d.key()] = number
         members = info(requests)
-        sections.append({"number": number, "kind": "request", "subjects": wording.subjects(members),
-                         "heads": wording.heads(members), "entries": entries(requests)})
+        sections.append(
+            {
+                "number": number,
+                "kind": "request",
+                "subjects": wording.subjects(members),
+                "heads": wording.heads(members),
+                "entries": entries(requests),
+            }
+        )
 
-    sections.append({"number": next_number(), "kind": "directives", "addressees": directive_addressees(units)})
+    sections.append(
+        {"number": next_number(), "kind": "directives", "addressees": directive_addressees(units)}
+    )
 
     placed = [replace(d, section=numbered[d.key()]) for d in decisions]
     rank = {number: i for i, number in enumerate(_all_numbers(sections))}

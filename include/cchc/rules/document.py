@@ -37,9 +37,12 @@ def totals_json(totals: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     for metric in RATE_METRICS:
         t = totals[metric]
         out[metric] = {
-            "numerator": t["numerator"], "denominator": t["denominator"],
-            "shown": decimal_text(t["shown"]), "text": _percent_text(t["shown"]),
-            "previous_shown": decimal_text(t["previous_shown"]), "previous_text": _percent_text(t["previous_shown"]),
+            "numerator": t["numerator"],
+            "denominator": t["denominator"],
+            "shown": decimal_text(t["shown"]),
+            "text": _percent_text(t["shown"]),
+            "previous_shown": decimal_text(t["previous_shown"]),
+            "previous_text": _percent_text(t["previous_shown"]),
             "change": decimal_text(t["change"]),
             "change_text": format_change(t["change"]) if t["change"] is not None else None,
         }
@@ -51,22 +54,31 @@ def windows_json(period: Period, campaign_starts: Mapping[str, Period]) -> dict[
     return {
         "ytd": {"start": str(Period(period.year, 1)), "end": str(period), "label": wording.ytd_label(period)},
         "campaign": {
-            metric: {"start": str(campaign_starts[metric]), "end": str(period),
-                     "label": wording.window_label(campaign_starts[metric], period)}
+            metric: {
+                "start": str(campaign_starts[metric]),
+                "end": str(period),
+                "label": wording.window_label(campaign_starts[metric], period),
+            }
             for metric in RATE_METRICS
         },
     }
 
 
-def unit_json(unit: UnitInfo, figures: Mapping[tuple[str, str], Figure], rules: Rules,
-              decisions: Sequence[Decision]) -> dict[str, Any]:
+def unit_json(
+    unit: UnitInfo, figures: Mapping[tuple[str, str], Figure], rules: Rules, decisions: Sequence[Decision]
+) -> dict[str, Any]:
     figure_json: dict[str, Any] = {
-        metric: {window: figures[(metric, window)].json() for window in FIGURE_WINDOWS} for metric in RATE_METRICS
+        metric: {window: figures[(metric, window)].json() for window in FIGURE_WINDOWS}
+        for metric in RATE_METRICS
     }
     figure_json["posts"] = {"month": figures[("posts", "month")].numerator, "required": rules.posts_required}
     return {
-        "code": unit.code, "name": unit.name, "kind": unit.kind, "head_title": unit.head_title,
-        "email": unit.email, "official_email_regular": unit.official_email_regular,
+        "code": unit.code,
+        "name": unit.name,
+        "kind": unit.kind,
+        "head_title": unit.head_title,
+        "email": unit.email,
+        "official_email_regular": unit.official_email_regular,
         "figures": figure_json,
         "decisions": [d.json() for d in decisions if d.unit_code == unit.code],
     }
@@ -106,13 +118,22 @@ def build_document(
 def units_of(document: Mapping[str, Any]) -> list[UnitInfo]:
     """The units of a stored document (registry order), for laying its decisions out again."""
     return [
-        UnitInfo(code=u["code"], name=u["name"], kind=u["kind"], head_title=u["head_title"], email=u.get("email"),
-                 position=i, official_email_regular=u.get("official_email_regular"))
+        UnitInfo(
+            code=u["code"],
+            name=u["name"],
+            kind=u["kind"],
+            head_title=u["head_title"],
+            email=u.get("email"),
+            position=i,
+            official_email_regular=u.get("official_email_regular"),
+        )
         for i, u in enumerate(document["units"].values(), start=1)
     ]
 
 
-def rebuild_document(document: Mapping[str, Any], decisions: Sequence[Decision]) -> tuple[dict[str, Any], list[Decision]]:
+def rebuild_document(
+    document: Mapping[str, Any], decisions: Sequence[Decision]
+) -> tuple[dict[str, Any], list[Decision]]:
     """A stored document with its decisions laid out again (after a recount of the criticisms)."""
     out = copy.deepcopy(dict(document))
     sections, placed = layout([d for d in decisions], units_of(out))

@@ -37,8 +37,9 @@ Tallies = dict[str, dict[str, int]]
 """Criticisms per period ('YYYY-MM') and unit code."""
 
 
-def earlier_criticisms(tallies: Mapping[str, Mapping[str, int]], period: Period,
-                       window_start: Period | None) -> dict[str, int]:
+def earlier_criticisms(
+    tallies: Mapping[str, Mapping[str, int]], period: Period, window_start: Period | None
+) -> dict[str, int]:
     """Per unit, the criticisms of the periods before ``period`` from ``window_start`` (None: all)."""
     out: dict[str, int] = defaultdict(int)
     end = str(period)
@@ -50,8 +51,9 @@ def earlier_criticisms(tallies: Mapping[str, Mapping[str, int]], period: Period,
     return dict(out)
 
 
-def merge_sources(decided: set[str], stored: Mapping[str, Mapping[str, int]],
-                  history: Mapping[str, Mapping[str, int]]) -> Tallies:
+def merge_sources(
+    decided: set[str], stored: Mapping[str, Mapping[str, int]], history: Mapping[str, Mapping[str, int]]
+) -> Tallies:
     """One source per period: the stored decisions of a decided period, else the imported history."""
     out: Tallies = {}
     for when in decided:
@@ -74,8 +76,10 @@ def lock_authority(conn: sa.Connection, authority_id: str) -> None:
 def load_tallies(conn: sa.Connection, authority_id: str) -> Tallies:
     """Every period's criticisms of the authority, each period from its one source."""
     decided = {
-        p for (p,) in conn.execute(
-            sa.select(decision_runs.c.period).distinct().where(decision_runs.c.authority_id == authority_id))
+        p
+        for (p,) in conn.execute(
+            sa.select(decision_runs.c.period).distinct().where(decision_runs.c.authority_id == authority_id)
+        )
     }
     stored: dict[str, dict[str, int]] = defaultdict(dict)
     for when, unit, count in conn.execute(
@@ -86,27 +90,35 @@ def load_tallies(conn: sa.Connection, authority_id: str) -> Tallies:
         stored[when][unit] = int(count)
     history: dict[str, dict[str, int]] = defaultdict(dict)
     for when, unit, count in conn.execute(
-        sa.select(criticism_history.c.period, criticism_history.c.unit_code, criticism_history.c.count)
-        .where(criticism_history.c.authority_id == authority_id)
+        sa.select(criticism_history.c.period, criticism_history.c.unit_code, criticism_history.c.count).where(
+            criticism_history.c.authority_id == authority_id
+        )
     ):
         if count:
             history[when][unit] = int(count)
     return merge_sources(decided, stored, history)
 
 
-def stale_counts(conn: sa.Connection, authority_id: str, tallies: Mapping[str, Mapping[str, int]],
-                 exclude: str | None = None) -> dict[str, dict[str, int]]:
+def stale_counts(
+    conn: sa.Connection,
+    authority_id: str,
+    tallies: Mapping[str, Mapping[str, int]],
+    exclude: str | None = None,
+) -> dict[str, dict[str, int]]:
     """Per stored period, the criticisms whose stored count differs from the expected one: unit → count."""
     runs = {
         row.period: row.rulebook_values
         for row in conn.execute(
-            sa.select(decision_runs.c.period, decision_runs.c.rulebook_values)
-            .where(decision_runs.c.authority_id == authority_id, decision_runs.c.is_current.is_(True)))
+            sa.select(decision_runs.c.period, decision_runs.c.rulebook_values).where(
+                decision_runs.c.authority_id == authority_id, decision_runs.c.is_current.is_(True)
+            )
+        )
     }
     stale: dict[str, dict[str, int]] = defaultdict(dict)
     for when, unit, count in conn.execute(
-        sa.select(decisions.c.period, decisions.c.unit_code, decisions.c.count)
-        .where(decisions.c.authority_id == authority_id, decisions.c.kind == "criticise")
+        sa.select(decisions.c.period, decisions.c.unit_code, decisions.c.count).where(
+            decisions.c.authority_id == authority_id, decisions.c.kind == "criticise"
+        )
     ):
         if when == exclude or when not in runs:
             continue
@@ -118,7 +130,9 @@ def stale_counts(conn: sa.Connection, authority_id: str, tallies: Mapping[str, M
     return dict(stale)
 
 
-def recount(conn: sa.Connection, authority_id: str, run_id: str, exclude: str | None = None) -> dict[str, dict[str, Any]]:
+def recount(
+    conn: sa.Connection, authority_id: str, run_id: str, exclude: str | None = None
+) -> dict[str, dict[str, Any]]:
     """Re-store every stored period whose criticism counts are stale; returns period → new document.
 
     Only the counts (and so the criticism sections and their numbering) change: the figures and the
@@ -128,10 +142,21 @@ def recount(conn: sa.Connection, authority_id: str, run_id: str, exclude: str | 
     out: dict[str, dict[str, Any]] = {}
     for when, counts in sorted(stale_counts(conn, authority_id, tallies, exclude).items()):
         run = current_run(conn, authority_id, when)
-        updated = [replace(d, count=counts.get(d.unit_code, d.count)) if d.kind == "criticise" else d
-                   for d in read_decisions(conn, authority_id, when)]
+        updated = [
+            replace(d, count=counts.get(d.unit_code, d.count)) if d.kind == "criticise" else d
+            for d in read_decisions(conn, authority_id, when)
+        ]
         document, placed = rebuild_document(run["document"], updated)
-        store_period(conn, authority_id, when, placed, document, run["rulebook_version"], run["rulebook_values"],
-                     run_id, cause="recount")
+        store_period(
+            conn,
+            authority_id,
+            when,
+            placed,
+            document,
+            run["rulebook_version"],
+            run["rulebook_values"],
+            run_id,
+            cause="recount",
+        )
         out[when] = document
     return out

@@ -44,8 +44,14 @@ class HistoryImport:
 
     def summary(self) -> dict[str, Any]:
         """Counts only: a national history has thousands of rows, too many for an XCom."""
-        return {"authority_id": self.authority_id, "rows": self.rows, "added": len(self.added),
-                "changed": len(self.changed), "removed": len(self.removed), "recounted": list(self.recounted)}
+        return {
+            "authority_id": self.authority_id,
+            "rows": self.rows,
+            "added": len(self.added),
+            "changed": len(self.changed),
+            "removed": len(self.removed),
+            "recounted": list(self.recounted),
+        }
 
 
 def _history_rows(authority: Any) -> dict[tuple[str, str], int] | None:
@@ -61,13 +67,20 @@ def _history_rows(authority: Any) -> dict[tuple[str, str], int] | None:
         out[key] = row["count"]
     duplicates = [f"{p} {u}" for (p, u), n in seen.items() if n > 1]
     if duplicates:
-        raise ConfigError(f"{authority.history_path}: trùng dòng cho cùng kỳ và đơn vị: {', '.join(duplicates)}")
+        raise ConfigError(
+            f"{authority.history_path}: trùng dòng cho cùng kỳ và đơn vị: {', '.join(duplicates)}"
+        )
     return out
 
 
 @guarded("nhập lịch sử phê bình")
-def import_history(engine: Engine, authority: Any, *, run_id: str = "history-import",
-                   output_dir: str | os.PathLike | None = None) -> HistoryImport:
+def import_history(
+    engine: Engine,
+    authority: Any,
+    *,
+    run_id: str = "history-import",
+    output_dir: str | os.PathLike | None = None,
+) -> HistoryImport:
     """Make the stored history equal to the authority's history.csv (idempotent, one transaction).
 
     Rows added, changed or gone from the file are applied; without a history.csv nothing changes.
@@ -85,31 +98,58 @@ def import_history(engine: Engine, authority: Any, *, run_id: str = "history-imp
         lock_authority(conn, authority.id)
         stored = {
             (r.period, r.unit_code): r.count
-            for r in conn.execute(sa.select(criticism_history).where(criticism_history.c.authority_id == authority.id))
+            for r in conn.execute(
+                sa.select(criticism_history).where(criticism_history.c.authority_id == authority.id)
+            )
         }
         now = datetime.now(UTC)
         for key, count in sorted(wanted.items()):
             if key not in stored:
-                conn.execute(criticism_history.insert().values(authority_id=authority.id, period=key[0],
-                                                               unit_code=key[1], count=count, imported_at=now))
+                conn.execute(
+                    criticism_history.insert().values(
+                        authority_id=authority.id,
+                        period=key[0],
+                        unit_code=key[1],
+                        count=count,
+                        imported_at=now,
+                    )
+                )
                 added.append(f"{key[0]} {key[1]}")
             elif stored[key] != count:
-                conn.execute(criticism_history.update().where(
-                    criticism_history.c.authority_id == authority.id, criticism_history.c.period == key[0],
-                    criticism_history.c.unit_code == key[1]).values(count=count, imported_at=now))
+                conn.execute(
+                    criticism_history.update()
+                    .where(
+                        criticism_history.c.authority_id == authority.id,
+                        criticism_history.c.period == key[0],
+                        criticism_history.c.unit_code == key[1],
+                    )
+                    .values(count=count, imported_at=now)
+                )
                 changed.append(f"{key[0]} {key[1]}")
         for key in sorted(set(stored) - set(wanted)):
-            conn.execute(criticism_history.delete().where(
-                criticism_history.c.authority_id == authority.id, criticism_history.c.period == key[0],
-                criticism_history.c.unit_code == key[1]))
+            conn.execute(
+                criticism_history.delete().where(
+                    criticism_history.c.authority_id == authority.id,
+                    criticism_history.c.period == key[0],
+                    criticism_history.c.unit_code == key[1],
+                )
+            )
             removed.append(f"{key[0]} {key[1]}")
         recounted = recount(conn, authority.id, run_id) if (added or changed or removed) else {}
     if added or changed or removed:
-        log.info("%s: lịch sử phê bình (history.csv) — thêm %d, đổi %d, bỏ %d dòng", authority.id, len(added),
-                 len(changed), len(removed))
+        log.info(
+            "%s: lịch sử phê bình (history.csv) — thêm %d, đổi %d, bỏ %d dòng",
+            authority.id,
+            len(added),
+            len(changed),
+            len(removed),
+        )
     if recounted:
-        log.warning("%s: số lần phê bình đã lưu của kỳ %s được tính lại do lịch sử thay đổi", authority.id,
-                    ", ".join(recounted))
+        log.warning(
+            "%s: số lần phê bình đã lưu của kỳ %s được tính lại do lịch sử thay đổi",
+            authority.id,
+            ", ".join(recounted),
+        )
         if output_dir is not None:
             for when, document in recounted.items():
                 write_document(output_dir, authority.id, when, document)

@@ -30,7 +30,14 @@ from cchc.core.periods import Period
 
 DEFAULT_RULEBOOK = Path(__file__).resolve().parent / "default_rulebook.yaml"
 RATE_METRICS = ("receipt", "result", "payment")
-PERCENT_KEYS = ("commend_receipt", "commend_result", "low_month", "low_ytd", "payment_target", "digitization_target")
+PERCENT_KEYS = (
+    "commend_receipt",
+    "commend_result",
+    "low_month",
+    "low_ytd",
+    "payment_target",
+    "digitization_target",
+)
 KEYS = (*PERCENT_KEYS, "posts_required", "campaign_start", "criticism_reset")
 RESETS = ("year", "never")
 NOTES_FILE = "notes.yaml"
@@ -184,8 +191,10 @@ def _percent(value: Any, where: str, key: str, nullable: bool = False) -> Decima
     if value is None and nullable:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ConfigError(f"{where}, khóa '{key}': phải là một số phần trăm từ 0 đến 100"
-                          f"{' hoặc null' if nullable else ''}, nhận {value!r}")
+        raise ConfigError(
+            f"{where}, khóa '{key}': phải là một số phần trăm từ 0 đến 100"
+            f"{' hoặc null' if nullable else ''}, nhận {value!r}"
+        )
     try:
         number = Decimal(str(value))
     except InvalidOperation as exc:  # nan, inf
@@ -203,7 +212,9 @@ def _posts(value: Any, where: str) -> int:
 
 def _reset(value: Any, where: str) -> str:
     if value not in RESETS:
-        raise ConfigError(f"{where}, khóa 'criticism_reset': {value!r} không hợp lệ (chỉ nhận {', '.join(RESETS)})")
+        raise ConfigError(
+            f"{where}, khóa 'criticism_reset': {value!r} không hợp lệ (chỉ nhận {', '.join(RESETS)})"
+        )
     return value
 
 
@@ -214,8 +225,9 @@ def _campaign(value: Any, where: str) -> dict[str, dict[int, Period]]:
     out: dict[str, dict[int, Period]] = {}
     for metric, years in value.items():
         if metric not in RATE_METRICS:
-            raise ConfigError(f"{where}, khóa '{key}.{metric}': chỉ tiêu không biết "
-                              f"(chỉ nhận {', '.join(RATE_METRICS)})")
+            raise ConfigError(
+                f"{where}, khóa '{key}.{metric}': chỉ tiêu không biết (chỉ nhận {', '.join(RATE_METRICS)})"
+            )
         if not isinstance(years, Mapping):
             raise ConfigError(f"{where}, khóa '{key}.{metric}': phải là bảng năm → tháng bắt đầu (YYYY-MM)")
         out[metric] = {}
@@ -246,8 +258,10 @@ def _campaign(value: Any, where: str) -> dict[str, dict[int, Period]]:
 def _values(data: Mapping[str, Any], where: str, allowed_extra: tuple[str, ...] = ()) -> dict[str, Any]:
     unknown = [str(k) for k in data if k not in KEYS and k not in allowed_extra]
     if unknown:
-        raise ConfigError(f"{where}: khóa không biết {', '.join(repr(k) for k in unknown)} "
-                          f"(các khóa hợp lệ: {', '.join((*allowed_extra, *KEYS))})")
+        raise ConfigError(
+            f"{where}: khóa không biết {', '.join(repr(k) for k in unknown)} "
+            f"(các khóa hợp lệ: {', '.join((*allowed_extra, *KEYS))})"
+        )
     out: dict[str, Any] = {}
     for key, value in data.items():
         if key in allowed_extra:
@@ -291,8 +305,10 @@ def _versions(raw: Any, where: str) -> tuple[_Version, ...]:
         valid_from = _valid_from(item["valid_from"], label)
         label = f"{where}, versions[{index}] (valid_from {valid_from.isoformat()})"
         if valid_from in seen:
-            raise ConfigError(f"{label}, khóa 'valid_from': trùng với versions[{seen[valid_from]}]; hai phiên bản "
-                              "không được áp dụng từ cùng một ngày")
+            raise ConfigError(
+                f"{label}, khóa 'valid_from': trùng với versions[{seen[valid_from]}]; hai phiên bản "
+                "không được áp dụng từ cùng một ngày"
+            )
         seen[valid_from] = index
         versions.append(_Version(valid_from, _values(item, label, allowed_extra=("valid_from",))))
     return tuple(sorted(versions, key=lambda v: v.valid_from))
@@ -313,8 +329,10 @@ def parse_rulebook(data: Any, source: str) -> tuple[str, tuple[_Version, ...]]:
         raise ConfigError(f"{source}: nội dung phải là bảng khóa–giá trị có 'id' và 'versions'")
     unknown = [str(k) for k in data if k not in ("id", "versions", "description")]
     if unknown:
-        raise ConfigError(f"{source}: khóa không biết {', '.join(repr(k) for k in unknown)} "
-                          "(chỉ nhận id, description, versions)")
+        raise ConfigError(
+            f"{source}: khóa không biết {', '.join(repr(k) for k in unknown)} "
+            "(chỉ nhận id, description, versions)"
+        )
     book_id = data.get("id")
     if not isinstance(book_id, str) or not book_id.strip() or any(c in book_id for c in "@+: "):
         raise ConfigError(f"{source}, khóa 'id': phải là tên ngắn không chứa '@', '+', ':' hay dấu cách")
@@ -325,8 +343,10 @@ def parse_rulebook(data: Any, source: str) -> tuple[str, tuple[_Version, ...]]:
         raise ConfigError(f"{source}, khóa 'versions': không có phiên bản nào")
     missing = [k for k in KEYS if k not in versions[0].values]
     if missing:
-        raise ConfigError(f"{source}, versions[0] (valid_from {versions[0].valid_from.isoformat()}): phiên bản "
-                          f"đầu tiên phải đặt mọi khóa; thiếu {', '.join(missing)}")
+        raise ConfigError(
+            f"{source}, versions[0] (valid_from {versions[0].valid_from.isoformat()}): phiên bản "
+            f"đầu tiên phải đặt mọi khóa; thiếu {', '.join(missing)}"
+        )
     return book_id, versions
 
 
@@ -375,7 +395,9 @@ def load_rulebook(
     for version in (*versions, *override_versions):
         if version.valid_from >= versions[0].valid_from:
             day = version.valid_from
-            book.rules_for(Period(day.year, day.month) if day.day == 1 else Period(day.year, day.month).next())
+            book.rules_for(
+                Period(day.year, day.month) if day.day == 1 else Period(day.year, day.month).next()
+            )
     return book
 
 

@@ -64,15 +64,32 @@ class DecisionResult:
         for section in self.document["sections"]:
             kind = section["kind"]
             if kind == "commend":
-                out.append({"number": section["number"], "kind": kind,
-                            "units": sum(len(g["units"]) for g in section["groups"])})
+                out.append(
+                    {
+                        "number": section["number"],
+                        "kind": kind,
+                        "units": sum(len(g["units"]) for g in section["groups"]),
+                    }
+                )
             elif kind == "remind":
                 for sub in section["subsections"]:
-                    out.append({"number": sub["number"], "kind": kind, "metric": sub["metric"],
-                                "units": sum(len(g["entries"]) for g in sub["groups"])})
+                    out.append(
+                        {
+                            "number": sub["number"],
+                            "kind": kind,
+                            "metric": sub["metric"],
+                            "units": sum(len(g["entries"]) for g in sub["groups"]),
+                        }
+                    )
             elif kind == "criticise":
-                out.append({"number": section["number"], "kind": kind, "count": section["count"],
-                            "units": len(section["entries"])})
+                out.append(
+                    {
+                        "number": section["number"],
+                        "kind": kind,
+                        "count": section["count"],
+                        "units": len(section["entries"]),
+                    }
+                )
             elif kind == "request":
                 out.append({"number": section["number"], "kind": kind, "units": len(section["entries"])})
             else:
@@ -92,7 +109,9 @@ class DecisionResult:
             "path": str(self.path),
             "decisions_hash": self.decisions_hash,
             "changed": self.changed,
-            "decisions": {kind: by_kind.get(kind, 0) for kind in ("commend", "remind", "criticise", "request")},
+            "decisions": {
+                kind: by_kind.get(kind, 0) for kind in ("commend", "remind", "criticise", "request")
+            },
             "sections": self.section_counts(),
             "recounted": list(self.recounted),
             "history": self.history.summary() if self.history else None,
@@ -107,7 +126,9 @@ class DecisionResult:
 def _figures(rows: list[dict[str, Any]]) -> dict[str, dict[tuple[str, str], Figure]]:
     out: dict[str, dict[tuple[str, str], Figure]] = {}
     for row in rows:
-        out.setdefault(row["unit_code"], {})[(row["metric"], row["window"])] = Figure(row["numerator"], row["denominator"])
+        out.setdefault(row["unit_code"], {})[(row["metric"], row["window"])] = Figure(
+            row["numerator"], row["denominator"]
+        )
     return out
 
 
@@ -124,8 +145,15 @@ def period_units(engine: Engine, authority_id: str, period: Period) -> list[Unit
     """The registry of the period with each unit's official-email flag from the current facts."""
     flags = {r["unit_code"]: r["official_email_regular"] for r in read_facts(engine, authority_id, period)}
     return [
-        UnitInfo(code=u["code"], name=u["name"], kind=u["kind"], head_title=u["head_title"], email=u.get("email"),
-                 position=i, official_email_regular=flags.get(u["code"]))
+        UnitInfo(
+            code=u["code"],
+            name=u["name"],
+            kind=u["kind"],
+            head_title=u["head_title"],
+            email=u.get("email"),
+            position=i,
+            official_email_regular=flags.get(u["code"]),
+        )
         for i, u in enumerate(read_units(engine, authority_id, period), start=1)
     ]
 
@@ -157,50 +185,102 @@ def decide_period(
     output_dir = Path(output_dir) if output_dir is not None else settings.current().output_dir
     note = operator_note if operator_note is not None else note_for(authority, period)
 
-    history_result = import_history(engine, authority, run_id=run_id, output_dir=output_dir) if history else None
+    history_result = (
+        import_history(engine, authority, run_id=run_id, output_dir=output_dir) if history else None
+    )
 
     rows = read_rates(engine, authority.id, period)
     if not rows:
-        raise DecisionError(f"{where}: kho chưa có tỷ lệ của kỳ này; tính tỷ lệ (compute_rates) trước khi ra quyết định")
+        raise DecisionError(
+            f"{where}: kho chưa có tỷ lệ của kỳ này; tính tỷ lệ (compute_rates) trước khi ra quyết định"
+        )
     starts = rates_campaign_starts(rows)
     expected = rules.campaign_starts(period.year)
     differ = [m for m in RATE_METRICS if starts.get(m) != expected[m]]
     if differ:
-        detail = "; ".join(f"{m}: tỷ lệ tính từ {starts.get(m)}, bộ quy tắc quy định từ {expected[m]}" for m in differ)
-        raise DecisionError(f"{where}: tỷ lệ chiến dịch được tính với thời điểm bắt đầu khác bộ quy tắc ({detail}); "
-                            "tính lại tỷ lệ với campaign_starts_for(...) rồi chạy lại")
+        detail = "; ".join(
+            f"{m}: tỷ lệ tính từ {starts.get(m)}, bộ quy tắc quy định từ {expected[m]}" for m in differ
+        )
+        raise DecisionError(
+            f"{where}: tỷ lệ chiến dịch được tính với thời điểm bắt đầu khác bộ quy tắc ({detail}); "
+            "tính lại tỷ lệ với campaign_starts_for(...) rồi chạy lại"
+        )
     units = period_units(engine, authority.id, period)
     figures = _figures(rows)
     missing = [u.code for u in units if u.code not in figures]
     if missing:
-        raise DecisionError(f"{where}: chưa có tỷ lệ cho đơn vị {', '.join(missing)} (danh mục đổi sau khi tính tỷ lệ); "
-                            "tính lại tỷ lệ rồi chạy lại")
+        raise DecisionError(
+            f"{where}: chưa có tỷ lệ cho đơn vị {', '.join(missing)} (danh mục đổi sau khi tính tỷ lệ); "
+            "tính lại tỷ lệ rồi chạy lại"
+        )
     totals = authority_totals(engine, authority.id, period)
 
     with engine.begin() as conn:
         require_head(conn)
         lock_authority(conn, authority.id)
-        earlier = earlier_criticisms(load_tallies(conn, authority.id), period, rules.count_window_start(period))
+        earlier = earlier_criticisms(
+            load_tallies(conn, authority.id), period, rules.count_window_start(period)
+        )
         decided = decide_period_pure(units, figures, rules, earlier)
-        document = build_document(authority=authority, period=period, rules=rules, campaign_starts=starts,
-                                  totals=totals, units=units, figures=figures, decided=decided, operator_note=note)
+        document = build_document(
+            authority=authority,
+            period=period,
+            rules=rules,
+            campaign_starts=starts,
+            totals=totals,
+            units=units,
+            figures=figures,
+            decided=decided,
+            operator_note=note,
+        )
         before = current_run(conn, authority.id, str(period))
-        _, digest = store_period(conn, authority.id, str(period), decided.decisions, document, rules.version,
-                                 rules.values_json(), run_id)
+        _, digest = store_period(
+            conn,
+            authority.id,
+            str(period),
+            decided.decisions,
+            document,
+            rules.version,
+            rules.values_json(),
+            run_id,
+        )
         recounted = recount(conn, authority.id, run_id, exclude=str(period))
 
     path = write_document(output_dir, authority.id, period, document)
     for when, other in recounted.items():
         write_document(output_dir, authority.id, when, other)
     changed = before is None or before["decisions_hash"] != digest
-    result = DecisionResult(authority.id, str(period), run_id, rules.version, path, decided.decisions, document,
-                            digest, changed, sorted(recounted), history_result)
+    result = DecisionResult(
+        authority.id,
+        str(period),
+        run_id,
+        rules.version,
+        path,
+        decided.decisions,
+        document,
+        digest,
+        changed,
+        sorted(recounted),
+        history_result,
+    )
     counts = result.summary()["decisions"]
-    log.info("%s: %d biểu dương, %d nhắc nhở, %d phê bình, %d đề nghị (bộ quy tắc %s); ghi %s", where,
-             counts["commend"], counts["remind"], counts["criticise"], counts["request"], rules.version, path)
+    log.info(
+        "%s: %d biểu dương, %d nhắc nhở, %d phê bình, %d đề nghị (bộ quy tắc %s); ghi %s",
+        where,
+        counts["commend"],
+        counts["remind"],
+        counts["criticise"],
+        counts["request"],
+        rules.version,
+        path,
+    )
     if recounted:
-        log.warning("%s: số lần phê bình của kỳ %s thay đổi và đã được tính lại; tạo lại công văn của các kỳ này "
-                    "nếu đã tạo", where, ", ".join(sorted(recounted)))
+        log.warning(
+            "%s: số lần phê bình của kỳ %s thay đổi và đã được tính lại; tạo lại công văn của các kỳ này "
+            "nếu đã tạo",
+            where,
+            ", ".join(sorted(recounted)),
+        )
     return result
 
 
@@ -210,4 +290,11 @@ def stale_rates(rows: list[dict[str, Any]], expected: Mapping[str, Period]) -> b
     return any(starts.get(m) != expected[m] for m in RATE_METRICS)
 
 
-__all__ = ["DecisionError", "DecisionResult", "decide_period", "period_units", "rates_campaign_starts", "stale_rates"]
+__all__ = [
+    "DecisionError",
+    "DecisionResult",
+    "decide_period",
+    "period_units",
+    "rates_campaign_starts",
+    "stale_rates",
+]

@@ -28,7 +28,6 @@ from cchc.warehouse.schema import decision_runs, decisions
 log = logging.getLogger(__name__)
 
 
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -37,24 +36,42 @@ def _now() -> datetime:
 
 
 def current_run(conn: sa.Connection, authority_id: str, period: str) -> dict[str, Any] | None:
-    row = conn.execute(
-        sa.select(decision_runs).where(decision_runs.c.authority_id == authority_id,
-                                       decision_runs.c.period == period, decision_runs.c.is_current.is_(True))
-    ).mappings().first()
+    row = (
+        conn.execute(
+            sa.select(decision_runs).where(
+                decision_runs.c.authority_id == authority_id,
+                decision_runs.c.period == period,
+                decision_runs.c.is_current.is_(True),
+            )
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
 def read_decisions(conn: sa.Connection, authority_id: str, period: str) -> list[Decision]:
     """The current decisions of a period, in their stored order."""
-    rows = conn.execute(
-        sa.select(decisions).where(decisions.c.authority_id == authority_id, decisions.c.period == period)
-        .order_by(decisions.c.position)
-    ).mappings().all()
+    rows = (
+        conn.execute(
+            sa.select(decisions)
+            .where(decisions.c.authority_id == authority_id, decisions.c.period == period)
+            .order_by(decisions.c.position)
+        )
+        .mappings()
+        .all()
+    )
     return [
         Decision(
-            unit_code=r["unit_code"], kind=r["kind"], rulebook_version=r["rulebook_version"],
-            reasons=tuple(Reason.from_json(x) for x in r["reasons"]), metric=r["metric"], reason=r["reason"],
-            group=r["commend_group"], count=r["count"], section=r["section"],
+            unit_code=r["unit_code"],
+            kind=r["kind"],
+            rulebook_version=r["rulebook_version"],
+            reasons=tuple(Reason.from_json(x) for x in r["reasons"]),
+            metric=r["metric"],
+            reason=r["reason"],
+            group=r["commend_group"],
+            count=r["count"],
+            section=r["section"],
         )
         for r in rows
     ]
@@ -75,28 +92,53 @@ def store_period(
     digest = decisions_hash(placed)
     conn.execute(
         decision_runs.update()
-        .where(decision_runs.c.authority_id == authority_id, decision_runs.c.period == period,
-               decision_runs.c.is_current.is_(True))
+        .where(
+            decision_runs.c.authority_id == authority_id,
+            decision_runs.c.period == period,
+            decision_runs.c.is_current.is_(True),
+        )
         .values(is_current=False)
     )
     run_key = conn.execute(
         decision_runs.insert().values(
-            authority_id=authority_id, period=period, rulebook_version=rulebook_version,
-            rulebook_values=dict(rulebook_values), decisions_hash=digest, decision_count=len(placed),
-            run_id=str(run_id), cause=cause, is_current=True, document=dict(document), created_at=_now(),
+            authority_id=authority_id,
+            period=period,
+            rulebook_version=rulebook_version,
+            rulebook_values=dict(rulebook_values),
+            decisions_hash=digest,
+            decision_count=len(placed),
+            run_id=str(run_id),
+            cause=cause,
+            is_current=True,
+            document=dict(document),
+            created_at=_now(),
         )
     ).inserted_primary_key[0]
-    conn.execute(decisions.delete().where(decisions.c.authority_id == authority_id, decisions.c.period == period))
+    conn.execute(
+        decisions.delete().where(decisions.c.authority_id == authority_id, decisions.c.period == period)
+    )
     if placed:
-        conn.execute(decisions.insert(), [
-            {
-                "run_key": run_key, "authority_id": authority_id, "period": period, "unit_code": d.unit_code,
-                "position": i, "kind": d.kind, "section": d.section, "metric": d.metric, "reason": d.reason,
-                "commend_group": d.group, "count": d.count, "reasons": [r.json() for r in d.reasons],
-                "rulebook_version": d.rulebook_version,
-            }
-            for i, d in enumerate(placed, start=1)
-        ])
+        conn.execute(
+            decisions.insert(),
+            [
+                {
+                    "run_key": run_key,
+                    "authority_id": authority_id,
+                    "period": period,
+                    "unit_code": d.unit_code,
+                    "position": i,
+                    "kind": d.kind,
+                    "section": d.section,
+                    "metric": d.metric,
+                    "reason": d.reason,
+                    "commend_group": d.group,
+                    "count": d.count,
+                    "reasons": [r.json() for r in d.reasons],
+                    "rulebook_version": d.rulebook_version,
+                }
+                for i, d in enumerate(placed, start=1)
+            ],
+        )
     return run_key, digest
 
 
@@ -118,7 +160,8 @@ def decisions_path(output_dir: str | os.PathLike, authority_id: str, period: Per
     return PeriodFolder(output_dir, authority_id, period).decisions_json
 
 
-def write_document(output_dir: str | os.PathLike, authority_id: str, period: Period | str,
-                   document: Mapping[str, Any]) -> Path:
+def write_document(
+    output_dir: str | os.PathLike, authority_id: str, period: Period | str, document: Mapping[str, Any]
+) -> Path:
     """Write decisions.json atomically: readers see the old file or the new one, never half of one."""
     return atomic_write_json(decisions_path(output_dir, authority_id, period), document)

@@ -55,8 +55,10 @@ def _reasons(document: Mapping[str, Any], reasons: Iterable[Mapping[str, Any]]) 
             parts.append(f"{r['value']} tin bài (yêu cầu {r['threshold']})")
             continue
         sign = "dưới" if r["comparison"] == "below" else "đạt"
-        parts.append(f"{SHORT[r['metric']]} {_window(document, r['metric'], r['window'])} {_pct(r['text'])} "
-                     f"({r['numerator']}/{r['denominator']}; {sign} {_threshold(r['threshold'])})")
+        parts.append(
+            f"{SHORT[r['metric']]} {_window(document, r['metric'], r['window'])} {_pct(r['text'])} "
+            f"({r['numerator']}/{r['denominator']}; {sign} {_threshold(r['threshold'])})"
+        )
     return "; ".join(parts)
 
 
@@ -66,27 +68,45 @@ def _name(document: Mapping[str, Any], code: str) -> str:
 
 def _commend_line(document: Mapping[str, Any], code: str) -> str:
     figures = document["units"][code]["figures"]
-    parts = [f"{SHORT[m]} {figures[m]['month']['text']}" for m in ("receipt", "result", "payment")
-             if figures[m]["month"]["text"] is not None]
+    parts = [
+        f"{SHORT[m]} {figures[m]['month']['text']}"
+        for m in ("receipt", "result", "payment")
+        if figures[m]["month"]["text"] is not None
+    ]
     return f"{_name(document, code)} ({'; '.join(parts)})"
 
 
-def decisions_text(document: Mapping[str, Any], recounted: Sequence[str] = (), path: str | Path | None = None) -> str:
+def decisions_text(
+    document: Mapping[str, Any], recounted: Sequence[str] = (), path: str | Path | None = None
+) -> str:
     lines: list[str] = []
     authority = document["authority"]
     targets = document["targets"]
-    lines.append(f"Quyết định cải cách hành chính tháng {document['period_label']} — {authority['name']} "
-                 f"({authority['id']})")
-    payment = (f"chỉ tiêu thanh toán trực tuyến {_threshold(targets['payment_target'])}"
-               if targets["payment_target"] is not None else "chưa có chỉ tiêu thanh toán trực tuyến")
-    lines.append(f"Bộ quy tắc {document['rulebook']['version']}: biểu dương khi tiếp nhận ≥ "
-                 f"{_threshold(targets['commend_receipt'])} và giải quyết ≥ {_threshold(targets['commend_result'])}; "
-                 f"nhắc nhở khi dưới {_threshold(targets['low_month'])} (lũy kế năm dưới "
-                 f"{_threshold(targets['low_ytd'])}); {payment}; {targets['posts_required']} tin bài mỗi tháng")
+    lines.append(
+        f"Quyết định cải cách hành chính tháng {document['period_label']} — {authority['name']} "
+        f"({authority['id']})"
+    )
+    payment = (
+        f"chỉ tiêu thanh toán trực tuyến {_threshold(targets['payment_target'])}"
+        if targets["payment_target"] is not None
+        else "chưa có chỉ tiêu thanh toán trực tuyến"
+    )
+    lines.append(
+        f"Bộ quy tắc {document['rulebook']['version']}: biểu dương khi tiếp nhận ≥ "
+        f"{_threshold(targets['commend_receipt'])} và giải quyết ≥ {_threshold(targets['commend_result'])}; "
+        f"nhắc nhở khi dưới {_threshold(targets['low_month'])} (lũy kế năm dưới "
+        f"{_threshold(targets['low_ytd'])}); {payment}; {targets['posts_required']} tin bài mỗi tháng"
+    )
     totals = document["totals"]
-    lines.append(f"Toàn {authority['name']}: " + "; ".join(
-        f"{SHORT[m]} {_pct(totals[m]['text'])}" + (f" ({totals[m]['change_text']})" if totals[m]["change_text"] else "")
-        for m in ("receipt", "result", "payment")) + f"; {totals['posts']['numerator']} tin bài")
+    lines.append(
+        f"Toàn {authority['name']}: "
+        + "; ".join(
+            f"{SHORT[m]} {_pct(totals[m]['text'])}"
+            + (f" ({totals[m]['change_text']})" if totals[m]["change_text"] else "")
+            for m in ("receipt", "result", "payment")
+        )
+        + f"; {totals['posts']['numerator']} tin bài"
+    )
     if document.get("operator_note"):
         lines.append(f"Nhận xét của cán bộ: {document['operator_note']}")
     lines.append("")
@@ -106,7 +126,9 @@ def decisions_text(document: Mapping[str, Any], recounted: Sequence[str] = (), p
                 for group in sub["groups"]:
                     lines.append(f"     {REASON_NAMES[group['reason']].capitalize()}:")
                     for entry in group["entries"]:
-                        lines.append(f"     - {_name(document, entry['unit'])}: {_reasons(document, entry['reasons'])}")
+                        lines.append(
+                            f"     - {_name(document, entry['unit'])}: {_reasons(document, entry['reasons'])}"
+                        )
                     lines.append(f"     Yêu cầu: {group['request']['heads']}")
         elif kind == "criticise":
             ordinal = f" {section['ordinal']}" if section["ordinal"] else ""
@@ -118,23 +140,32 @@ def decisions_text(document: Mapping[str, Any], recounted: Sequence[str] = (), p
             for entry in section["entries"]:
                 lines.append(f"   - {_name(document, entry['unit'])}: {_reasons(document, entry['reasons'])}")
         elif kind == "directives":
-            payment_line = (f"thanh toán trực tuyến từ {_threshold(targets['payment_target'])} trở lên; "
-                            if targets["payment_target"] is not None else "")
-            lines.append(f"{number}. Giao {section['addressees']} thực hiện: số hóa hồ sơ và kết quả đạt "
-                         f"{_threshold(targets['digitization_target'])}; {payment_line}"
-                         f"đăng tải tin bài thường xuyên (ít nhất {targets['posts_required']} tin bài mỗi tháng)")
+            payment_line = (
+                f"thanh toán trực tuyến từ {_threshold(targets['payment_target'])} trở lên; "
+                if targets["payment_target"] is not None
+                else ""
+            )
+            lines.append(
+                f"{number}. Giao {section['addressees']} thực hiện: số hóa hồ sơ và kết quả đạt "
+                f"{_threshold(targets['digitization_target'])}; {payment_line}"
+                f"đăng tải tin bài thường xuyên (ít nhất {targets['posts_required']} tin bài mỗi tháng)"
+            )
     shortfalls = document["shortfalls"]
     if shortfalls["payment"] or shortfalls["posts"]:
         lines.append("")
         if shortfalls["payment"]:
-            lines.append("Thanh toán trực tuyến tháng chưa đạt chỉ tiêu: "
-                         + ", ".join(_name(document, c) for c in shortfalls["payment"]))
+            lines.append(
+                "Thanh toán trực tuyến tháng chưa đạt chỉ tiêu: "
+                + ", ".join(_name(document, c) for c in shortfalls["payment"])
+            )
         if shortfalls["posts"]:
             lines.append("Chưa đủ tin bài: " + ", ".join(_name(document, c) for c in shortfalls["posts"]))
     if recounted:
         lines.append("")
-        lines.append(f"Lưu ý: số lần phê bình của kỳ {', '.join(recounted)} đã được tính lại; tạo lại công văn "
-                     "của các kỳ này nếu đã tạo.")
+        lines.append(
+            f"Lưu ý: số lần phê bình của kỳ {', '.join(recounted)} đã được tính lại; tạo lại công văn "
+            "của các kỳ này nếu đã tạo."
+        )
     if path is not None:
         lines.append("")
         lines.append(f"Tệp quyết định: {path}")

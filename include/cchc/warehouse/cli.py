@@ -29,28 +29,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="warehouse_command", required=True, metavar="LỆNH")
 
     def with_url(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--url", default=None,
-                       help="địa chỉ kho dữ liệu (mặc định: CCHC_WAREHOUSE_URL, hoặc tệp SQLite "
-                            "<CCHC_OUTPUT_DIR>/warehouse.db)")
+        p.add_argument(
+            "--url",
+            default=None,
+            help="địa chỉ kho dữ liệu (mặc định: CCHC_WAREHOUSE_URL, hoặc tệp SQLite "
+            "<CCHC_OUTPUT_DIR>/warehouse.db)",
+        )
         return p
 
     with_url(sub.add_parser("upgrade", help="áp dụng mọi migration của kho dữ liệu (tạo kho nếu chưa có)"))
     with_url(sub.add_parser("current", help="cho biết phiên bản lược đồ hiện tại của kho dữ liệu"))
 
     load = with_url(sub.add_parser("load", help="nạp bảng số liệu chuẩn (CSV) của một kỳ vào kho"))
-    load.add_argument("--csv", required=True, type=Path, help="bảng chuẩn, ví dụ output/tu-ky/2023-08/extracted/extracted.csv")
+    load.add_argument(
+        "--csv",
+        required=True,
+        type=Path,
+        help="bảng chuẩn, ví dụ output/tu-ky/2023-08/extracted/extracted.csv",
+    )
     load.add_argument("--authority", required=True, help="mã cơ quan ban hành, ví dụ tu-ky")
     load.add_argument("--period", required=True, help="kỳ báo cáo dạng YYYY-MM")
-    load.add_argument("--config-dir", default=None,
-                      help="thư mục cấu hình để đồng bộ danh mục đơn vị (mặc định: CCHC_CONFIG_DIR)")
+    load.add_argument(
+        "--config-dir",
+        default=None,
+        help="thư mục cấu hình để đồng bộ danh mục đơn vị (mặc định: CCHC_CONFIG_DIR)",
+    )
     load.add_argument("--run-id", default=None, help="mã lần chạy ghi cùng số liệu (mặc định: manual__…)")
-    load.add_argument("--source", default=None, help="nguồn số liệu (mặc định: cột source của bảng, hoặc 'manual')")
+    load.add_argument(
+        "--source", default=None, help="nguồn số liệu (mặc định: cột source của bảng, hoặc 'manual')"
+    )
 
     rates = with_url(sub.add_parser("rates", help="tính (lại) và in tỷ lệ của một kỳ"))
     rates.add_argument("--authority", required=True, help="mã cơ quan ban hành")
     rates.add_argument("--period", required=True, help="kỳ báo cáo dạng YYYY-MM")
-    rates.add_argument("--campaign", action="append", default=[], metavar="CHỈ_TIÊU=YYYY-MM",
-                       help="tháng bắt đầu chiến dịch của một chỉ tiêu, ví dụ payment=2023-04 (lặp lại được)")
+    rates.add_argument(
+        "--campaign",
+        action="append",
+        default=[],
+        metavar="CHỈ_TIÊU=YYYY-MM",
+        help="tháng bắt đầu chiến dịch của một chỉ tiêu, ví dụ payment=2023-04 (lặp lại được)",
+    )
     rates.add_argument("--no-compute", action="store_true", help="chỉ đọc tỷ lệ đã lưu, không tính lại")
     rates.add_argument("--units", action="store_true", help="in thêm tỷ lệ từng đơn vị")
 
@@ -64,8 +82,10 @@ def _campaigns(values: list[str]) -> dict[str, Period]:
     for value in values:
         metric, sep, start = value.partition("=")
         if not sep or metric.strip() not in RATE_METRICS:
-            raise ConfigError(f"--campaign '{value}' không hợp lệ: dùng CHỈ_TIÊU=YYYY-MM với chỉ tiêu "
-                              f"{', '.join(RATE_METRICS)}")
+            raise ConfigError(
+                f"--campaign '{value}' không hợp lệ: dùng CHỈ_TIÊU=YYYY-MM với chỉ tiêu "
+                f"{', '.join(RATE_METRICS)}"
+            )
         out[metric.strip()] = Period.parse(start)
     return out
 
@@ -112,11 +132,15 @@ def _load(args: argparse.Namespace, engine, shown_url: str) -> int:
     print(f"Kho dữ liệu {shown_url}")
     print(f"  danh mục: thêm {len(sync.added)}, đổi {len(sync.changed)}, đóng {len(sync.closed)} đơn vị")
     if result.changed:
-        print(f"  {authority.id} kỳ {period.label}: nạp phiên bản {result.version} (load_id {result.load_id}), "
-              f"{result.rows} đơn vị")
+        print(
+            f"  {authority.id} kỳ {period.label}: nạp phiên bản {result.version} (load_id {result.load_id}), "
+            f"{result.rows} đơn vị"
+        )
     else:
-        print(f"  {authority.id} kỳ {period.label}: số liệu trùng phiên bản {result.version} hiện hành "
-              f"(load_id {result.load_id}), không ghi gì thêm")
+        print(
+            f"  {authority.id} kỳ {period.label}: số liệu trùng phiên bản {result.version} hiện hành "
+            f"(load_id {result.load_id}), không ghi gì thêm"
+        )
     return 0
 
 
@@ -133,13 +157,17 @@ def _rates(args: argparse.Namespace, engine, shown_url: str) -> int:
         by_unit: dict[str, dict] = {}
         for row in rows:
             if row["unit_code"] != AUTHORITY_TOTAL:
-                by_unit.setdefault(row["unit_code"], {"name": row["unit_name"]})[(row["metric"], row["window"])] = row
+                by_unit.setdefault(row["unit_code"], {"name": row["unit_name"]})[
+                    (row["metric"], row["window"])
+                ] = row
         for code, unit in by_unit.items():
             parts = []
             for metric in RATE_METRICS:
                 month, ytd, campaign = (unit[(metric, w)] for w in ("month", "ytd", "campaign"))
-                parts.append(f"{METRIC_LABELS[metric].lower()} {month['text']} (lũy kế năm {ytd['text']}, "
-                             f"chiến dịch từ {campaign['window_start']}: {campaign['text']})")
+                parts.append(
+                    f"{METRIC_LABELS[metric].lower()} {month['text']} (lũy kế năm {ytd['text']}, "
+                    f"chiến dịch từ {campaign['window_start']}: {campaign['text']})"
+                )
             parts.append(f"tin bài {unit[('posts', 'month')]['text']}")
             print(f"  {code} {unit['name']}: " + "; ".join(parts))
     return 0

@@ -112,28 +112,44 @@ def sync_units(engine: Engine, authority: Authority, period: Period | str) -> Sy
     day_before = first - timedelta(days=1)
     with engine.begin() as conn:
         require_head(conn)
-        stored = conn.execute(
-            sa.select(units).where(units.c.authority_id == authority.id).order_by(units.c.code, units.c.valid_from)
-        ).mappings().all()
+        stored = (
+            conn.execute(
+                sa.select(units)
+                .where(units.c.authority_id == authority.id)
+                .order_by(units.c.code, units.c.valid_from)
+            )
+            .mappings()
+            .all()
+        )
         by_code: dict[str, list] = defaultdict(list)
         for row in stored:
             by_code[row["code"]].append(row)
         backfill = any(
-            row["valid_from"] > first or (row["valid_to"] is not None and row["valid_to"] >= first) for row in stored
+            row["valid_from"] > first or (row["valid_to"] is not None and row["valid_to"] >= first)
+            for row in stored
         )
         result = SyncResult(authority.id, str(period), backfill=backfill)
 
         def key(row) -> sa.ColumnElement[bool]:
-            return sa.and_(units.c.authority_id == authority.id, units.c.code == row["code"],
-                           units.c.valid_from == row["valid_from"])
+            return sa.and_(
+                units.c.authority_id == authority.id,
+                units.c.code == row["code"],
+                units.c.valid_from == row["valid_from"],
+            )
 
         listed = set()
         for position, unit in enumerate(authority.units, start=1):
             listed.add(unit.code)
             values = _unit_values(unit, position)
             rows = by_code.get(unit.code, [])
-            at = next((r for r in rows if r["valid_from"] <= first and (r["valid_to"] is None or r["valid_to"] >= first)),
-                      None)
+            at = next(
+                (
+                    r
+                    for r in rows
+                    if r["valid_from"] <= first and (r["valid_to"] is None or r["valid_to"] >= first)
+                ),
+                None,
+            )
             if at is None:
                 later = [r for r in rows if r["valid_from"] > first]
                 if later:
@@ -141,8 +157,15 @@ def sync_units(engine: Engine, authority: Authority, period: Period | str) -> Sy
                     conn.execute(units.update().where(key(later[0])).values(valid_from=first))
                     result.extended.append(unit.code)
                 else:
-                    conn.execute(units.insert().values(authority_id=authority.id, code=unit.code, valid_from=first,
-                                                       valid_to=None, **values))
+                    conn.execute(
+                        units.insert().values(
+                            authority_id=authority.id,
+                            code=unit.code,
+                            valid_from=first,
+                            valid_to=None,
+                            **values,
+                        )
+                    )
                     result.added.append(unit.code)
                 continue
             same = all(at[f] == values[f] for f in _HISTORY_FIELDS)
@@ -156,14 +179,22 @@ def sync_units(engine: Engine, authority: Authority, period: Period | str) -> Sy
                     continue
                 else:
                     conn.execute(units.update().where(key(at)).values(valid_to=day_before))
-                    conn.execute(units.insert().values(authority_id=authority.id, code=unit.code, valid_from=first,
-                                                       valid_to=None, **values))
+                    conn.execute(
+                        units.insert().values(
+                            authority_id=authority.id,
+                            code=unit.code,
+                            valid_from=first,
+                            valid_to=None,
+                            **values,
+                        )
+                    )
                     result.changed.append(unit.code)
                     continue
             open_row = next((r for r in rows if r["valid_to"] is None), None)
             if open_row is not None and any(open_row[f] != values[f] for f in _CURRENT_FIELDS):
-                conn.execute(units.update().where(key(open_row)).values(
-                    **{f: values[f] for f in _CURRENT_FIELDS}))
+                conn.execute(
+                    units.update().where(key(open_row)).values(**{f: values[f] for f in _CURRENT_FIELDS})
+                )
 
         for code, rows in by_code.items():
             if code in listed or backfill:
@@ -181,28 +212,39 @@ def sync_units(engine: Engine, authority: Authority, period: Period | str) -> Sy
     if result.touched:
         log.info(
             "%s kỳ %s: danh mục đơn vị — thêm %d, đổi tên/loại %d, đóng %d, mở rộng về trước %d",
-            authority.id, period, len(result.added), len(result.changed), len(result.closed), len(result.extended),
+            authority.id,
+            period,
+            len(result.added),
+            len(result.changed),
+            len(result.closed),
+            len(result.extended),
         )
     if result.kept:
         log.warning(
             "%s kỳ %s: danh mục đơn vị hiện tại khác lịch sử đã lưu cho kỳ này (%s); giữ nguyên lịch sử vì kỳ "
             "sau đã được đồng bộ",
-            authority.id, period, ", ".join(result.kept),
+            authority.id,
+            period,
+            ", ".join(result.kept),
         )
     return result
 
 
 def units_valid_in(conn: sa.Connection, authority_id: str, period: Period) -> list[dict[str, Any]]:
     """The registry rows valid on any day of the period, in registry order."""
-    rows = conn.execute(
-        sa.select(units)
-        .where(
-            units.c.authority_id == authority_id,
-            units.c.valid_from <= period.last_day,
-            sa.or_(units.c.valid_to.is_(None), units.c.valid_to >= period.first_day),
+    rows = (
+        conn.execute(
+            sa.select(units)
+            .where(
+                units.c.authority_id == authority_id,
+                units.c.valid_from <= period.last_day,
+                sa.or_(units.c.valid_to.is_(None), units.c.valid_to >= period.first_day),
+            )
+            .order_by(units.c.position, units.c.code, units.c.valid_from)
         )
-        .order_by(units.c.position, units.c.code, units.c.valid_from)
-    ).mappings().all()
+        .mappings()
+        .all()
+    )
     out: dict[str, dict[str, Any]] = {}
     for row in rows:
         # Rows open and close on month boundaries, so one per code; keep the latest if not.
@@ -216,9 +258,15 @@ def read_units(engine: Engine, authority_id: str, period: Period | str | None = 
     with engine.connect() as conn:
         if period is not None:
             return units_valid_in(conn, authority_id, as_period(period))
-        rows = conn.execute(
-            sa.select(units).where(units.c.authority_id == authority_id).order_by(units.c.position, units.c.valid_from)
-        ).mappings().all()
+        rows = (
+            conn.execute(
+                sa.select(units)
+                .where(units.c.authority_id == authority_id)
+                .order_by(units.c.position, units.c.valid_from)
+            )
+            .mappings()
+            .all()
+        )
         return [dict(r) for r in rows]
 
 
@@ -290,7 +338,9 @@ def _records(frame: pd.DataFrame, authority_id: str, period: Period, source: str
     where = f"{authority_id} kỳ {period}"
     missing_columns = [c for c in FRAME_COLUMNS if c not in frame.columns]
     if missing_columns:
-        raise LoadRefused(f"{where}: bảng số liệu thiếu cột {', '.join(missing_columns)}; kho dữ liệu giữ nguyên")
+        raise LoadRefused(
+            f"{where}: bảng số liệu thiếu cột {', '.join(missing_columns)}; kho dữ liệu giữ nguyên"
+        )
     if len(frame) == 0:
         raise LoadRefused(f"{where}: bảng số liệu không có dòng nào; kho dữ liệu giữ nguyên")
     problems: list[str] = []
@@ -317,11 +367,16 @@ def _records(frame: pd.DataFrame, authority_id: str, period: Period, source: str
             record[column] = number
         ok, flag = _flag(raw["official_email_regular"])
         if not ok:
-            problems.append(f"{label}, trường 'official_email_regular': '{raw['official_email_regular']}' "
-                            "không phải true/false")
+            problems.append(
+                f"{label}, trường 'official_email_regular': '{raw['official_email_regular']}' "
+                "không phải true/false"
+            )
         record["official_email_regular"] = flag
-        record["source"] = source if _missing(raw["source"]) or not str(raw["source"]).strip() \
+        record["source"] = (
+            source
+            if _missing(raw["source"]) or not str(raw["source"]).strip()
             else str(raw["source"]).strip()
+        )
         if unit:
             if unit in seen:
                 problems.append(f"{label}: xuất hiện nhiều lần (dòng {seen[unit]} và dòng {index})")
@@ -359,18 +414,24 @@ def _explain(records: list[dict[str, Any]]) -> list[str]:
                 problems.append(f"{label}, trường '{column}': số âm ({r[column]})")
         for numerator, denominator in _PAIRS:
             if r[numerator] is not None and r[denominator] is not None and r[numerator] > r[denominator]:
-                problems.append(f"{label}, trường '{numerator}' ({r[numerator]}) lớn hơn '{denominator}' "
-                                f"({r[denominator]})")
+                problems.append(
+                    f"{label}, trường '{numerator}' ({r[numerator]}) lớn hơn '{denominator}' "
+                    f"({r[denominator]})"
+                )
     return problems
 
 
 def _current_load(conn: sa.Connection, authority_id: str, period: str):
-    return conn.execute(
-        sa.select(loads)
-        .where(loads.c.authority_id == authority_id, loads.c.period == period)
-        .order_by(loads.c.version.desc())
-        .limit(1)
-    ).mappings().first()
+    return (
+        conn.execute(
+            sa.select(loads)
+            .where(loads.c.authority_id == authority_id, loads.c.period == period)
+            .order_by(loads.c.version.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
 
 
 @guarded("nạp số liệu")
@@ -399,42 +460,77 @@ def load_facts(
         registered = {u["code"] for u in units_valid_in(conn, authority_id, period)}
         unknown = [r["unit_code"] for r in records if r["unit_code"] not in registered]
         if unknown:
-            problems = [f"đơn vị {code}, trường 'unit_code': không có trong danh mục đơn vị của kho cho kỳ {period} "
-                        "(đồng bộ danh mục bằng sync_units trước khi nạp)" for code in unknown]
+            problems = [
+                f"đơn vị {code}, trường 'unit_code': không có trong danh mục đơn vị của kho cho kỳ {period} "
+                "(đồng bộ danh mục bằng sync_units trước khi nạp)"
+                for code in unknown
+            ]
             raise LoadRefused(_refusal(where, problems), problems)
 
         current = _current_load(conn, authority_id, str(period))
         if current is not None and current["content_hash"] == digest:
-            result = LoadResult(current["load_id"], current["version"], current["row_count"], False,
-                                authority_id, str(period), digest)
-            log.info("%s: số liệu trùng phiên bản %d hiện hành (load_id %d); không ghi gì thêm",
-                     where, current["version"], current["load_id"])
+            result = LoadResult(
+                current["load_id"],
+                current["version"],
+                current["row_count"],
+                False,
+                authority_id,
+                str(period),
+                digest,
+            )
+            log.info(
+                "%s: số liệu trùng phiên bản %d hiện hành (load_id %d); không ghi gì thêm",
+                where,
+                current["version"],
+                current["load_id"],
+            )
             return result
 
         version = 1 if current is None else current["version"] + 1
         load_id = conn.execute(
             loads.insert().values(
-                authority_id=authority_id, period=str(period), version=version, run_id=str(run_id),
-                source=str(source), row_count=len(records), content_hash=digest, loaded_at=_now(),
+                authority_id=authority_id,
+                period=str(period),
+                version=version,
+                run_id=str(run_id),
+                source=str(source),
+                row_count=len(records),
+                content_hash=digest,
+                loaded_at=_now(),
             )
         ).inserted_primary_key[0]
         # Retire the previous version first, so the new rows never meet it in the "one current" index.
         conn.execute(
             monthly_facts.update()
-            .where(monthly_facts.c.authority_id == authority_id, monthly_facts.c.period == str(period),
-                   monthly_facts.c.is_current.is_(True))
+            .where(
+                monthly_facts.c.authority_id == authority_id,
+                monthly_facts.c.period == str(period),
+                monthly_facts.c.is_current.is_(True),
+            )
             .values(is_current=False)
         )
-        rows = [{**r, "version": version, "run_id": str(run_id), "load_id": load_id, "is_current": True}
-                for r in records]
+        rows = [
+            {**r, "version": version, "run_id": str(run_id), "load_id": load_id, "is_current": True}
+            for r in records
+        ]
         try:
             conn.execute(monthly_facts.insert(), rows)
         except sa.exc.IntegrityError as exc:
-            problems = _explain(records) or [f"vi phạm ràng buộc của kho: {mask_text(str(exc.orig), engine.url)}"]
+            problems = _explain(records) or [
+                f"vi phạm ràng buộc của kho: {mask_text(str(exc.orig), engine.url)}"
+            ]
             raise LoadRefused(_refusal(where, problems), problems) from exc
     result = LoadResult(load_id, version, len(records), True, authority_id, str(period), digest)
-    log.info("%s: nạp phiên bản %d (load_id %d), %d đơn vị, nguồn %s, lần chạy %s%s", where, version, load_id,
-             len(records), source, run_id, "" if version == 1 else f"; phiên bản {version - 1} được giữ lại")
+    log.info(
+        "%s: nạp phiên bản %d (load_id %d), %d đơn vị, nguồn %s, lần chạy %s%s",
+        where,
+        version,
+        load_id,
+        len(records),
+        source,
+        run_id,
+        "" if version == 1 else f"; phiên bản {version - 1} được giữ lại",
+    )
     return result
 
 
@@ -470,4 +566,3 @@ def read_facts(
         query = query.where(monthly_facts.c.is_current.is_(True))
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(query.order_by(monthly_facts.c.unit_code)).mappings()]
-

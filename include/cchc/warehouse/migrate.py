@@ -72,8 +72,11 @@ def upgrade(url: str | URL | Engine, revision: str = "head") -> str | None:
     A SQLite file and its folder are created when missing. Running it again is a no-op.
     """
     revision_now = _run(url, "upgrade", revision)
-    log.info("kho dữ liệu %s: lược đồ ở phiên bản %s", mask_url(url if not isinstance(url, Engine) else url.url),
-             revision_now)
+    log.info(
+        "kho dữ liệu %s: lược đồ ở phiên bản %s",
+        mask_url(url if not isinstance(url, Engine) else url.url),
+        revision_now,
+    )
     return revision_now
 
 

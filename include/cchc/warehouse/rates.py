@@ -88,19 +88,30 @@ def _resolve_starts(
     now = datetime.now(UTC)
     for metric, start in given.items():
         start = as_period(start)
-        key = sa.and_(campaign_windows.c.authority_id == authority_id, campaign_windows.c.metric == metric,
-                      campaign_windows.c.year == period.year)
+        key = sa.and_(
+            campaign_windows.c.authority_id == authority_id,
+            campaign_windows.c.metric == metric,
+            campaign_windows.c.year == period.year,
+        )
         existing = conn.execute(sa.select(campaign_windows.c.start_period).where(key)).scalar_one_or_none()
         if existing is None:
-            conn.execute(campaign_windows.insert().values(
-                authority_id=authority_id, metric=metric, year=period.year, start_period=str(start), updated_at=now))
+            conn.execute(
+                campaign_windows.insert().values(
+                    authority_id=authority_id,
+                    metric=metric,
+                    year=period.year,
+                    start_period=str(start),
+                    updated_at=now,
+                )
+            )
         elif existing != str(start):
             conn.execute(campaign_windows.update().where(key).values(start_period=str(start), updated_at=now))
     stored = {
         row.metric: Period.parse(row.start_period)
         for row in conn.execute(
             sa.select(campaign_windows.c.metric, campaign_windows.c.start_period).where(
-                campaign_windows.c.authority_id == authority_id, campaign_windows.c.year == period.year)
+                campaign_windows.c.authority_id == authority_id, campaign_windows.c.year == period.year
+            )
         )
     }
     defaults = default_campaign_starts(period.year)
@@ -115,7 +126,8 @@ def campaign_starts(engine: Engine, authority_id: str, year: int) -> dict[str, P
             row.metric: Period.parse(row.start_period)
             for row in conn.execute(
                 sa.select(campaign_windows.c.metric, campaign_windows.c.start_period).where(
-                    campaign_windows.c.authority_id == authority_id, campaign_windows.c.year == year)
+                    campaign_windows.c.authority_id == authority_id, campaign_windows.c.year == year
+                )
             )
         }
     defaults = default_campaign_starts(year)
@@ -168,23 +180,44 @@ def _insert_window(
         denominator = sa.func.coalesce(sa.func.sum(denominator_column), 0)
         shown = _shown_hundredths(numerator, denominator)
     tail = [
-        numerator, denominator, shown,
-        sa.literal(str(start), sa.String), sa.literal(str(end), sa.String),
+        numerator,
+        denominator,
+        shown,
+        sa.literal(str(start), sa.String),
+        sa.literal(str(end), sa.String),
         sa.literal(computed_at, sa.DateTime(timezone=True)),
     ]
-    columns = ["authority_id", "period", "unit_code", "metric", "window", "numerator", "denominator",
-               "shown_hundredths", "window_start", "window_end", "computed_at"]
-    in_window = sa.and_(facts.c.authority_id == authority_id,
-                        facts.c.period >= str(start), facts.c.period <= str(end))
+    columns = [
+        "authority_id",
+        "period",
+        "unit_code",
+        "metric",
+        "window",
+        "numerator",
+        "denominator",
+        "shown_hundredths",
+        "window_start",
+        "window_end",
+        "computed_at",
+    ]
+    in_window = sa.and_(
+        facts.c.authority_id == authority_id, facts.c.period >= str(start), facts.c.period <= str(end)
+    )
 
     per_unit = (
         sa.select(*constants(valid_codes.c.code), *tail)
-        .select_from(valid_codes.outerjoin(facts, sa.and_(facts.c.unit_code == valid_codes.c.code, in_window)))
+        .select_from(
+            valid_codes.outerjoin(facts, sa.and_(facts.c.unit_code == valid_codes.c.code, in_window))
+        )
         .group_by(valid_codes.c.code)
     )
     conn.execute(rates.insert().from_select(columns, per_unit))
     # Without GROUP BY an aggregate yields exactly one row, zeros included: the authority total.
-    total = sa.select(*constants(sa.literal(AUTHORITY_TOTAL, sa.String)), *tail).select_from(facts).where(in_window)
+    total = (
+        sa.select(*constants(sa.literal(AUTHORITY_TOTAL, sa.String)), *tail)
+        .select_from(facts)
+        .where(in_window)
+    )
     conn.execute(rates.insert().from_select(columns, total))
 
 
@@ -208,13 +241,16 @@ def compute_rates(
     with engine.begin() as conn:
         require_head(conn)
         loaded = conn.execute(
-            sa.select(sa.func.count()).select_from(current_facts)
+            sa.select(sa.func.count())
+            .select_from(current_facts)
             .where(current_facts.c.authority_id == authority_id, current_facts.c.period == str(period))
         ).scalar_one()
         if not loaded:
             raise WarehouseError(f"{where}: kho chưa có số liệu của kỳ này; nạp số liệu trước khi tính tỷ lệ")
         starts = _resolve_starts(conn, authority_id, period, campaign_starts)
-        conn.execute(rates.delete().where(rates.c.authority_id == authority_id, rates.c.period == str(period)))
+        conn.execute(
+            rates.delete().where(rates.c.authority_id == authority_id, rates.c.period == str(period))
+        )
 
         valid_codes = (
             sa.select(units.c.code)
@@ -236,29 +272,48 @@ def compute_rates(
                 "campaign": (starts[metric], period),
             }
             for window, (start, end) in windows.items():
-                _insert_window(conn, authority_id, period, metric, window, start, end, valid_codes, computed_at)
+                _insert_window(
+                    conn, authority_id, period, metric, window, start, end, valid_codes, computed_at
+                )
         _insert_window(conn, authority_id, period, "posts", "month", period, period, valid_codes, computed_at)
 
         rows = conn.execute(
-            sa.select(sa.func.count()).select_from(rates)
+            sa.select(sa.func.count())
+            .select_from(rates)
             .where(rates.c.authority_id == authority_id, rates.c.period == str(period))
         ).scalar_one()
         unit_count = len(units_valid_in(conn, authority_id, period))
         earliest = min([january, *starts.values()])
         present = {
-            p for (p,) in conn.execute(
-                sa.select(current_facts.c.period).distinct().where(
+            p
+            for (p,) in conn.execute(
+                sa.select(current_facts.c.period)
+                .distinct()
+                .where(
                     current_facts.c.authority_id == authority_id,
-                    current_facts.c.period >= str(earliest), current_facts.c.period <= str(period))
+                    current_facts.c.period >= str(earliest),
+                    current_facts.c.period <= str(period),
+                )
             )
         }
     missing = [str(p) for p in period.months_since(earliest) if str(p) not in present]
-    result = RatesResult(authority_id, str(period), rows, unit_count, {m: str(p) for m, p in starts.items()}, missing)
-    log.info("%s: tính %d tỷ lệ cho %d đơn vị và toàn %s (chiến dịch từ: %s)", where, rows, unit_count,
-             authority_id, ", ".join(f"{m} {p}" for m, p in result.campaign_starts.items()))
+    result = RatesResult(
+        authority_id, str(period), rows, unit_count, {m: str(p) for m, p in starts.items()}, missing
+    )
+    log.info(
+        "%s: tính %d tỷ lệ cho %d đơn vị và toàn %s (chiến dịch từ: %s)",
+        where,
+        rows,
+        unit_count,
+        authority_id,
+        ", ".join(f"{m} {p}" for m, p in result.campaign_starts.items()),
+    )
     if missing:
-        log.warning("%s: kho thiếu số liệu các tháng %s; tỷ lệ lũy kế không tính các tháng này",
-                    where, ", ".join(missing))
+        log.warning(
+            "%s: kho thiếu số liệu các tháng %s; tỷ lệ lũy kế không tính các tháng này",
+            where,
+            ", ".join(missing),
+        )
     return result
 
 
@@ -279,9 +334,13 @@ def read_rates(engine: Engine, authority_id: str, period: Period | str) -> list[
     """
     period = as_period(period)
     with engine.connect() as conn:
-        stored = conn.execute(
-            sa.select(rates).where(rates.c.authority_id == authority_id, rates.c.period == str(period))
-        ).mappings().all()
+        stored = (
+            conn.execute(
+                sa.select(rates).where(rates.c.authority_id == authority_id, rates.c.period == str(period))
+            )
+            .mappings()
+            .all()
+        )
         registry = units_valid_in(conn, authority_id, period)
     order = {u["code"]: i for i, u in enumerate(registry, start=1)}
     names = {u["code"]: u for u in registry}
@@ -289,28 +348,32 @@ def read_rates(engine: Engine, authority_id: str, period: Period | str) -> list[
     for row in stored:
         shown = _shown(row["numerator"], row["denominator"])
         unit = names.get(row["unit_code"])
-        out.append({
-            "authority_id": row["authority_id"],
-            "period": row["period"],
-            "unit_code": row["unit_code"],
-            "unit_name": unit["name"] if unit else None,
-            "unit_kind": unit["kind"] if unit else None,
-            "metric": row["metric"],
-            "window": row["window"],
-            "numerator": int(row["numerator"]),
-            "denominator": None if row["denominator"] is None else int(row["denominator"]),
-            "shown": shown,
-            "text": str(row["numerator"]) if row["metric"] == "posts" else format_percent(shown),
-            "window_start": row["window_start"],
-            "window_end": row["window_end"],
-        })
-    out.sort(key=lambda r: (
-        0 if r["unit_code"] == AUTHORITY_TOTAL else 1,
-        order.get(r["unit_code"], len(order) + 1),
-        r["unit_code"],
-        METRICS.index(r["metric"]),
-        WINDOWS.index(r["window"]),
-    ))
+        out.append(
+            {
+                "authority_id": row["authority_id"],
+                "period": row["period"],
+                "unit_code": row["unit_code"],
+                "unit_name": unit["name"] if unit else None,
+                "unit_kind": unit["kind"] if unit else None,
+                "metric": row["metric"],
+                "window": row["window"],
+                "numerator": int(row["numerator"]),
+                "denominator": None if row["denominator"] is None else int(row["denominator"]),
+                "shown": shown,
+                "text": str(row["numerator"]) if row["metric"] == "posts" else format_percent(shown),
+                "window_start": row["window_start"],
+                "window_end": row["window_end"],
+            }
+        )
+    out.sort(
+        key=lambda r: (
+            0 if r["unit_code"] == AUTHORITY_TOTAL else 1,
+            order.get(r["unit_code"], len(order) + 1),
+            r["unit_code"],
+            METRICS.index(r["metric"]),
+            WINDOWS.index(r["window"]),
+        )
+    )
     return out
 
 
@@ -319,7 +382,9 @@ def index_rates(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], dict[s
     return {(r["unit_code"], r["metric"], r["window"]): r for r in rows}
 
 
-def month_change(index: Mapping[tuple[str, str, str], dict[str, Any]], unit_code: str, metric: str) -> Decimal | None:
+def month_change(
+    index: Mapping[tuple[str, str, str], dict[str, Any]], unit_code: str, metric: str
+) -> Decimal | None:
     """Change of a unit's month rate against the previous month, on the shown rates (None if either is undefined)."""
     current = index.get((unit_code, metric, "month"))
     previous = index.get((unit_code, metric, "previous_month"))
@@ -336,7 +401,9 @@ def authority_totals(engine: Engine, authority_id: str, period: Period | str) ->
     difference of the shown rates, as the letter writes it ("tăng 0,54%").
     """
     period = as_period(period)
-    index = index_rates([r for r in read_rates(engine, authority_id, period) if r["unit_code"] == AUTHORITY_TOTAL])
+    index = index_rates(
+        [r for r in read_rates(engine, authority_id, period) if r["unit_code"] == AUTHORITY_TOTAL]
+    )
     if not index:
         raise WarehouseError(f"{authority_id} kỳ {period}: chưa tính tỷ lệ; chạy compute_rates trước")
     totals: dict[str, dict[str, Any]] = {}
@@ -384,7 +451,9 @@ def rates_summary(engine: Engine, authority_id: str, period: Period | str) -> di
         "posts": totals["posts"]["numerator"],
         # Units with a 0 denominator this month: undefined, so neither commended nor blamed on it.
         "no_dossiers": {
-            m: sum(1 for r in unit_rows if r["metric"] == m and r["window"] == "month" and r["denominator"] == 0)
+            m: sum(
+                1 for r in unit_rows if r["metric"] == m and r["window"] == "month" and r["denominator"] == 0
+            )
             for m in RATE_METRICS
         },
     }

@@ -35,7 +35,6 @@ AUTHORITY_TOTAL = "*"
 """``rates.unit_code`` of the authority-wide row (Σ over every unit's counts)."""
 
 
-
 def _period_column(name: str, **kwargs) -> sa.Column:
     return sa.Column(name, sa.String(7), nullable=False, **kwargs)
 
