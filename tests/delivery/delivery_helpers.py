@@ -258,7 +258,7 @@ def make_decisions() -> dict[str, Any]:
                                 },
                             },
                         ],
-                    },
+                    }
                 ],
             },
             {

@@ -116,11 +116,7 @@ def test_low_month_bar(metric, month, expected):
 
 @pytest.mark.parametrize(
     ("ytd", "expected"),
-    [
-        (pct(899900), [("remind", "result", "low_ytd")]),
-        (pct(899950), []),
-        ((90, 100), []),
-    ],
+    [(pct(899900), [("remind", "result", "low_ytd")]), (pct(899950), []), ((90, 100), [])],
 )
 def test_low_year_to_date_bar(ytd, expected):
     decisions = decide_unit(unit("X"), figures(result=(96, 100), result_ytd=ytd), RULES)

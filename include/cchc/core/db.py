@@ -15,8 +15,8 @@ import functools
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -227,24 +227,14 @@ def guarded(action: str) -> Callable[[F], F]:
     return decorate
 
 
-@contextmanager
-def begin(bind: Bind) -> Iterator[Connection]:
+def begin(bind: Bind) -> AbstractContextManager[Connection]:
     """Inside the caller's transaction when given a Connection; else one transaction of our own."""
-    if isinstance(bind, Connection):
-        yield bind
-    else:
-        with bind.begin() as conn:
-            yield conn
+    return nullcontext(bind) if isinstance(bind, Connection) else bind.begin()
 
 
-@contextmanager
-def connect(bind: Bind) -> Iterator[Connection]:
+def connect(bind: Bind) -> AbstractContextManager[Connection]:
     """The caller's connection, or a new one on the engine (for reading)."""
-    if isinstance(bind, Connection):
-        yield bind
-    else:
-        with bind.connect() as conn:
-            yield conn
+    return nullcontext(bind) if isinstance(bind, Connection) else bind.connect()
 
 
 def engine_of(bind: Bind) -> Engine:

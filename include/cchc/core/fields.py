@@ -37,3 +37,16 @@ METRIC_LABELS = {
     "payment": "Thanh toán trực tuyến",
     "posts": "Tin bài đăng tải",
 }
+
+# The decisions' vocabulary (decisions.json, docs/decisions.md): what the rules decide and the letter words.
+DECISION_KINDS = ("commend", "remind", "criticise", "request")
+SECTION_KINDS = (*DECISION_KINDS, "directives")
+COMMEND_GROUPS = ("agencies", "communes_official_email", "communes")
+# Sub-sections of the reminders, in the letter's order (2.1 results, 2.2 receipt, 2.3 payment), and
+# the order of the reason groups inside each.
+REMIND_METRICS = ("result", "receipt", "payment")
+REMIND_REASONS = {
+    "result": ("low_month", "low_ytd"),
+    "receipt": ("low_month", "low_ytd"),
+    "payment": ("low_month", "low_campaign"),
+}

@@ -21,6 +21,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cchc.core.errors import ConfigError
 from cchc.core.periods import Period
@@ -53,6 +54,16 @@ def check_authority_id(authority_id: str) -> str:
     return authority_id
 
 
+class _Under:
+    """A path under the period folder, read as an attribute (``folder.extracted_csv``)."""
+
+    def __init__(self, *parts: str) -> None:
+        self.parts = parts
+
+    def __get__(self, folder: PeriodFolder | None, owner: type) -> Any:
+        return self if folder is None else folder.root.joinpath(*self.parts)
+
+
 @dataclass(frozen=True)
 class PeriodFolder:
     """Every path of one authority's period under the output folder."""
@@ -72,55 +83,20 @@ class PeriodFolder:
     def root(self) -> Path:
         return self.output_dir / self.authority_id / self.period
 
-    # -- extraction
-    @property
-    def raw_dir(self) -> Path:
-        return self.root / RAW_DIR
-
-    @property
-    def extracted_dir(self) -> Path:
-        return self.root / EXTRACTED_DIR
-
-    @property
-    def extracted_csv(self) -> Path:
-        return self.extracted_dir / EXTRACTED_NAME
-
-    @property
-    def parent_totals(self) -> Path:
-        return self.extracted_dir / PARENT_TOTALS_NAME
-
-    # -- validation
-    @property
-    def validation_dir(self) -> Path:
-        return self.root / VALIDATION_DIR
-
-    @property
-    def validation_index(self) -> Path:
-        return self.validation_dir / "index.html"
-
-    @property
-    def validation_result(self) -> Path:
-        return self.validation_dir / VALIDATION_RESULT_NAME
+    raw_dir = _Under(RAW_DIR)
+    extracted_dir = _Under(EXTRACTED_DIR)
+    extracted_csv = _Under(EXTRACTED_DIR, EXTRACTED_NAME)
+    parent_totals = _Under(EXTRACTED_DIR, PARENT_TOTALS_NAME)
+    validation_dir = _Under(VALIDATION_DIR)
+    validation_index = _Under(VALIDATION_DIR, "index.html")
+    validation_result = _Under(VALIDATION_DIR, VALIDATION_RESULT_NAME)
+    decisions_json = _Under(DECISIONS_NAME)
+    letter_docx = _Under(DOCX_NAME)
+    letter_pdf = _Under(PDF_NAME)
+    annex_chart = _Under(CHART_NAME)
 
     def validation_run(self, safe_run_id: str) -> Path:
         return self.validation_dir / VALIDATION_RUNS_DIR / f"{safe_run_id}.json"
-
-    # -- decisions and letters
-    @property
-    def decisions_json(self) -> Path:
-        return self.root / DECISIONS_NAME
-
-    @property
-    def letter_docx(self) -> Path:
-        return self.root / DOCX_NAME
-
-    @property
-    def letter_pdf(self) -> Path:
-        return self.root / PDF_NAME
-
-    @property
-    def annex_chart(self) -> Path:
-        return self.root / CHART_NAME
 
     def letter_dir(self, letter_id: int | str) -> Path:
         """The folder of one letter's own files (``letters/<letter_id>/``)."""

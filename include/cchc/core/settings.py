@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cchc.core.errors import ConfigError
 
@@ -69,23 +70,49 @@ def connection_variable(conn_id: str) -> str:
     return f"AIRFLOW_CONN_{conn_id.upper()}"
 
 
+class _Variable:
+    """A setting read from one environment variable: text, a path, or a count (``kind``)."""
+
+    def __init__(self, name: str, kind: str = "text", default: Any = None) -> None:
+        self.name, self.kind, self.default = name, kind, default
+
+    def __get__(self, settings: Settings | None, owner: type) -> Any:
+        if settings is None:
+            return self
+        value = settings.env.get(self.name) or None
+        if value is None:
+            return self.default
+        if self.kind == "path":
+            return Path(value).expanduser()
+        if self.kind == "count":
+            if not value.isdigit():
+                raise ConfigError(f"{self.name}='{value}' phải là số nguyên không âm")
+            return int(value)
+        return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """The environment as the project reads it. ``current()`` gives the settings of this moment."""
 
     env: Mapping[str, str] = field(repr=False)
 
-    def _text(self, name: str) -> str | None:
-        value = self.env.get(name)
-        return value if value else None
-
-    def _path(self, name: str) -> Path | None:
-        value = self._text(name)
-        return Path(value).expanduser() if value else None
+    inbox_dir = _Variable(INBOX_DIR, "path")
+    warehouse_url = _Variable(WAREHOUSE_URL)
+    portal_url = _Variable(PORTAL_URL)
+    portal_client_id = _Variable(PORTAL_CLIENT_ID)
+    portal_client_secret = _Variable(PORTAL_CLIENT_SECRET)
+    simulator_client_secret = _Variable(SIMULATOR_CLIENT_SECRET)
+    soffice = _Variable(SOFFICE)
+    signing_p12 = _Variable(SIGNING_P12, "path")
+    signing_password = _Variable(SIGNING_PASSWORD)
+    task_retries = _Variable(TASK_RETRIES, "count", DEFAULT_TASK_RETRIES)
+    _config_dir = _Variable(CONFIG_DIR, "path")
+    _output_dir = _Variable(OUTPUT_DIR, "path", Path(DEFAULT_OUTPUT_DIR))
 
     @property
     def config_dir(self) -> Path:
-        path = self._path(CONFIG_DIR)
+        path: Path | None = self._config_dir
         if path is None:
             raise ConfigError(
                 f"chưa đặt biến môi trường {CONFIG_DIR} (thư mục cấu hình các cơ quan ban hành)"
@@ -94,56 +121,8 @@ class Settings:
 
     @property
     def output_dir(self) -> Path:
-        return self._path(OUTPUT_DIR) or Path(DEFAULT_OUTPUT_DIR)
-
-    @property
-    def inbox_dir(self) -> Path | None:
-        return self._path(INBOX_DIR)
-
-    @property
-    def warehouse_url(self) -> str | None:
-        return self._text(WAREHOUSE_URL)
-
-    @property
-    def portal_url(self) -> str | None:
-        return self._text(PORTAL_URL)
-
-    @property
-    def portal_client_id(self) -> str | None:
-        return self._text(PORTAL_CLIENT_ID)
-
-    @property
-    def portal_client_secret(self) -> str | None:
-        return self._text(PORTAL_CLIENT_SECRET)
-
-    @property
-    def simulator_client_secret(self) -> str | None:
-        return self._text(SIMULATOR_CLIENT_SECRET)
-
-    @property
-    def soffice(self) -> str | None:
-        return self._text(SOFFICE)
-
-    @property
-    def signing_p12(self) -> Path | None:
-        return self._path(SIGNING_P12)
-
-    @property
-    def signing_password(self) -> str | None:
-        return self._text(SIGNING_PASSWORD)
-
-    @property
-    def task_retries(self) -> int:
-        value = self._text(TASK_RETRIES)
-        if value is None:
-            return DEFAULT_TASK_RETRIES
-        try:
-            retries = int(value)
-        except ValueError as exc:
-            raise ConfigError(f"{TASK_RETRIES}='{value}' không phải số nguyên") from exc
-        if retries < 0:
-            raise ConfigError(f"{TASK_RETRIES}='{value}' không được âm")
-        return retries
+        path: Path = self._output_dir
+        return path
 
     def secret(self, name: str) -> str | None:
         """A variable named by configuration (e.g. ``signing.password_env`` in authority.yaml)."""
@@ -153,10 +132,10 @@ class Settings:
 
     def has_connection(self, conn_id: str) -> bool:
         """True when the environment itself defines the Airflow connection (``AIRFLOW_CONN_<ID>``)."""
-        return bool(self._text(connection_variable(conn_id)))
+        return bool(self.connection_uri(conn_id))
 
     def connection_uri(self, conn_id: str) -> str | None:
-        return self._text(connection_variable(conn_id))
+        return self.env.get(connection_variable(conn_id)) or None
 
     def child_environment(self, **overrides: str) -> dict[str, str]:
         """The environment for a child process of ours (LibreOffice, Airflow, the simulator)."""

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from cchc.core import settings
-from cchc.core.authorities import load_authority
-from cchc.core.db import engine_for, mask_url, url_from_env
+from cchc.core import options, settings
+from cchc.core.db import engine_for, mask_url
 from cchc.core.errors import ConfigError
-from cchc.core.periods import Period
 from cchc.delivery.distribute import Request, distribute
 from cchc.delivery.errors import DeliveryError, SmtpUnavailable
 from cchc.delivery.notices import send_summary
@@ -29,8 +26,7 @@ SMTP_ENV = settings.connection_variable(settings.SMTP_CONN_ID)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--authority", required=True, help="mã cơ quan ban hành, ví dụ tu-ky")
-    parser.add_argument("--period", required=True, help="kỳ báo cáo dạng YYYY-MM")
+    options.add_scope(parser, authority_required=True)
     parser.add_argument(
         "--dry-run",
         action="store_true",
@@ -61,15 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"kết nối SMTP dạng URI của Airflow (mặc định: biến môi trường {SMTP_ENV})",
     )
-    parser.add_argument("--config-dir", default=None, help="thư mục cấu hình (mặc định: CCHC_CONFIG_DIR)")
-    parser.add_argument(
-        "--output-dir", default=None, help="thư mục kết quả (mặc định: CCHC_OUTPUT_DIR hoặc output)"
-    )
-    parser.add_argument(
-        "--url",
-        default=None,
-        help="địa chỉ kho dữ liệu (mặc định: CCHC_WAREHOUSE_URL, hoặc <CCHC_OUTPUT_DIR>/warehouse.db)",
-    )
+    options.add_output_dir(parser)
+    options.add_warehouse_url(parser)
 
 
 def smtp_settings_from_env(uri: str | None = None):
@@ -96,10 +85,9 @@ def _print_report(report: dict) -> None:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    period = Period.parse(args.period)
-    config_dir = Path(args.config_dir) if args.config_dir else settings.current().config_dir
-    authority = load_authority(config_dir / args.authority)
-    url = args.url or url_from_env(args.output_dir)
+    period = options.period(args)
+    [authority] = options.authorities(args)
+    url = options.warehouse_url(args)
     engine = engine_for(url)
     try:
         if args.report:

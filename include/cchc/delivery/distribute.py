@@ -19,7 +19,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,30 +76,10 @@ class DistributionResult:
         return not (self.failed or self.unknown or self.pending)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "letter_id": self.letter_id,
-            "authority": self.authority_id,
-            "period": self.period,
-            "kind": self.kind,
-            "batch": self.batch,
-            "document_number": self.document_number,
-            "sent": list(self.sent),
-            "already_sent": list(self.already_sent),
-            "failed": list(self.failed),
-            "unknown": list(self.unknown),
-            "pending": list(self.pending),
-            "missing_email": list(self.missing_email),
-            "envelope_to": self.envelope_to,
-            "aborted": self.aborted,
-            "complete": self.complete,
-            "counts": {
-                "sent": len(self.sent),
-                "already_sent": len(self.already_sent),
-                "failed": len(self.failed),
-                "unknown": len(self.unknown),
-                "pending": len(self.pending),
-            },
-        }
+        out = asdict(self)
+        out["authority"] = out.pop("authority_id")
+        lists = ("sent", "already_sent", "failed", "unknown", "pending")
+        return {**out, "complete": self.complete, "counts": {name: len(out[name]) for name in lists}}
 
 
 def load_decisions(
@@ -185,6 +165,9 @@ class SendPolicy:
 class Prepared:
     """A distribution checked and composed, nothing sent yet."""
 
+    engine: Engine
+    authority: Authority
+    smtp: SmtpSettings
     letter: LetterRef
     config: DistributionConfig
     kind: str
@@ -286,7 +269,20 @@ def prepare(
             ref.period,
             ", ".join(plan.missing_email),
         )
-    return Prepared(ref, config, kind, batch, recipients, messages, envelope, plan.missing_email, target)
+    return Prepared(
+        engine,
+        authority,
+        smtp,
+        ref,
+        config,
+        kind,
+        batch,
+        recipients,
+        messages,
+        envelope,
+        plan.missing_email,
+        target,
+    )
 
 
 def _ledger_rows(engine: Engine, prepared: Prepared) -> list[ledger.Delivery]:
@@ -327,28 +323,17 @@ def _ledger_rows(engine: Engine, prepared: Prepared) -> list[ledger.Delivery]:
     return rows
 
 
-def distribute(
-    engine: Engine,
-    authority: Authority,
-    letter: LetterKey | str | Period,
-    smtp: SmtpSettings,
-    request: Request | None = None,
-    *,
-    decisions: Mapping[str, Any] | str | os.PathLike | None = None,
-    output_dir: str | os.PathLike | None = None,
-    policy: SendPolicy | None = None,
-    date: datetime | None = None,
-) -> DistributionResult:
+def distribute(*args: Any, policy: SendPolicy | None = None, **kwargs: Any) -> DistributionResult:
     """Send the letter of ``authority`` for a period (``"2023-08"``), or a given letter id, as ``request`` asks.
 
-    Raises ``RecipientRefused``/``DeliveryError`` before sending anything when the letter or the
+    Takes the arguments of ``prepare`` (``engine, authority, letter, smtp, request`` and the keywords
+    ``decisions``, ``output_dir``, ``date``) and how hard to try (``policy``). Raises ``RecipientRefused``/``DeliveryError`` before sending anything when the letter or the
     recipients are not right, and ``SmtpUnavailable`` when the server stays unreachable (the rest
     stays pending for the next try; the exception's ``result`` says what was sent).
     """
     policy = policy or SendPolicy()
-    prepared = prepare(
-        engine, authority, letter, smtp, request, decisions=decisions, output_dir=output_dir, date=date
-    )
+    prepared = prepare(*args, **kwargs)
+    engine, authority, smtp = prepared.engine, prepared.authority, prepared.smtp
     ref = prepared.letter
     attempts_limit = policy.max_attempts or smtp.retry_limit or prepared.config.max_attempts
     backoff = prepared.config.backoff_seconds if policy.backoff_seconds is None else policy.backoff_seconds

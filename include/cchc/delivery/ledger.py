@@ -64,20 +64,15 @@ class Planned:
 
 
 @dataclass(frozen=True)
-class Delivery:
+class Delivery(Planned):
+    """A ledger row: the planned message, where it belongs, and what became of it."""
+
     delivery_id: int
     letter_id: int
     authority_id: str
     period: str
     kind: str
     batch: str
-    recipient: str
-    recipient_name: str
-    unit_codes: tuple[str, ...]
-    roles: tuple[str, ...]
-    envelope_to: str
-    subject: str
-    message_id: str
     state: str
     attempts: int
     smtp_code: int | None
@@ -226,11 +221,7 @@ def record(engine: Engine, delivery_id: int, state: str, code: int | None, answe
 
 
 def read(
-    bind: Bind,
-    letter_id: int,
-    *,
-    kinds: Iterable[str] | None = None,
-    batch: str | None = None,
+    bind: Bind, letter_id: int, *, kinds: Iterable[str] | None = None, batch: str | None = None
 ) -> list[Delivery]:
     """Every row of a letter (optionally of some kinds, one batch), in creation order."""
     query = sa.select(deliveries).where(deliveries.c.letter_id == letter_id)

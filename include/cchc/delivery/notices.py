@@ -257,10 +257,7 @@ def failure_alert_text(context: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def failure_alert_message(
-    context: Mapping[str, Any],
-    *,
-    sender: str | Address | None = None,
-    to: Iterable[str | Address] = (),
+    context: Mapping[str, Any], *, sender: str | Address | None = None, to: Iterable[str | Address] = ()
 ) -> EmailMessage:
     """The alert as an email (subject and body from ``failure_alert_text``); send it with ``send_notice``."""
     subject, body = failure_alert_text(context)

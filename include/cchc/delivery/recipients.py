@@ -242,9 +242,7 @@ def _unit_rows(authority: Authority | None, decisions: Mapping[str, Any] | None)
 
 
 def plan_recipients(
-    authority: Authority | None,
-    decisions: Mapping[str, Any] | None,
-    config: DistributionConfig,
+    authority: Authority | None, decisions: Mapping[str, Any] | None, config: DistributionConfig
 ) -> RecipientPlan:
     """Every mailbox that gets the letter, merged by address, in the order units → copies → operators."""
     merged: dict[str, Recipient] = {}

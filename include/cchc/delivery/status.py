@@ -22,11 +22,7 @@ KIND_LABELS = {"normal": "gửi chính thức", "resend": "gửi lại", "test":
 
 
 def distribution_report(
-    engine: Engine,
-    letter: LetterKey,
-    *,
-    kinds: Iterable[str] | None = None,
-    batch: str | None = None,
+    engine: Engine, letter: LetterKey, *, kinds: Iterable[str] | None = None, batch: str | None = None
 ) -> dict[str, Any]:
     """The ledger of one letter: counts and rows per state (all kinds unless ``kinds`` says otherwise).
 

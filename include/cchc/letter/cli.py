@@ -10,33 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
-from cchc.core import settings
-from cchc.core.authorities import list_authority_ids, load_authority
+from cchc.core import options
 from cchc.core.errors import ConfigError
-from cchc.core.periods import Period
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config-dir",
-        default=None,
-        type=Path,
-        help="thư mục cấu hình các cơ quan ban hành (mặc định: CCHC_CONFIG_DIR)",
-    )
-    parser.add_argument("--period", required=True, help="kỳ báo cáo dạng YYYY-MM, ví dụ 2023-08")
-    parser.add_argument(
-        "--authority",
-        default=None,
-        help="mã cơ quan ban hành, ví dụ tu-ky (mặc định: mọi cơ quan trong thư mục cấu hình)",
-    )
-    parser.add_argument(
-        "--output-dir",
-        default=None,
-        type=Path,
-        help="thư mục kết quả (mặc định: CCHC_OUTPUT_DIR hoặc output)",
-    )
+    options.add_scope(parser, output_dir=True)
     parser.add_argument(
         "--decisions",
         default=None,
@@ -51,11 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-pdf", action="store_true", help="chỉ tạo tệp DOCX")
     parser.add_argument("--no-record", action="store_true", help="không ghi công văn vào kho dữ liệu")
-    parser.add_argument(
-        "--url",
-        default=None,
-        help="địa chỉ kho dữ liệu (mặc định: CCHC_WAREHOUSE_URL hoặc <thư mục kết quả>/warehouse.db)",
-    )
+    options.add_warehouse_url(parser)
     parser.add_argument("--run-id", default=None, help="mã lần chạy ghi cùng công văn")
     parser.add_argument("--json", action="store_true", help="in bản tóm tắt dạng JSON")
 
@@ -63,27 +41,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_from_args(args: argparse.Namespace) -> int:
     from cchc.letter.records import record_letter
     from cchc.letter.render import render_letter
+    from cchc.rules.store import decisions_path
+    from cchc.warehouse.migrate import upgraded_engine
 
-    period = Period.parse(args.period)
-    config_dir = Path(args.config_dir) if args.config_dir else settings.current().config_dir
-    ids = [args.authority] if args.authority else list_authority_ids(config_dir)
-    if args.decisions and len(ids) != 1:
+    period = options.period(args)
+    authorities = options.authorities(args)
+    if args.decisions and len(authorities) != 1:
         raise ConfigError("--decisions chỉ dùng được cùng --authority (một cơ quan)")
-    output_dir = Path(args.output_dir) if args.output_dir else settings.current().output_dir
-    engine = None
-    if not args.no_record:
-        from cchc.core.db import engine_for, url_from_env
-        from cchc.warehouse.migrate import upgrade
-
-        url = args.url or url_from_env(output_dir)
-        upgrade(url)
-        engine = engine_for(url)
+    output_dir = options.output_dir(args)
     summaries = []
-    try:
-        from cchc.rules.store import decisions_path
-
-        for authority_id in ids:
-            authority = load_authority(config_dir / authority_id)
+    with nullcontext() if args.no_record else upgraded_engine(options.warehouse_url(args)) as engine:
+        for authority in authorities:
             decisions = args.decisions or decisions_path(output_dir, authority.id, period)
             result = render_letter(
                 decisions,
@@ -99,15 +67,16 @@ def run_from_args(args: argparse.Namespace) -> int:
                 summary["letter_id"] = record_letter(engine, result)
             summaries.append(summary)
             if not args.json:
-                print(f"{authority.id} {period} ({summary['status']}):")
-                print(f"  DOCX: {summary['docx']}")
-                if summary["pdf"]:
-                    print(f"  PDF:  {summary['pdf']}{' (đã ký số)' if summary['signed'] else ''}")
-                if "letter_id" in summary:
-                    print(f"  Bản ghi trong kho: {summary['letter_id']}")
-    finally:
-        if engine is not None:
-            engine.dispose()
+                _print_letter(authority.id, period, summary)
     if args.json:
         print(json.dumps(summaries if len(summaries) != 1 else summaries[0], ensure_ascii=False, indent=2))
     return 0
+
+
+def _print_letter(authority_id: str, period: object, summary: dict) -> None:
+    print(f"{authority_id} {period} ({summary['status']}):")
+    print(f"  DOCX: {summary['docx']}")
+    if summary["pdf"]:
+        print(f"  PDF:  {summary['pdf']}{' (đã ký số)' if summary['signed'] else ''}")
+    if "letter_id" in summary:
+        print(f"  Bản ghi trong kho: {summary['letter_id']}")

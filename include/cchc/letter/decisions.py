@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cchc.core.fields import COMMEND_GROUPS, REMIND_METRICS, REMIND_REASONS, SECTION_KINDS
 from cchc.core.files import sha256_bytes
 from cchc.letter.errors import DecisionsError
 
@@ -31,14 +32,6 @@ TOP_LEVEL = (
     "units",
     "sections",
 )
-SECTION_KINDS = ("commend", "remind", "criticise", "request", "directives")
-COMMEND_GROUPS = ("agencies", "communes_official_email", "communes")
-REMIND_METRICS = ("result", "receipt", "payment")
-REASONS = {
-    "result": ("low_month", "low_ytd"),
-    "receipt": ("low_month", "low_ytd"),
-    "payment": ("low_month", "low_campaign"),
-}
 
 
 def read_decisions_file(path: str | Path) -> tuple[dict[str, Any], str]:
@@ -141,7 +134,7 @@ def validate(data: Any, where: str = "decisions.json") -> None:
                     raise DecisionsError(f"{sub_at}: tiểu mục rỗng phải được bỏ đi")
                 for g, group in enumerate(groups):
                     g_at = f"{sub_at}.groups[{g}]"
-                    if _need(group, "reason", g_at) not in REASONS[metric]:
+                    if _need(group, "reason", g_at) not in REMIND_REASONS[metric]:
                         raise DecisionsError(f"{g_at}: lý do '{group['reason']}' không hợp lệ cho '{metric}'")
                     _entries(_need(group, "entries", g_at), units, g_at)
                     request = _need(group, "request", g_at)

@@ -10,7 +10,7 @@ output folder (``CCHC_OUTPUT_DIR``); numbers are allocated by ``cchc.delivery.is
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,22 +56,19 @@ class LetterResult:
 
     def summary(self) -> dict[str, Any]:
         """JSON-safe description, for XCom, logs and `make demo`."""
-        return {
-            "authority": self.authority_id,
-            "period": self.period,
-            "status": self.status,
-            "document_number": self.document_number,
-            "docx": str(self.docx_path),
-            "docx_sha256": self.docx_sha256,
-            "pdf": str(self.pdf_path) if self.pdf_path else None,
-            "pdf_sha256": self.pdf_sha256,
-            "chart": str(self.chart_path) if self.chart_path else None,
-            "signed": self.signed,
-            "decisions": str(self.decisions_path),
-            "decisions_sha256": self.decisions_sha256,
-            "rulebook_version": self.rulebook_version,
-            "run_id": self.run_id,
+        shown = {
+            "authority_id": "authority",
+            "docx_path": "docx",
+            "pdf_path": "pdf",
+            "chart_path": "chart",
+            "decisions_path": "decisions",
         }
+        out = {
+            shown.get(k, k): str(v) if isinstance(v, Path) else v
+            for k, v in asdict(self).items()
+            if k not in ("output_dir", "folder", "template_path")
+        }
+        return {**out, "status": self.status}
 
 
 def _relative(path: Path | None, output_dir: Path) -> str | None:

@@ -652,22 +652,21 @@ def _period(value: Period | str) -> Period:
     return value if isinstance(value, Period) else Period.parse(str(value))
 
 
+# JSON kinds as an error message names them; bool before int (a bool is an int in Python).
+_KINDS = (
+    (bool, "bool"),
+    (int, "số nguyên"),
+    (float, "số thực"),
+    (str, "chuỗi"),
+    (list, "mảng"),
+    (dict, "đối tượng"),
+)
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "số nguyên"
-    if isinstance(value, float):
-        return "số thực"
-    if isinstance(value, str):
-        return "chuỗi"
-    if isinstance(value, list):
-        return "mảng"
-    if isinstance(value, dict):
-        return "đối tượng"
-    return type(value).__name__
+    return next((name for kind, name in _KINDS if isinstance(value, kind)), type(value).__name__)
 
 
 def _looks_like_html(raw: bytes, content_type: str) -> bool:

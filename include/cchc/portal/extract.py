@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from cchc.core import settings
-from cchc.core.authorities import Authority, load_authorities, load_authority
+from cchc.core import options, settings
+from cchc.core.authorities import Authority
 from cchc.core.errors import ConfigError, ExtractError, PeriodNotClosed
 from cchc.core.fields import COUNT_FIELDS, EXTRACT_COLUMNS
 from cchc.core.files import atomic_write, atomic_write_json
@@ -315,16 +315,7 @@ def _period(value: Period | str) -> Period:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config-dir",
-        default=None,
-        help="thư mục cấu hình các cơ quan (mặc định: biến môi trường CCHC_CONFIG_DIR)",
-    )
-    parser.add_argument("--authority", default=None, help="mã cơ quan ban hành (mặc định: tất cả)")
-    parser.add_argument("--period", required=True, help="kỳ báo cáo dạng YYYY-MM, ví dụ 2023-08")
-    parser.add_argument(
-        "--output-dir", default=None, help="thư mục kết quả (mặc định: CCHC_OUTPUT_DIR hoặc 'output')"
-    )
+    options.add_scope(parser, output_dir=True)
     parser.add_argument(
         "--portal-url",
         default=None,
@@ -350,13 +341,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    period = Period.parse(args.period)
-    config_dir = Path(args.config_dir) if args.config_dir else settings.current().config_dir
-    output_dir = Path(args.output_dir) if args.output_dir else settings.current().output_dir
-    if args.authority:
-        authorities = [load_authority(config_dir / args.authority)]
-    else:
-        authorities = load_authorities(config_dir)
+    period = options.period(args)
+    output_dir = options.output_dir(args)
+    authorities = options.authorities(args)
 
     client: PortalClient | None = None
     needs_api = any((args.source or source_settings(a).source) == "api" for a in authorities)

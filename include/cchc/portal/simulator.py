@@ -754,6 +754,17 @@ class PortalSimulator:
 # --- command line --------------------------------------------------------------------------------------
 
 
+# Faults switched on for a share of the requests: option and what it does.
+SHARE_FAULTS = {
+    "--fault-429": ("share_429", "yêu cầu bị trả 429"),
+    "--fault-5xx": ("share_5xx", "yêu cầu bị trả 500/502/503"),
+    "--fault-drop": ("share_drop", "kết nối bị ngắt không trả lời"),
+    "--fault-malformed": ("share_malformed", "câu trả lời 200 không phải JSON"),
+    "--fault-truncated": ("share_truncated", "câu trả lời 200 bị cắt cụt"),
+    "--fault-html": ("share_html", "câu trả lời 200 là trang lỗi HTML"),
+}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config-dir", required=True, help="thư mục cấu hình các cơ quan (có monthly.csv)")
     parser.add_argument("--host", default="127.0.0.1", help="địa chỉ lắng nghe (mặc định 127.0.0.1)")
@@ -773,34 +784,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     faults.add_argument(
         "--retry-after", type=int, default=1, help="giá trị Retry-After (giây) của 429 và 503"
     )
-    faults.add_argument(
-        "--fault-429", type=float, default=0.0, metavar="TỶ_LỆ", help="tỷ lệ yêu cầu bị trả 429"
-    )
-    faults.add_argument(
-        "--fault-5xx", type=float, default=0.0, metavar="TỶ_LỆ", help="tỷ lệ yêu cầu bị trả 500/502/503"
-    )
+    for option, (_, what) in SHARE_FAULTS.items():
+        faults.add_argument(option, type=float, default=0.0, metavar="TỶ_LỆ", help=f"tỷ lệ {what}")
     faults.add_argument(
         "--latency", type=float, default=0.0, metavar="GIÂY", help="độ trễ trước mỗi câu trả lời"
-    )
-    faults.add_argument(
-        "--fault-drop", type=float, default=0.0, metavar="TỶ_LỆ", help="tỷ lệ kết nối bị ngắt không trả lời"
-    )
-    faults.add_argument(
-        "--fault-malformed",
-        type=float,
-        default=0.0,
-        metavar="TỶ_LỆ",
-        help="tỷ lệ câu trả lời 200 không phải JSON",
-    )
-    faults.add_argument(
-        "--fault-truncated", type=float, default=0.0, metavar="TỶ_LỆ", help="tỷ lệ câu trả lời 200 bị cắt cụt"
-    )
-    faults.add_argument(
-        "--fault-html",
-        type=float,
-        default=0.0,
-        metavar="TỶ_LỆ",
-        help="tỷ lệ câu trả lời 200 là trang lỗi HTML",
     )
     faults.add_argument(
         "--period-open", action="store_true", help="period-status luôn trả OPEN (kỳ chưa chốt)"
@@ -824,16 +811,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def faults_from_args(args: argparse.Namespace) -> Faults:
+    shares = {name: getattr(args, option[2:].replace("-", "_")) for option, (name, _) in SHARE_FAULTS.items()}
     return Faults(
+        **shares,
         rate_limit=args.rate_limit,
         retry_after=args.retry_after,
-        share_429=args.fault_429,
-        share_5xx=args.fault_5xx,
         latency=args.latency,
-        share_drop=args.fault_drop,
-        share_malformed=args.fault_malformed,
-        share_truncated=args.fault_truncated,
-        share_html=args.fault_html,
         period_open=args.period_open,
         fail_first=args.fail_first,
         seed=args.seed,

@@ -40,11 +40,12 @@ class Failure:
 
     level: str  # critical | warning
     check: str  # the check's id in the suite (e.g. "numerator_le_denominator")
-    expectation: str  # the GX expectation type (e.g. "expect_column_pair_values_a_to_be_greater_than_b")
     message: str  # Vietnamese, names the unit(s) and the field(s)
     units: list[str] = field(default_factory=list)
     fields: list[str] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)  # CSV lines (header = line 1), when known
+    # The GX expectation type (e.g. "expect_column_pair_values_a_to_be_greater_than_b"), where one failed.
+    expectation: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -82,48 +82,35 @@ class SuiteInputs:
     email_expected: bool = False  # some commune has official_email_regular: the others must too
 
 
-def build_suites(inputs: SuiteInputs) -> dict[str, Any]:
-    """``{level: ExpectationSuite}`` (not yet added to a context). Imports GX: call inside a task."""
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
+def _meta(level: str, check: str, fields: list[str], **extra: Any) -> dict[str, Any]:
+    """What the interpreter of the results needs to word a failure: its level, check and fields."""
+    return {"level": level, "check": check, "fields": fields, **extra}
 
-    if inputs.source not in SOURCES:
-        raise ValueError(f"unknown source {inputs.source!r}")
+
+def _identity_checks(gxe: Any, inputs: SuiteInputs) -> list[Any]:
+    """Columns, the registry's units (known, unique, all present) and the table's authority/period/source."""
     present = inputs.columns
-    critical: list[Any] = []
-    warning: list[Any] = []
-
-    def meta(level: str, check: str, fields: list[str], **extra: Any) -> dict[str, Any]:
-        return {"level": level, "check": check, "fields": fields, **extra}
-
-    def crit(check: str, fields: list[str], **extra: Any) -> dict[str, Any]:
-        return meta(CRITICAL, check, fields, **extra)
-
-    def warn(check: str, fields: list[str], **extra: Any) -> dict[str, Any]:
-        return meta(WARNING, check, fields, **extra)
-
     # A missing column is reported once, here; the checks of that column are left out rather than
     # failing on every unit.
-    critical.append(
+    checks = [
         gxe.ExpectTableColumnsToMatchSet(
-            column_set=list(EXTRACT_COLUMNS),
-            exact_match=False,
-            meta=crit("columns", []),
+            column_set=list(EXTRACT_COLUMNS), exact_match=False, meta=_meta(CRITICAL, "columns", [])
         )
-    )
+    ]
     registry = list(inputs.unit_codes)
     if "unit_code" in present:
-        critical += [
+        unit = ["unit_code"]
+        checks += [
             gxe.ExpectColumnValuesToBeInSet(
-                column="unit_code", value_set=registry, meta=crit("unit_known", ["unit_code"])
+                column="unit_code", value_set=registry, meta=_meta(CRITICAL, "unit_known", unit)
             ),
-            gxe.ExpectColumnValuesToBeUnique(column="unit_code", meta=crit("unit_unique", ["unit_code"])),
+            gxe.ExpectColumnValuesToBeUnique(column="unit_code", meta=_meta(CRITICAL, "unit_unique", unit)),
             # With unit_known this makes the distinct codes equal the registry. Not
             # ExpectColumnDistinctValuesToEqualSet: with unknown codes present its result breaks the
             # Data Docs renderer in GX 1.24 (KeyError 'unexpected_percent'), and unit_known names
             # them by row anyway.
             gxe.ExpectColumnDistinctValuesToContainSet(
-                column="unit_code", value_set=registry, meta=crit("unit_registry", ["unit_code"])
+                column="unit_code", value_set=registry, meta=_meta(CRITICAL, "unit_registry", unit)
             ),
         ]
     for column, expected in (
@@ -132,91 +119,97 @@ def build_suites(inputs: SuiteInputs) -> dict[str, Any]:
         ("source", inputs.source),
     ):
         if column in present:
-            critical.append(
-                gxe.ExpectColumnValuesToBeInSet(
-                    column=column,
-                    value_set=[expected],
-                    meta=crit(column, [column], expected=expected),
-                )
-            )
+            meta = _meta(CRITICAL, column, [column], expected=expected)
+            checks.append(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=[expected], meta=meta))
+    return checks
+
+
+def _value_checks(gxe: Any, inputs: SuiteInputs) -> list[Any]:
+    """Whole counts, true/false flags, numerators within denominators, sums equal to the portal's totals."""
+    present = inputs.columns
+    checks = []
     for name in COUNT_FIELDS:
         if name in present:
             # Blanks are kept as "" (not null) so that this one check also says "not null": a blank
             # cell then gets one message ("ô trống"), not one from a not-null check and another here.
-            critical.append(
-                gxe.ExpectColumnValuesToMatchRegex(
-                    column=name,
-                    regex=INTEGER_REGEX,
-                    meta=crit("count_integer", [name]),
-                )
-            )
+            meta = _meta(CRITICAL, "count_integer", [name])
+            checks.append(gxe.ExpectColumnValuesToMatchRegex(column=name, regex=INTEGER_REGEX, meta=meta))
     if "official_email_regular" in present:
-        critical.append(
+        meta = _meta(CRITICAL, "email_boolean", ["official_email_regular"])
+        checks.append(
             gxe.ExpectColumnValuesToMatchRegex(
-                column="official_email_regular",
-                regex=BOOLEAN_REGEX,
-                meta=crit("email_boolean", ["official_email_regular"]),
+                column="official_email_regular", regex=BOOLEAN_REGEX, meta=meta
             )
         )
     for numerator, denominator in RATIOS:
         if numerator in present and denominator in present:
-            critical.append(
+            checks.append(
                 gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                     column_A=int_column(denominator),
                     column_B=int_column(numerator),
                     or_equal=True,
                     ignore_row_if="either_value_is_missing",
-                    meta=crit("numerator_le_denominator", [numerator, denominator]),
+                    meta=_meta(CRITICAL, "numerator_le_denominator", [numerator, denominator]),
                 )
             )
     for name, total in sorted(inputs.parent_totals.items()):
         if name in present:
-            critical.append(
+            meta = _meta(CRITICAL, "parent_total", [name], expected=total)
+            checks.append(
                 gxe.ExpectColumnSumToBeBetween(
-                    column=int_column(name),
-                    min_value=total,
-                    max_value=total,
-                    meta=crit("parent_total", [name], expected=total),
+                    column=int_column(name), min_value=total, max_value=total, meta=meta
                 )
             )
+    return checks
 
+
+def _warning_checks(gxe: Any, inputs: SuiteInputs) -> list[Any]:
+    """Tenfold jumps against last month, implausible post counts, communes without the email figure."""
+    present = inputs.columns
+    checks = []
     for name in COUNT_FIELDS:
         if name in present:
-            warning.append(
-                gxe.ExpectColumnValuesToBeBetween(
-                    column=jump_column(name),
-                    max_value=JUMP_LIMIT,
-                    meta=warn("jump", [name], limit=JUMP_LIMIT),
-                )
+            meta = _meta(WARNING, "jump", [name], limit=JUMP_LIMIT)
+            checks.append(
+                gxe.ExpectColumnValuesToBeBetween(column=jump_column(name), max_value=JUMP_LIMIT, meta=meta)
             )
     if "web_posts" in present:
-        warning.append(
+        meta = _meta(WARNING, "web_posts_limit", ["web_posts"], limit=WEB_POSTS_LIMIT)
+        checks.append(
             gxe.ExpectColumnValuesToBeBetween(
-                column=int_column("web_posts"),
-                max_value=WEB_POSTS_LIMIT,
-                meta=warn("web_posts_limit", ["web_posts"], limit=WEB_POSTS_LIMIT),
+                column=int_column("web_posts"), max_value=WEB_POSTS_LIMIT, meta=meta
             )
         )
     if inputs.email_expected:
-        warning.append(
+        meta = _meta(WARNING, "email_commune", ["official_email_regular"])
+        checks.append(
             gxe.ExpectColumnValuesToBeInSet(
-                column=EMAIL_COMMUNE_COLUMN,
-                value_set=["true", "false"],
-                meta=warn("email_commune", ["official_email_regular"]),
+                column=EMAIL_COMMUNE_COLUMN, value_set=["true", "false"], meta=meta
             )
         )
+    return checks
 
+
+def build_suites(inputs: SuiteInputs) -> dict[str, Any]:
+    """``{level: ExpectationSuite}`` (not yet added to a context). Imports GX: call inside a task."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    if inputs.source not in SOURCES:
+        raise ValueError(f"unknown source {inputs.source!r}")
+    levels = {
+        CRITICAL: _identity_checks(gxe, inputs) + _value_checks(gxe, inputs),
+        WARNING: _warning_checks(gxe, inputs),
+    }
     suites = {}
-    for level, expectations in ((CRITICAL, critical), (WARNING, warning)):
-        suite = gx.ExpectationSuite(
-            name=suite_name(inputs.source, level),
-            meta={
-                "authority": inputs.authority_id,
-                "period": inputs.period,
-                "source": inputs.source,
-                "level": level,
-            },
-        )
+    for level, expectations in levels.items():
+        meta = {
+            "authority": inputs.authority_id,
+            "period": inputs.period,
+            "source": inputs.source,
+            "level": level,
+        }
+        suite = gx.ExpectationSuite(name=suite_name(inputs.source, level), meta=meta)
         for expectation in expectations:
             suite.add_expectation(expectation)
         suites[level] = suite

@@ -333,11 +333,11 @@ class _Interpreter:
                 if raised is not None:
                     out.append(
                         Failure(
-                            level=meta.get("level", CRITICAL),
-                            check=meta.get("check", "?"),
-                            expectation=expectation,
-                            message=f"Không chạy được kiểm tra {expectation} trên trường "
+                            meta.get("level", CRITICAL),
+                            meta.get("check", "?"),
+                            f"Không chạy được kiểm tra {expectation} trên trường "
                             f"{', '.join(meta.get('fields') or []) or '(cả bảng)'}: {raised}",
+                            expectation=expectation,
                             fields=list(meta.get("fields") or []),
                         )
                     )
@@ -346,10 +346,10 @@ class _Interpreter:
                 if handler is None:  # an expectation added without a check id: say so, never drop it
                     out.append(
                         Failure(
-                            level=meta.get("level", CRITICAL),
-                            check="?",
+                            meta.get("level", CRITICAL),
+                            "?",
+                            f"Kiểm tra {expectation} không đạt",
                             expectation=expectation,
-                            message=f"Kiểm tra {expectation} không đạt",
                             fields=[],
                         )
                     )
@@ -385,13 +385,12 @@ class _Interpreter:
             field = f", trường {fields[0]}" if fields else ""
             out.append(
                 Failure(
-                    level=level,
-                    check=check,
-                    expectation="",
+                    level,
+                    check,
+                    f"{who}, kỳ {self.period}{field}: {detail}",
                     units=[u for u in units if u],
                     fields=list(fields),
                     lines=[line for _, line in members],
-                    message=f"{who}, kỳ {self.period}{field}: {detail}",
                 )
             )
         return out
@@ -407,13 +406,7 @@ class _Interpreter:
     def _columns(self, result: dict, meta: dict) -> list[Failure]:
         missing = ((result.get("details") or {}).get("mismatched") or {}).get("missing") or []
         return [
-            Failure(
-                level=CRITICAL,
-                check="columns",
-                expectation="",
-                fields=[c],
-                message=f"Bảng số liệu kỳ {self.period} thiếu cột '{c}'",
-            )
+            Failure(CRITICAL, "columns", f"Bảng số liệu kỳ {self.period} thiếu cột '{c}'", fields=[c])
             for c in missing
         ]
 
@@ -433,13 +426,12 @@ class _Interpreter:
                 )
             out.append(
                 Failure(
-                    level=CRITICAL,
-                    check="unit_known",
-                    expectation="",
+                    CRITICAL,
+                    "unit_known",
+                    message,
                     units=[code] if code else [],
                     fields=["unit_code"],
                     lines=lines,
-                    message=message,
                 )
             )
         return out
@@ -450,14 +442,13 @@ class _Interpreter:
             by_code[str(row.get("unit_code", ""))].append(int(row.get("line", 0)))
         return [
             Failure(
-                level=CRITICAL,
-                check="unit_unique",
-                expectation="",
+                CRITICAL,
+                "unit_unique",
+                f"Đơn vị {code} xuất hiện {len(lines)} lần trong số liệu kỳ {self.period} "
+                f"(dòng {', '.join(map(str, lines))})",
                 units=[code],
                 fields=["unit_code"],
                 lines=lines,
-                message=f"Đơn vị {code} xuất hiện {len(lines)} lần trong số liệu kỳ {self.period} "
-                f"(dòng {', '.join(map(str, lines))})",
             )
             for code, lines in by_code.items()
             if code  # a blank code is reported by unit_known
@@ -473,13 +464,11 @@ class _Interpreter:
                 name = self._unit_name(code)
                 out.append(
                     Failure(
-                        level=CRITICAL,
-                        check="unit_registry",
-                        expectation="",
+                        CRITICAL,
+                        "unit_registry",
+                        f"Thiếu đơn vị {code}{f' ({name})' if name else ''} trong số liệu kỳ {self.period}",
                         units=[code],
                         fields=["unit_code"],
-                        message=f"Thiếu đơn vị {code}{f' ({name})' if name else ''} "
-                        f"trong số liệu kỳ {self.period}",
                     )
                 )
         return out
@@ -538,14 +527,13 @@ class _Interpreter:
             top, bottom = r.get(S.int_column(numerator)), r.get(S.int_column(denominator))
             out.append(
                 Failure(
-                    level=CRITICAL,
-                    check="numerator_le_denominator",
-                    expectation="",
+                    CRITICAL,
+                    "numerator_le_denominator",
+                    f"Đơn vị {_label(unit, line)}, kỳ {self.period}, trường {numerator}: {_int(top)} "
+                    f"lớn hơn {denominator} {_int(bottom)}",
                     units=[unit] if unit else [],
                     fields=[numerator, denominator],
                     lines=[line],
-                    message=f"Đơn vị {_label(unit, line)}, kỳ {self.period}, trường {numerator}: {_int(top)} "
-                    f"lớn hơn {denominator} {_int(bottom)}",
                 )
             )
         return out
@@ -563,12 +551,10 @@ class _Interpreter:
             )
         return [
             Failure(
-                level=CRITICAL,
-                check="parent_total",
-                expectation="",
+                CRITICAL,
+                "parent_total",
+                f"{self.authority.id} ({self.authority.name}), kỳ {self.period}, trường {name}: {detail}",
                 fields=[name],
-                message=f"{self.authority.id} ({self.authority.name}), kỳ {self.period}, trường {name}: "
-                f"{detail}",
             )
         ]
 
@@ -585,15 +571,14 @@ class _Interpreter:
             ratio = r.get(S.jump_column(name))
             out.append(
                 Failure(
-                    level=WARNING,
-                    check="jump",
-                    expectation="",
+                    WARNING,
+                    "jump",
+                    f"Đơn vị {_label(unit, line)}, kỳ {self.period}, trường {name}: {current}, gấp "
+                    f"{_ratio(ratio)} lần tháng trước ({_int(before)}), vượt ngưỡng "
+                    f"{meta.get('limit', S.JUMP_LIMIT)} lần",
                     units=[unit],
                     fields=[name],
                     lines=[line],
-                    message=f"Đơn vị {_label(unit, line)}, kỳ {self.period}, trường {name}: {current}, gấp "
-                    f"{_ratio(ratio)} lần tháng trước ({_int(before)}), vượt ngưỡng "
-                    f"{meta.get('limit', S.JUMP_LIMIT)} lần",
                 )
             )
         return out
@@ -606,14 +591,13 @@ class _Interpreter:
             posts = _int(r.get(S.int_column("web_posts")))
             out.append(
                 Failure(
-                    level=WARNING,
-                    check="web_posts_limit",
-                    expectation="",
+                    WARNING,
+                    "web_posts_limit",
+                    f"Đơn vị {_label(unit, line)}, kỳ {self.period}, trường web_posts: {posts} tin bài "
+                    f"trong tháng, vượt ngưỡng {limit}",
                     units=[unit] if unit else [],
                     fields=["web_posts"],
                     lines=[line],
-                    message=f"Đơn vị {_label(unit, line)}, kỳ {self.period}, trường web_posts: {posts} tin bài "
-                    f"trong tháng, vượt ngưỡng {limit}",
                 )
             )
         return out

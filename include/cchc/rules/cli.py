@@ -15,48 +15,26 @@ from __future__ import annotations
 import argparse
 import json
 import uuid
-from pathlib import Path
 
 import pandas as pd
 
-from cchc.core import settings
-from cchc.core.authorities import list_authority_ids, load_authority, load_monthly
-from cchc.core.db import engine_for, mask_url, url_from_env
+from cchc.core import options
+from cchc.core.authorities import load_monthly
+from cchc.core.db import mask_url
 from cchc.core.periods import Period
 from cchc.rules.rulebook import load_rulebook
 from cchc.rules.service import decide_period, stale_rates
 from cchc.warehouse.load import list_loads, load_facts, sync_units
-from cchc.warehouse.migrate import upgrade
+from cchc.warehouse.migrate import upgraded_engine
 from cchc.warehouse.rates import compute_rates, read_rates
 
 SOURCE = "monthly.csv"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config-dir",
-        default=None,
-        type=Path,
-        help="thư mục cấu hình các cơ quan ban hành (mặc định: CCHC_CONFIG_DIR)",
-    )
-    parser.add_argument("--period", required=True, help="kỳ báo cáo dạng YYYY-MM, ví dụ 2023-08")
-    parser.add_argument(
-        "--authority",
-        default=None,
-        help="mã cơ quan ban hành, ví dụ tu-ky (mặc định: mọi cơ quan trong thư mục cấu hình)",
-    )
-    parser.add_argument(
-        "--url",
-        default=None,
-        help="địa chỉ kho dữ liệu (mặc định: CCHC_WAREHOUSE_URL, hoặc tệp SQLite "
-        "<thư mục kết quả>/warehouse.db)",
-    )
-    parser.add_argument(
-        "--output-dir",
-        default=None,
-        type=Path,
-        help="thư mục kết quả, nơi ghi <cơ quan>/<kỳ>/decisions.json (mặc định: CCHC_OUTPUT_DIR hoặc output)",
-    )
+    options.add_scope(parser)
+    options.add_warehouse_url(parser)
+    options.add_output_dir(parser, ", nơi ghi <cơ quan>/<kỳ>/decisions.json")
     parser.add_argument(
         "--note",
         default=None,
@@ -110,17 +88,13 @@ def prepare_rates(engine, authority, period: Period) -> list[str]:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    period = Period.parse(args.period)
-    config_dir = Path(args.config_dir) if args.config_dir else settings.current().config_dir
-    ids = [args.authority] if args.authority else list_authority_ids(config_dir)
-    output_dir = Path(args.output_dir) if args.output_dir else settings.current().output_dir
-    url = args.url or url_from_env(output_dir)
-    upgrade(url)
-    engine = engine_for(url)
+    period = options.period(args)
+    authorities = options.authorities(args)
+    output_dir = options.output_dir(args)
+    url = options.warehouse_url(args)
     summaries = []
-    try:
-        for authority_id in ids:
-            authority = load_authority(config_dir / authority_id)
+    with upgraded_engine(url) as engine:
+        for authority in authorities:
             load_rulebook(authority)  # an invalid rulebook is refused before anything is written
             steps = prepare_rates(engine, authority, period)
             result = decide_period(
@@ -135,8 +109,6 @@ def run_from_args(args: argparse.Namespace) -> int:
             print()
             print(result.text())
             print()
-    finally:
-        engine.dispose()
     if args.json:
         print(json.dumps(summaries if len(summaries) != 1 else summaries[0], ensure_ascii=False, indent=2))
     return 0

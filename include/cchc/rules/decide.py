@@ -18,20 +18,11 @@ from decimal import Decimal
 from typing import Any
 
 from cchc.core import wording
+from cchc.core.fields import COMMEND_GROUPS, REMIND_METRICS, REMIND_REASONS
 from cchc.core.percent import format_percent, shown_percent
 from cchc.rules.rulebook import Rules, decimal_text
 
 AGENCY_KINDS = ("department", "vertical_agency")
-COMMEND_GROUPS = ("agencies", "communes_official_email", "communes")
-# Sub-sections of the reminders, in the letter's order (2.1 results, 2.2 receipt, 2.3 payment), and
-# the order of the reason groups inside each.
-REMIND_METRICS = ("result", "receipt", "payment")
-REASON_ORDER = {
-    "result": ("low_month", "low_ytd"),
-    "receipt": ("low_month", "low_ytd"),
-    "payment": ("low_month", "low_campaign"),
-}
-KINDS = ("commend", "remind", "criticise", "request")
 BELOW, AT_OR_ABOVE = "below", "at_or_above"
 
 
@@ -50,6 +41,19 @@ class UnitInfo:
     @property
     def is_agency(self) -> bool:
         return self.kind in AGENCY_KINDS
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], position: int, official_email_regular: bool | None) -> UnitInfo:
+        """From a registry row or a unit of decisions.json (``code, name, kind, head_title, email``)."""
+        return cls(
+            code=row["code"],
+            name=row["name"],
+            kind=row["kind"],
+            head_title=row["head_title"],
+            email=row.get("email"),
+            position=position,
+            official_email_regular=official_email_regular,
+        )
 
 
 @dataclass(frozen=True)
@@ -195,10 +199,7 @@ def commend_group(unit: UnitInfo) -> str:
 
 
 def decide_unit(
-    unit: UnitInfo,
-    figures: Mapping[tuple[str, str], Figure],
-    rules: Rules,
-    earlier_criticisms: int = 0,
+    unit: UnitInfo, figures: Mapping[tuple[str, str], Figure], rules: Rules, earlier_criticisms: int = 0
 ) -> list[Decision]:
     """Every decision about one unit in one period.
 
@@ -429,7 +430,7 @@ def layout(
                 continue
             sub_number = f"{number}.{len(subsections) + 1}"
             groups = []
-            for reason in REASON_ORDER[metric]:
+            for reason in REMIND_REASONS[metric]:
                 members = [d for d in of_metric if d.reason == reason]
                 if members:
                     groups.append(

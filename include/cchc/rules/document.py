@@ -13,14 +13,7 @@ from cchc.core import wording
 from cchc.core.fields import RATE_METRICS
 from cchc.core.percent import format_change, format_percent
 from cchc.core.periods import Period
-from cchc.rules.decide import (
-    Decision,
-    Figure,
-    PeriodDecisions,
-    UnitInfo,
-    layout,
-    shortfalls,
-)
+from cchc.rules.decide import Decision, Figure, PeriodDecisions, UnitInfo, layout, shortfalls
 from cchc.rules.rulebook import Rules, decimal_text
 
 SCHEMA = "cchc.decisions/1"
@@ -118,15 +111,7 @@ def build_document(
 def units_of(document: Mapping[str, Any]) -> list[UnitInfo]:
     """The units of a stored document (registry order), for laying its decisions out again."""
     return [
-        UnitInfo(
-            code=u["code"],
-            name=u["name"],
-            kind=u["kind"],
-            head_title=u["head_title"],
-            email=u.get("email"),
-            position=i,
-            official_email_regular=u.get("official_email_regular"),
-        )
+        UnitInfo.from_row(u, i, u.get("official_email_regular"))
         for i, u in enumerate(document["units"].values(), start=1)
     ]
 

@@ -145,15 +145,7 @@ def period_units(engine: Engine, authority_id: str, period: Period) -> list[Unit
     """The registry of the period with each unit's official-email flag from the current facts."""
     flags = {r["unit_code"]: r["official_email_regular"] for r in read_facts(engine, authority_id, period)}
     return [
-        UnitInfo(
-            code=u["code"],
-            name=u["name"],
-            kind=u["kind"],
-            head_title=u["head_title"],
-            email=u.get("email"),
-            position=i,
-            official_email_regular=flags.get(u["code"]),
-        )
+        UnitInfo.from_row(u, i, flags.get(u["code"]))
         for i, u in enumerate(read_units(engine, authority_id, period), start=1)
     ]
 

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from cchc.core import settings
-from cchc.core.authorities import load_authority
-from cchc.core.db import engine_for, mask_url, url_from_env
+from cchc.core import options
+from cchc.core.db import engine_for, mask_url
 from cchc.core.errors import ConfigError
 from cchc.core.fields import METRIC_LABELS, RATE_METRICS
 from cchc.core.periods import Period
@@ -29,12 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="warehouse_command", required=True, metavar="LỆNH")
 
     def with_url(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument(
-            "--url",
-            default=None,
-            help="địa chỉ kho dữ liệu (mặc định: CCHC_WAREHOUSE_URL, hoặc tệp SQLite "
-            "<CCHC_OUTPUT_DIR>/warehouse.db)",
-        )
+        options.add_warehouse_url(p)
         return p
 
     with_url(sub.add_parser("upgrade", help="áp dụng mọi migration của kho dữ liệu (tạo kho nếu chưa có)"))
@@ -47,21 +41,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="bảng chuẩn, ví dụ output/tu-ky/2023-08/extracted/extracted.csv",
     )
-    load.add_argument("--authority", required=True, help="mã cơ quan ban hành, ví dụ tu-ky")
-    load.add_argument("--period", required=True, help="kỳ báo cáo dạng YYYY-MM")
-    load.add_argument(
-        "--config-dir",
-        default=None,
-        help="thư mục cấu hình để đồng bộ danh mục đơn vị (mặc định: CCHC_CONFIG_DIR)",
-    )
+    options.add_scope(load, authority_required=True)
     load.add_argument("--run-id", default=None, help="mã lần chạy ghi cùng số liệu (mặc định: manual__…)")
     load.add_argument(
         "--source", default=None, help="nguồn số liệu (mặc định: cột source của bảng, hoặc 'manual')"
     )
 
     rates = with_url(sub.add_parser("rates", help="tính (lại) và in tỷ lệ của một kỳ"))
-    rates.add_argument("--authority", required=True, help="mã cơ quan ban hành")
-    rates.add_argument("--period", required=True, help="kỳ báo cáo dạng YYYY-MM")
+    rates.add_argument("--authority", required=True, help="mã cơ quan ban hành, ví dụ tu-ky")
+    rates.add_argument("--period", required=True, help=options.PERIOD_HELP)
     rates.add_argument(
         "--campaign",
         action="append",
@@ -71,10 +59,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     rates.add_argument("--no-compute", action="store_true", help="chỉ đọc tỷ lệ đã lưu, không tính lại")
     rates.add_argument("--units", action="store_true", help="in thêm tỷ lệ từng đơn vị")
-
-
-def _url(args: argparse.Namespace) -> str:
-    return args.url or url_from_env()
 
 
 def _campaigns(values: list[str]) -> dict[str, Period]:
@@ -91,7 +75,7 @@ def _campaigns(values: list[str]) -> dict[str, Period]:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    url = _url(args)
+    url = options.warehouse_url(args)
     shown_url = mask_url(url)
     command = args.warehouse_command
     if command == "upgrade":
@@ -117,9 +101,8 @@ def run_from_args(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace, engine, shown_url: str) -> int:
-    period = Period.parse(args.period)
-    config_dir = Path(args.config_dir) if args.config_dir else settings.current().config_dir
-    authority = load_authority(config_dir / args.authority)
+    period = options.period(args)
+    [authority] = options.authorities(args)
     if not args.csv.is_file():
         raise ConfigError(f"không tìm thấy bảng số liệu {args.csv}")
     # Everything as text: load_facts checks and converts each field, naming the unit at fault.

@@ -14,7 +14,7 @@ import logging
 import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -33,14 +33,7 @@ from cchc.warehouse.schema import loads, monthly_facts, units
 
 log = logging.getLogger(__name__)
 
-FRAME_COLUMNS = (
-    "authority",
-    "period",
-    "unit_code",
-    *COUNT_COLUMNS,
-    "official_email_regular",
-    "source",
-)
+FRAME_COLUMNS = ("authority", "period", "unit_code", *COUNT_COLUMNS, "official_email_regular", "source")
 # Numerator/denominator pairs the warehouse's CHECK constraints enforce, for explaining a refusal.
 _PAIRS = tuple(METRIC_COLUMNS.values())
 _MAX_LISTED = 50
@@ -90,8 +83,86 @@ def _unit_values(unit, position: int) -> dict[str, Any]:
     }
 
 
+def _open_row(conn: sa.Connection, authority_id: str, code: str, first: date, values: dict[str, Any]) -> None:
+    """A registry row valid from ``first`` with no end yet."""
+    conn.execute(
+        units.insert().values(authority_id=authority_id, code=code, valid_from=first, valid_to=None, **values)
+    )
+
+
 _HISTORY_FIELDS = ("name", "kind", "head_title")
 _CURRENT_FIELDS = ("email", "position")
+
+
+class _RegistrySync:
+    """One sync of an authority's registry as of a period's first day, inside one transaction."""
+
+    def __init__(self, conn: sa.Connection, authority_id: str, period: Period, backfill: bool) -> None:
+        self.conn, self.authority_id = conn, authority_id
+        self.first = period.first_day
+        self.day_before = self.first - timedelta(days=1)
+        self.backfill = backfill
+        self.result = SyncResult(authority_id, str(period), backfill=backfill)
+
+    def _key(self, row: Any) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            units.c.authority_id == self.authority_id,
+            units.c.code == row["code"],
+            units.c.valid_from == row["valid_from"],
+        )
+
+    def _update(self, row: Any, **values: Any) -> None:
+        self.conn.execute(units.update().where(self._key(row)).values(**values))
+
+    def listed(self, unit: Any, position: int, rows: list[Any]) -> None:
+        """A unit of the registry file: added, extended back, changed (history) or updated in place."""
+        first, result = self.first, self.result
+        values = _unit_values(unit, position)
+        at = next(
+            (
+                r
+                for r in rows
+                if r["valid_from"] <= first and (r["valid_to"] is None or r["valid_to"] >= first)
+            ),
+            None,
+        )
+        if at is None:
+            later = [r for r in rows if r["valid_from"] > first]
+            if later:
+                # Known from a later period only: it existed at least since this one.
+                self._update(later[0], valid_from=first)
+                result.extended.append(unit.code)
+            else:
+                _open_row(self.conn, self.authority_id, unit.code, first, values)
+                result.added.append(unit.code)
+            return
+        if not all(at[f] == values[f] for f in _HISTORY_FIELDS):
+            if self.backfill or at["valid_to"] is not None:
+                result.kept.append(unit.code)
+            else:
+                if at["valid_from"] == first:
+                    # Opened by an earlier run of this same period: a correction, not history.
+                    self._update(at, **values)
+                else:
+                    self._update(at, valid_to=self.day_before)
+                    _open_row(self.conn, self.authority_id, unit.code, first, values)
+                result.changed.append(unit.code)
+                return
+        open_row = next((r for r in rows if r["valid_to"] is None), None)
+        if open_row is not None and any(open_row[f] != values[f] for f in _CURRENT_FIELDS):
+            self._update(open_row, **{f: values[f] for f in _CURRENT_FIELDS})
+
+    def unlisted(self, code: str, rows: list[Any]) -> None:
+        """A stored unit the file no longer lists: closed the day before (or dropped if opened this period)."""
+        for row in rows:
+            if row["valid_to"] is not None:
+                continue
+            if row["valid_from"] < self.first:
+                self._update(row, valid_to=self.day_before)
+            else:
+                # Opened by an earlier run of this same period and since taken out of the file.
+                self.conn.execute(units.delete().where(self._key(row)))
+            self.result.closed.append(code)
 
 
 @guarded("đồng bộ danh mục đơn vị")
@@ -109,7 +180,6 @@ def sync_units(engine: Engine, authority: Authority, period: Period | str) -> Sy
     """
     period = as_period(period)
     first = period.first_day
-    day_before = first - timedelta(days=1)
     with engine.begin() as conn:
         require_head(conn)
         stored = (
@@ -128,92 +198,24 @@ def sync_units(engine: Engine, authority: Authority, period: Period | str) -> Sy
             row["valid_from"] > first or (row["valid_to"] is not None and row["valid_to"] >= first)
             for row in stored
         )
-        result = SyncResult(authority.id, str(period), backfill=backfill)
-
-        def key(row) -> sa.ColumnElement[bool]:
-            return sa.and_(
-                units.c.authority_id == authority.id,
-                units.c.code == row["code"],
-                units.c.valid_from == row["valid_from"],
-            )
-
-        listed = set()
+        sync = _RegistrySync(conn, authority.id, period, backfill)
         for position, unit in enumerate(authority.units, start=1):
-            listed.add(unit.code)
-            values = _unit_values(unit, position)
-            rows = by_code.get(unit.code, [])
-            at = next(
-                (
-                    r
-                    for r in rows
-                    if r["valid_from"] <= first and (r["valid_to"] is None or r["valid_to"] >= first)
-                ),
-                None,
-            )
-            if at is None:
-                later = [r for r in rows if r["valid_from"] > first]
-                if later:
-                    # Known from a later period only: it existed at least since this one.
-                    conn.execute(units.update().where(key(later[0])).values(valid_from=first))
-                    result.extended.append(unit.code)
-                else:
-                    conn.execute(
-                        units.insert().values(
-                            authority_id=authority.id,
-                            code=unit.code,
-                            valid_from=first,
-                            valid_to=None,
-                            **values,
-                        )
-                    )
-                    result.added.append(unit.code)
-                continue
-            same = all(at[f] == values[f] for f in _HISTORY_FIELDS)
-            if not same:
-                if backfill or at["valid_to"] is not None:
-                    result.kept.append(unit.code)
-                elif at["valid_from"] == first:
-                    # Opened by an earlier run of this same period: a correction, not history.
-                    conn.execute(units.update().where(key(at)).values(**values))
-                    result.changed.append(unit.code)
-                    continue
-                else:
-                    conn.execute(units.update().where(key(at)).values(valid_to=day_before))
-                    conn.execute(
-                        units.insert().values(
-                            authority_id=authority.id,
-                            code=unit.code,
-                            valid_from=first,
-                            valid_to=None,
-                            **values,
-                        )
-                    )
-                    result.changed.append(unit.code)
-                    continue
-            open_row = next((r for r in rows if r["valid_to"] is None), None)
-            if open_row is not None and any(open_row[f] != values[f] for f in _CURRENT_FIELDS):
-                conn.execute(
-                    units.update().where(key(open_row)).values(**{f: values[f] for f in _CURRENT_FIELDS})
-                )
+            sync.listed(unit, position, by_code.get(unit.code, []))
+        if not backfill:
+            listed = {unit.code for unit in authority.units}
+            for code, rows in by_code.items():
+                if code not in listed:
+                    sync.unlisted(code, rows)
+    _log_sync(sync.result)
+    return sync.result
 
-        for code, rows in by_code.items():
-            if code in listed or backfill:
-                continue
-            for row in rows:
-                if row["valid_to"] is not None:
-                    continue
-                if row["valid_from"] < first:
-                    conn.execute(units.update().where(key(row)).values(valid_to=day_before))
-                else:
-                    # Opened by an earlier run of this same period and since taken out of the file.
-                    conn.execute(units.delete().where(key(row)))
-                result.closed.append(code)
 
+def _log_sync(result: SyncResult) -> None:
+    where = f"{result.authority_id} kỳ {result.period}"
     if result.touched:
         log.info(
-            "%s kỳ %s: danh mục đơn vị — thêm %d, đổi tên/loại %d, đóng %d, mở rộng về trước %d",
-            authority.id,
-            period,
+            "%s: danh mục đơn vị — thêm %d, đổi tên/loại %d, đóng %d, mở rộng về trước %d",
+            where,
             len(result.added),
             len(result.changed),
             len(result.closed),
@@ -221,13 +223,11 @@ def sync_units(engine: Engine, authority: Authority, period: Period | str) -> Sy
         )
     if result.kept:
         log.warning(
-            "%s kỳ %s: danh mục đơn vị hiện tại khác lịch sử đã lưu cho kỳ này (%s); giữ nguyên lịch sử vì kỳ "
+            "%s: danh mục đơn vị hiện tại khác lịch sử đã lưu cho kỳ này (%s); giữ nguyên lịch sử vì kỳ "
             "sau đã được đồng bộ",
-            authority.id,
-            period,
+            where,
             ", ".join(result.kept),
         )
-    return result
 
 
 def units_valid_in(conn: sa.Connection, authority_id: str, period: Period) -> list[dict[str, Any]]:
@@ -436,12 +436,7 @@ def _current_load(conn: sa.Connection, authority_id: str, period: str):
 
 @guarded("nạp số liệu")
 def load_facts(
-    engine: Engine,
-    authority_id: str,
-    period: Period | str,
-    frame: pd.DataFrame,
-    run_id: str,
-    source: str,
+    engine: Engine, authority_id: str, period: Period | str, frame: pd.DataFrame, run_id: str, source: str
 ) -> LoadResult:
     """Load a validated tidy table of one authority's period, in one transaction.
 

@@ -8,6 +8,8 @@ log line.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -124,3 +126,14 @@ def require_head(connection: sa.Connection) -> None:
             f"kho dữ liệu {mask_url(connection.engine.url)}: lược đồ ở phiên bản {current or '(trống)'}, "
             f"cần {_HEAD}; chạy 'cchc warehouse upgrade' (hoặc tác vụ nâng cấp kho) trước"
         )
+
+
+@contextmanager
+def upgraded_engine(url: str | URL) -> Iterator[Engine]:
+    """An Engine on the warehouse at ``url``, migrated to head first (idempotent), disposed afterwards."""
+    upgrade(url)
+    engine = engine_for(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

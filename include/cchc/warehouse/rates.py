@@ -138,10 +138,7 @@ def _shown_hundredths(numerator: sa.ColumnElement, denominator: sa.ColumnElement
     # floor((n·10000)/d + 1/2) = (2·n·10000 + d) div (2·d): integer arithmetic on both backends, the
     # same formula as cchc.rates.display.shown_percent (counts are never negative, so truncation and
     # floor agree).
-    return sa.case(
-        (denominator > 0, (numerator * 20000 + denominator) // (denominator * 2)),
-        else_=sa.null(),
-    )
+    return sa.case((denominator > 0, (numerator * 20000 + denominator) // (denominator * 2)), else_=sa.null())
 
 
 def _insert_window(

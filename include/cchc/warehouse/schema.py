@@ -112,8 +112,7 @@ sa.Index(None, monthly_facts.c.load_id)
 
 # ``current_facts`` is a view (created by the migration): the figures every reader should use.
 current_facts = sa.table(
-    "current_facts",
-    *(sa.column(c.name, c.type) for c in monthly_facts.columns if c.name != "is_current"),
+    "current_facts", *(sa.column(c.name, c.type) for c in monthly_facts.columns if c.name != "is_current")
 )
 
 campaign_windows = sa.Table(
@@ -159,7 +158,7 @@ rates = sa.Table(
 # - ``decisions``: the current decisions of each decided period, one row per decision.
 # - ``criticism_history``: criticisms issued before the system existed, imported from history.csv.
 
-DECISION_KINDS = ("commend", "remind", "criticise", "request")
+
 RUN_CAUSES = ("decide", "recount")
 
 decision_runs = sa.Table(
