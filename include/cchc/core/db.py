@@ -237,6 +237,14 @@ def connect(bind: Bind) -> AbstractContextManager[Connection]:
     return nullcontext(bind) if isinstance(bind, Connection) else bind.connect()
 
 
+def new_key(result: sa.CursorResult[Any]) -> int:
+    """The primary key an INSERT gave its row."""
+    key = result.inserted_primary_key
+    if key is None:  # pragma: no cover - every insert of ours has an autoincrement key
+        raise WarehouseError("kho dữ liệu không trả về khóa của dòng vừa ghi")
+    return int(key[0])
+
+
 def engine_of(bind: Bind) -> Engine:
     return bind if isinstance(bind, Engine) else bind.engine
 

@@ -102,9 +102,9 @@ def run_from_args(args: argparse.Namespace) -> int:
             )
             result = distribute(engine, authority, str(period), smtp, request, output_dir=args.output_dir)
         except SmtpUnavailable as exc:
-            result = getattr(exc, "result", None)
-            if result is None:
+            if exc.result is None:
                 raise
+            result = exc.result
             print(f"Lỗi: {exc}")
         mode = {"normal": "gửi chính thức", "resend": "gửi lại", "test": f"thử nghiệm → {result.envelope_to}"}
         print(

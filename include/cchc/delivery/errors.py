@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cchc.core.errors import CchcError
 
 
@@ -27,4 +29,4 @@ class SmtpUnavailable(DeliveryError):
     ``result`` is the distribution's ``DistributionResult`` so far, when raised by ``distribute``.
     """
 
-    result = None
+    result: Any = None

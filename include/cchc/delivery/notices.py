@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 def _line(row: Mapping[str, Any]) -> str:
     who = f"{row.get('recipient_name')} <{row.get('envelope_to') or row.get('recipient')}>"
     units = f" [{', '.join(row.get('unit_codes') or [])}]" if row.get("unit_codes") else ""
-    kind = f" ({KIND_LABELS.get(row.get('kind'), row.get('kind'))})" if row.get("kind") != "normal" else ""
+    kind_name = str(row.get("kind"))
+    kind = f" ({KIND_LABELS.get(kind_name, kind_name)})" if kind_name != "normal" else ""
     answer = ""
     if row.get("smtp_code") or row.get("smtp_answer"):
         answer = f": {row.get('smtp_code') or ''} {row.get('smtp_answer') or ''}".rstrip()

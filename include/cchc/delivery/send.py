@@ -147,11 +147,11 @@ def connection_from_uri(text: str) -> _UriConnection:
     text = text.strip()
     if text.startswith("{"):
         data = json.loads(text)
-        extra = data.get("extra") or {}
-        if isinstance(extra, str):
-            extra = json.loads(extra) if extra.strip() else {}
+        given = data.get("extra") or {}
+        if isinstance(given, str):
+            given = json.loads(given) if given.strip() else {}
         return _UriConnection(
-            data.get("host"), data.get("port"), data.get("login"), data.get("password"), extra
+            data.get("host"), data.get("port"), data.get("login"), data.get("password"), given
         )
     parts = urlsplit(text)
     extra: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from cchc.core import settings
-from cchc.core.db import Bind, begin, connect, engine_of, mask_text
+from cchc.core.db import Bind, begin, connect, engine_of, mask_text, new_key
 from cchc.core.errors import WarehouseError
 from cchc.core.paths import PeriodFolder, relative_to_output, under_output
 from cchc.core.periods import Period
@@ -146,7 +146,7 @@ def record_letter(
                     **values,
                 )
             )
-            return int(inserted.inserted_primary_key[0])
+            return new_key(inserted)
     except (LetterError, WarehouseError):
         raise
     except sa.exc.SQLAlchemyError as exc:

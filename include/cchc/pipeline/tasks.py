@@ -65,7 +65,8 @@ def label(payload: XCom) -> None:
     """Names a mapped task instance after its authority in the Airflow UI (``map_index_template``)."""
     from airflow.sdk import get_current_context
 
-    get_current_context()["authority_id"] = payload["authority"]
+    context: dict[str, Any] = get_current_context()  # type: ignore[assignment]  # a key of our own
+    context["authority_id"] = payload["authority"]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -116,16 +116,16 @@ def write_export(
     totals = dict.fromkeys(COUNT_FIELDS, 0)
     number = 0
     for unit in authority.units:
-        row = by_code.get(unit.code)
-        if row is None:
+        counts = by_code.get(unit.code)
+        if counts is None:
             continue
         number += 1
-        email = row.get("official_email_regular")
+        email = counts.get("official_email_regular")
         values = {"stt": number, "unit_code": unit.code, "unit_name": unit.name}
-        values.update({name: row[name] for name in COUNT_FIELDS})
+        values.update({name: counts[name] for name in COUNT_FIELDS})
         values["official_email_regular"] = "" if email is None else (YES if email else NO)
         for name in COUNT_FIELDS:
-            totals[name] += row[name]
+            totals[name] += counts[name]
         sheet.append([values[key] for key, _ in COLUMNS])
     sheet.append([None, None, TOTAL_LABEL, *(totals[name] for name in COUNT_FIELDS), None])
     total_row = sheet.max_row

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import functools
 import hmac
 import json
 import logging
@@ -33,6 +34,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -243,10 +245,14 @@ def _integer(body: Mapping[str, Any], name: str, low: int, high: int | None, def
     return number
 
 
-def _string(body: Mapping[str, Any], name: str, required: bool = True) -> str | None:
+def _string(body: Mapping[str, Any], name: str) -> str:
     if name not in body:
-        if required:
-            raise _bad_request(f"thiếu trường '{name}'")
+        raise _bad_request(f"thiếu trường '{name}'")
+    return _optional_string(body, name) or ""
+
+
+def _optional_string(body: Mapping[str, Any], name: str) -> str | None:
+    if name not in body:
         return None
     value = body[name]
     if not isinstance(value, str) or not value.strip():
@@ -338,6 +344,10 @@ PERIOD_STATUS_PATH = "/api/v1/reporting/period-status"
 POST_STATISTICS_PATH = "/api/v1/cms/post-statistics"
 
 
+# The request's headers: http.server's (case-insensitive) message, or a plain mapping in tests.
+Headers = Mapping[str, str] | Message
+
+
 class _Portal:
     """The protocol without sockets: (method, path, headers, body) in, a reply out."""
 
@@ -373,11 +383,11 @@ class _Portal:
             POST_STATISTICS_PATH: self._post_statistics,
         }
         for path, report in _REPORTS.items():
-            self._api_routes[path] = lambda body, report=report: self._evaluation(report, body)
+            self._api_routes[path] = functools.partial(self._evaluation, report)
 
     # -- dispatch --
 
-    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> _Reply:
+    def handle(self, method: str, target: str, headers: Headers, body: bytes) -> _Reply:
         path = urlsplit(target).path
         try:
             if path == "/healthz":
@@ -402,7 +412,7 @@ class _Portal:
                 {"Allow": allowed},
             )
 
-    def _handle_api(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> _Reply:
+    def _handle_api(self, method: str, path: str, headers: Headers, body: bytes) -> _Reply:
         if self._faults.latency:
             time.sleep(self._faults.latency)
         fault = self._injector.choose(path)
@@ -414,7 +424,7 @@ class _Portal:
                 "quá nhiều yêu cầu, vui lòng thử lại sau",
                 {"Retry-After": str(self._faults.retry_after)},
             ).reply()
-        elif kind == "5xx":
+        elif kind == "5xx" and fault is not None:
             reply = self._server_error(fault.status)
         elif kind == "drop":
             reply = _Reply(0, drop=True)
@@ -443,7 +453,7 @@ class _Portal:
             ).reply()
         return _ApiError(500, "INTERNAL_ERROR", "lỗi hệ thống, vui lòng thử lại sau").reply()
 
-    def _answer_api(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> _Reply:
+    def _answer_api(self, method: str, path: str, headers: Headers, body: bytes) -> _Reply:
         try:
             self._check_bearer(headers)
             route = self._api_routes.get(path)
@@ -456,7 +466,7 @@ class _Portal:
 
     # -- OAuth2 --
 
-    def _issue_token(self, headers: Mapping[str, str], raw: bytes) -> _Reply:
+    def _issue_token(self, headers: Headers, raw: bytes) -> _Reply:
         form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
 
         def first(name: str) -> str | None:
@@ -502,7 +512,7 @@ class _Portal:
     def _unauthorized(message: str, scheme: str = "Bearer") -> _ApiError:
         return _ApiError(401, "UNAUTHORIZED", message, {"WWW-Authenticate": f'{scheme} realm="cchc-portal"'})
 
-    def _check_bearer(self, headers: Mapping[str, str]) -> None:
+    def _check_bearer(self, headers: Headers) -> None:
         if self._client_id is None:
             return
         scheme, _, token = headers.get("Authorization", "").partition(" ")
@@ -573,7 +583,7 @@ class _Portal:
         year = _integer(body, "year", 1900, 9999)
         month = _integer(body, "month", 1, 12)
         unit_id = _string(body, "unitId")
-        root_id = _string(body, "rootDepartmentId", required=False)
+        root_id = _optional_string(body, "rootDepartmentId")
         candidates = self._by_unit.get(unit_id, [])
         if root_id is not None:
             candidates = [d for d in candidates if d.authority.root_department_id == root_id]
@@ -708,7 +718,7 @@ class PortalSimulator:
         if self._server is None:
             raise RuntimeError("trình giả lập chưa được khởi động (gọi start() trước)")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> str:
         if self._server is not None:

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cchc.core.db import guarded
+from cchc.core.db import guarded, new_key
 from cchc.core.files import atomic_write_json
 from cchc.core.paths import PeriodFolder
 from cchc.core.periods import Period
@@ -99,21 +99,23 @@ def store_period(
         )
         .values(is_current=False)
     )
-    run_key = conn.execute(
-        decision_runs.insert().values(
-            authority_id=authority_id,
-            period=period,
-            rulebook_version=rulebook_version,
-            rulebook_values=dict(rulebook_values),
-            decisions_hash=digest,
-            decision_count=len(placed),
-            run_id=str(run_id),
-            cause=cause,
-            is_current=True,
-            document=dict(document),
-            created_at=_now(),
+    run_key = new_key(
+        conn.execute(
+            decision_runs.insert().values(
+                authority_id=authority_id,
+                period=period,
+                rulebook_version=rulebook_version,
+                rulebook_values=dict(rulebook_values),
+                decisions_hash=digest,
+                decision_count=len(placed),
+                run_id=str(run_id),
+                cause=cause,
+                is_current=True,
+                document=dict(document),
+                created_at=_now(),
+            )
         )
-    ).inserted_primary_key[0]
+    )
     conn.execute(
         decisions.delete().where(decisions.c.authority_id == authority_id, decisions.c.period == period)
     )

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from cchc.core.authorities import Authority
-from cchc.core.db import guarded, mask_text
+from cchc.core.db import guarded, mask_text, new_key
 from cchc.core.errors import WarehouseError
 from cchc.core.fields import COUNT_FIELDS as COUNT_COLUMNS
 from cchc.core.fields import METRIC_FIELDS as METRIC_COLUMNS
@@ -482,18 +482,20 @@ def load_facts(
             return result
 
         version = 1 if current is None else current["version"] + 1
-        load_id = conn.execute(
-            loads.insert().values(
-                authority_id=authority_id,
-                period=str(period),
-                version=version,
-                run_id=str(run_id),
-                source=str(source),
-                row_count=len(records),
-                content_hash=digest,
-                loaded_at=_now(),
+        load_id = new_key(
+            conn.execute(
+                loads.insert().values(
+                    authority_id=authority_id,
+                    period=str(period),
+                    version=version,
+                    run_id=str(run_id),
+                    source=str(source),
+                    row_count=len(records),
+                    content_hash=digest,
+                    loaded_at=_now(),
+                )
             )
-        ).inserted_primary_key[0]
+        )
         # Retire the previous version first, so the new rows never meet it in the "one current" index.
         conn.execute(
             monthly_facts.update()

@@ -170,6 +170,8 @@ def _insert_window(
         ]
 
     numerator = sa.func.coalesce(sa.func.sum(numerator_column), 0)
+    denominator: sa.ColumnElement[Any]
+    shown: sa.ColumnElement[Any]
     if denominator_column is None:
         denominator = sa.null()
         shown = sa.null()
