@@ -31,7 +31,7 @@ def test_annex_lists_every_unit_with_its_rates_and_the_targets(seed_letter):
         "8 tháng đầu năm 2023",
         "Tháng 8/2023",
         "8 tháng đầu năm 2023",
-        "Từ ngày 01/4/2023-31/8/2023",
+        "Từ ngày 01/4/2023 đến 31/8/2023",  # breakable between the dates (issue 11)
     ]
     assert targets[1:] == ["Chỉ tiêu", "100%", "100%", "100%", "100%", "≥ 30%", "≥ 30%", "≥ 30%", "≥ 4"]
     assert [r[1] for r in data] == [u["name"] for u in decisions["units"].values()]
