@@ -41,9 +41,10 @@ def test_subject_and_attachment_names_decode_intact():
     ctx = _ctx()
     recipient = _recipients(ctx)["haky@thu.gov.vn"]
     parsed = _wire(compose_message(ctx, recipient))
+    # The letter's own trích yếu (issue 11).
     assert parsed["Subject"] == (
-        "Công văn số 15/UBND-NV V/v biểu dương, nhắc nhở các cơ quan, đơn vị thực hiện "
-        "nhiệm vụ cải cách hành chính tháng 8/2023"
+        "Công văn số 15/UBND-NV V/v biểu dương, nhắc nhở các cơ quan chuyên môn, UBND các xã trong thực hiện "
+        "nhiệm vụ Cải cách hành chính tháng 8/2023"
     )
     assert parsed["To"].addresses[0].display_name == "Chủ tịch UBND xã Hà Kỳ"
     assert parsed["From"].addresses[0].display_name == "UBND huyện Thử"
@@ -127,7 +128,7 @@ def test_decision_lines_say_what_the_letter_says_about_the_unit():
 def test_first_criticism_request_and_no_decision():
     ctx = _ctx()
     ctx.decisions["sections"][2].update(count=1, ordinal=None)
-    assert decision_lines(ctx, "X-HD")[0].startswith("Bị phê bình (lần đầu trong năm 2023) (mục 3):")
+    assert decision_lines(ctx, "X-HD")[0].startswith("Bị phê bình lần đầu trong năm 2023 (mục 3):")
     ctx.decisions["units"]["X-HD"]["decisions"] = [{"kind": "request", "section": "3"}]
     assert decision_lines(ctx, "X-HD")[0].startswith("Được đề nghị khắc phục (mục 3): tỷ lệ hồ sơ")
     ctx.decisions["units"]["X-HD"]["decisions"] = []
