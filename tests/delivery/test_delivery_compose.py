@@ -41,9 +41,10 @@ def test_subject_and_attachment_names_decode_intact():
     ctx = _ctx()
     recipient = _recipients(ctx)["haky@thu.gov.vn"]
     parsed = _wire(compose_message(ctx, recipient))
+    # The letter's own trích yếu (issue 11).
     assert parsed["Subject"] == (
-        "Công văn số 15/UBND-NV V/v biểu dương, nhắc nhở các cơ quan, đơn vị thực hiện "
-        "nhiệm vụ cải cách hành chính tháng 8/2023"
+        "Công văn số 15/UBND-NV V/v biểu dương, nhắc nhở các cơ quan chuyên môn, UBND các xã trong thực hiện "
+        "nhiệm vụ Cải cách hành chính tháng 8/2023"
     )
     assert parsed["To"].addresses[0].display_name == "Chủ tịch UBND xã Hà Kỳ"
     assert parsed["From"].addresses[0].display_name == "UBND huyện Thử"
@@ -127,7 +128,7 @@ def test_decision_lines_say_what_the_letter_says_about_the_unit():
 def test_first_criticism_request_and_no_decision():
     ctx = _ctx()
     ctx.decisions["sections"][2].update(count=1, ordinal=None)
-    assert decision_lines(ctx, "X-HD")[0].startswith("Bị phê bình (lần đầu trong năm 2023) (mục 3):")
+    assert decision_lines(ctx, "X-HD")[0].startswith("Bị phê bình lần đầu trong năm 2023 (mục 3):")
     ctx.decisions["units"]["X-HD"]["decisions"] = [{"kind": "request", "section": "3"}]
     assert decision_lines(ctx, "X-HD")[0].startswith("Được đề nghị khắc phục (mục 3): tỷ lệ hồ sơ")
     ctx.decisions["units"]["X-HD"]["decisions"] = []
@@ -149,3 +150,36 @@ def test_names_with_markup_are_escaped_in_html():
     ctx.decisions["units"]["X-HK"]["name"] = "UBND xã <Hà> & Kỳ"
     html = compose_message(ctx, _recipients(ctx)["haky@thu.gov.vn"]).get_body(("html",)).get_content()
     assert "UBND xã &lt;Hà&gt; &amp; Kỳ" in html and "<Hà>" not in html
+
+
+# --- issue 11: one trích yếu, the wording of the lines ----------------------------------------------
+
+
+def test_the_subject_is_the_letters_trich_yeu_and_a_configured_one_may_quote_it():
+    from cchc.core.wording import summary_line
+    from cchc.delivery.compose import letter_summary
+
+    ctx = _ctx()
+    summary = summary_line(ctx.decisions, ctx.authority.letter_wording)
+    assert letter_summary(ctx) == summary
+    assert subject_line(ctx) == f"Công văn số 15/UBND-NV {summary}"
+    body = compose_message(ctx, _recipients(ctx)["haky@thu.gov.vn"]).get_body(("plain",)).get_content()
+    assert f"gửi Công văn số 15/UBND-NV {summary} (tệp PDF đính kèm)" in body
+    ctx = _ctx(subject="[CCHC {period_label}] {summary}")
+    assert subject_line(ctx) == f"Công văn số 15/UBND-NV [CCHC 8/2023] {summary}"
+
+
+def test_a_first_criticism_reads_without_a_parenthesis_after_a_parenthesis():
+    ctx = _ctx()
+    ctx.decisions["sections"][2].update(count=1, ordinal=None)
+    [line] = [x for x in decision_lines(ctx, "X-HD") if x.startswith("Bị phê bình")]
+    assert line.startswith("Bị phê bình lần đầu trong năm 2023 (mục 3): ")
+    assert ") (" not in line and "((" not in line
+
+
+def test_a_vertical_agency_reminded_is_asked_in_its_email():
+    ctx = _ctx()
+    ctx.decisions["units"]["X-HK"]["kind"] = "vertical_agency"
+    lines = decision_lines(ctx, "X-HK")
+    assert any(x.startswith("Được đề nghị quan tâm (mục 2.") for x in lines), lines
+    assert not [x for x in lines if x.startswith("Bị nhắc nhở")]

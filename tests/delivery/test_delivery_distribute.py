@@ -15,9 +15,10 @@ from cchc.delivery.distribute import Request, SendPolicy, distribute
 from cchc.delivery.errors import DeliveryError, RecipientRefused, SmtpUnavailable
 from cchc.warehouse.schema import deliveries
 
+# The letter's own trích yếu (issue 11: one trích yếu in the letter, its title and the emails).
 SUBJECT = (
-    "Công văn số 15/UBND-NV V/v biểu dương, nhắc nhở các cơ quan, đơn vị thực hiện nhiệm vụ cải cách "
-    "hành chính tháng 8/2023"
+    "Công văn số 15/UBND-NV V/v biểu dương, nhắc nhở các cơ quan chuyên môn, UBND các xã trong thực hiện "
+    "nhiệm vụ Cải cách hành chính tháng 8/2023"
 )
 PDF_NAME = "Công văn CCHC tháng 8-2023.pdf"
 DOCX_NAME = "Công văn CCHC tháng 8-2023.docx"

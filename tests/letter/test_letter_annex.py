@@ -31,7 +31,7 @@ def test_annex_lists_every_unit_with_its_rates_and_the_targets(seed_letter):
         "8 tháng đầu năm 2023",
         "Tháng 8/2023",
         "8 tháng đầu năm 2023",
-        "Từ ngày 01/4/2023-31/8/2023",
+        "Từ ngày 01/4/2023 đến 31/8/2023",  # breakable between the dates (issue 11)
     ]
     assert targets[1:] == ["Chỉ tiêu", "100%", "100%", "100%", "100%", "≥ 30%", "≥ 30%", "≥ 30%", "≥ 4"]
     assert [r[1] for r in data] == [u["name"] for u in decisions["units"].values()]
@@ -106,3 +106,16 @@ def test_annex_starts_on_a_new_page_after_the_signature(seed_letter):
     # The closing line is kept on the signature's page: a signature alone on a page is not done.
     assert "nghiêm túc thực hiện./." in texts[signature_page]
     assert any("Biểu đồ" in t for t in texts[annex_page:])
+
+
+def test_the_campaign_heading_breaks_between_its_dates_never_inside_one(seed_letter):
+    """Issue 11: "01/4/2023-31/8/2023" is one unbreakable word, cut inside a date by a narrow column."""
+    pages = int(re.search(r"^Pages:\s+(\d+)", run("pdfinfo", str(seed_letter.pdf_path)), re.M).group(1))
+    html = run("pdftotext", "-bbox", "-f", str(pages - 1), "-l", str(pages), str(seed_letter.pdf_path), "-")
+    words = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>', html)
+    texts = [w for _, _, w in words]
+    start = next(i for i in range(len(texts) - 4) if texts[i : i + 2] == ["Từ", "ngày"])
+    assert texts[start + 2 : start + 5] == ["01/4/2023", "đến", "31/8/2023"]
+    # Each date whole, on a line of its own, one under the other, inside its column.
+    first, last = (words[start + 2], words[start + 4])
+    assert float(last[1]) > float(first[1]) + 5

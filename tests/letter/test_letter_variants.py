@@ -50,9 +50,10 @@ def test_province_letter_speaks_as_a_province(province_letter):
         flat.count("Trong tháng 8/2025, trong lĩnh vực cải cách thủ tục hành chính, tỷ lệ số hóa đầy đủ") == 1
     )
     assert "giảm 0,15%" in flat and "so với tháng 7/2025." in flat
+    # Công an tỉnh is among them: the committee does not assign a vertical agency's target (issue 11).
     assert (
         "Tuy nhiên, vẫn còn một số cơ quan, đơn vị, địa phương có tỷ lệ thanh toán trực tuyến chưa đạt chỉ tiêu "
-        "do UBND tỉnh giao; việc đăng tải"
+        "đề ra; việc đăng tải"
     ) in flat
     assert "Chủ tịch UBND tỉnh biểu dương, nhắc nhở các cơ quan, đơn vị" in flat
     # A department without fee-bearing dossiers is commended without the payment clause.
@@ -84,7 +85,11 @@ def test_province_letter_speaks_as_a_province(province_letter):
         in flat
     )
     assert "đạt từ 60% trở lên" in flat
-    assert "Yêu cầu các cơ quan, đơn vị, UBND các xã, phường, đặc khu nghiêm túc thực hiện./." in flat
+    # The vertical agencies are asked, never required, even in the closing line (issue 11).
+    assert (
+        "Yêu cầu các cơ quan, đơn vị, UBND các xã, phường, đặc khu nghiêm túc thực hiện; đề nghị các cơ quan "
+        "ngành dọc phối hợp thực hiện./."
+    ) in flat
     assert ["KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Trần Văn Nam"] == [
         line for line in lines if line in ("KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Trần Văn Nam")
     ]

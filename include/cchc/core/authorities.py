@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from cchc.core import wording
 from cchc.core.errors import ConfigError
 from cchc.core.fields import COUNT_FIELDS, MONTHLY_COLUMNS
 from cchc.core.periods import Period
@@ -41,6 +42,64 @@ class Signer:
     on_behalf: str = "TM. ỦY BAN NHÂN DÂN"
 
 
+# The groups of addressees a letter speaks to (authority.yaml's ``letter.directives.addressees``).
+ADDRESSEE_GROUPS = wording.GROUPS
+DIRECTIVE_MODES = ("concerned", "all")
+DEFAULT_VERTICAL_TARGET = "chỉ tiêu đề ra"
+LETTER_KEYS = ("target_giver", "vertical_target", "local_units", "summary", "directives")
+SUMMARY_KEYS = ("departments", "vertical_agencies")
+DIRECTIVE_KEYS = ("addressees", "departments", "vertical_agencies")
+
+
+@dataclass(frozen=True)
+class LetterSettings:
+    """The ``letter:`` block of authority.yaml: wording that differs between authorities.
+
+    A None is "the default for this authority" (``resolved`` fills it in from the level and the name):
+
+    - ``target_giver``: who assigns the targets, in "chỉ tiêu do UBND tỉnh giao" (district: "UBND
+      tỉnh"; province: "UBND" and the level word of the name, "UBND thành phố");
+    - ``vertical_target``: how a vertical agency's target is named, since the committee does not
+      assign it ("chỉ tiêu đề ra");
+    - ``local_units``: the local committees, "xã, thị trấn" (default: from the registry's kinds);
+    - ``summary_departments`` / ``summary_vertical_agencies``: how the trích yếu "V/v …" names the
+      departments and the vertical agencies it addresses;
+    - ``directive_addressees``: whom the closing directives address: "concerned" (the groups the
+      letter reminds, criticises or requests), "all" (every group of the registry) or a tuple of
+      groups (``departments``, ``vertical_agencies``, ``communes``);
+    - ``directive_departments`` / ``directive_vertical_agencies``: how the directives name those.
+    """
+
+    target_giver: str | None = None
+    vertical_target: str = DEFAULT_VERTICAL_TARGET
+    local_units: str | None = None
+    summary_departments: str = "các cơ quan chuyên môn"
+    summary_vertical_agencies: str = "cơ quan ngành dọc"
+    directive_addressees: str | tuple[str, ...] = "concerned"
+    directive_departments: str | None = None
+    directive_vertical_agencies: str | None = None
+
+    def resolved(self, level: str = "district", name: str = "") -> LetterSettings:
+        """Every default filled in for an authority of ``level`` called ``name`` ("thành phố Hải Phòng")."""
+        word = wording.level_word(name, level)
+        departments = (
+            "Giám đốc các Sở, ban, ngành"
+            if level == "province"
+            else f"Thủ trưởng các cơ quan chuyên môn thuộc UBND {word}"
+        )
+        return LetterSettings(
+            target_giver=self.target_giver or ("UBND tỉnh" if level == "district" else f"UBND {word}"),
+            vertical_target=self.vertical_target,
+            local_units=self.local_units,
+            summary_departments=self.summary_departments,
+            summary_vertical_agencies=self.summary_vertical_agencies,
+            directive_addressees=self.directive_addressees,
+            directive_departments=self.directive_departments or departments,
+            directive_vertical_agencies=self.directive_vertical_agencies
+            or f"Thủ trưởng các cơ quan ngành dọc đóng trên địa bàn {word}",
+        )
+
+
 @dataclass
 class Authority:
     id: str
@@ -58,6 +117,17 @@ class Authority:
     rules: dict[str, Any] = field(default_factory=dict)
     portal: dict[str, Any] = field(default_factory=dict)  # root_department_id, source, inbox, …
     extra: dict[str, Any] = field(default_factory=dict)
+    letter: LetterSettings = field(default_factory=LetterSettings)
+
+    @property
+    def level_word(self) -> str:
+        """'huyện', 'tỉnh', 'thành phố': the word that opens the authority's name."""
+        return wording.level_word(self.name, self.level)
+
+    @property
+    def letter_wording(self) -> LetterSettings:
+        """The ``letter:`` settings with every default of this authority filled in."""
+        return self.letter.resolved(self.level, self.name)
 
     def unit(self, code: str) -> Unit:
         for unit in self.units:
@@ -131,6 +201,7 @@ def load_authority(folder: str | os.PathLike) -> Authority:
         "copies",
         "portal",
         "rules",
+        "letter",
     }
     aid = str(_require(data, "id", where))
     if aid != folder.name:
@@ -167,7 +238,64 @@ def load_authority(folder: str | os.PathLike) -> Authority:
         rules=rules,
         portal=dict(portal),
         extra={k: v for k, v in data.items() if k not in known},
+        letter=load_letter_settings(data.get("letter"), where),
     )
+
+
+def _text(value: Any, key: str, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: '{key}' phải là một chuỗi không rỗng (đang là {value!r})")
+    return value.strip()
+
+
+def _block(value: Any, key: str, allowed: tuple[str, ...], where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: '{key}' phải là bảng khóa–giá trị")
+    unknown = sorted(str(k) for k in value if k not in allowed)
+    if unknown:
+        raise ConfigError(
+            f"{where}: khóa không biết trong '{key}': {', '.join(unknown)} (chỉ nhận {', '.join(allowed)})"
+        )
+    return value
+
+
+def _addressees(value: Any, where: str) -> str | tuple[str, ...]:
+    key = "letter.directives.addressees"
+    choices = f"chỉ nhận {', '.join(DIRECTIVE_MODES)} hoặc danh sách gồm {', '.join(ADDRESSEE_GROUPS)}"
+    if isinstance(value, str):
+        if value not in DIRECTIVE_MODES:
+            raise ConfigError(f"{where}: '{key}' = '{value}' không hợp lệ ({choices})")
+        return value
+    if not isinstance(value, list) or not value:
+        raise ConfigError(
+            f"{where}: '{key}' phải là {', '.join(DIRECTIVE_MODES)} hoặc một danh sách ({choices})"
+        )
+    wrong = [str(v) for v in value if v not in ADDRESSEE_GROUPS]
+    if wrong:
+        raise ConfigError(f"{where}: '{key}' có nhóm không hợp lệ: {', '.join(wrong)} ({choices})")
+    return tuple(g for g in ADDRESSEE_GROUPS if g in value)  # the letter's order, whatever the file's
+
+
+def load_letter_settings(data: Any, where: str) -> LetterSettings:
+    """The ``letter:`` block of authority.yaml, checked key by key (see ``LetterSettings``)."""
+    block = _block(data, "letter", LETTER_KEYS, where)
+    summary = _block(block.get("summary"), "letter.summary", SUMMARY_KEYS, where)
+    directives = _block(block.get("directives"), "letter.directives", DIRECTIVE_KEYS, where)
+    values: dict[str, Any] = {}
+    for key in ("target_giver", "vertical_target", "local_units"):
+        if block.get(key) is not None:
+            values[key] = _text(block[key], f"letter.{key}", where)
+    for key in SUMMARY_KEYS:
+        if summary.get(key) is not None:
+            values[f"summary_{key}"] = _text(summary[key], f"letter.summary.{key}", where)
+    for key in ("departments", "vertical_agencies"):
+        if directives.get(key) is not None:
+            values[f"directive_{key}"] = _text(directives[key], f"letter.directives.{key}", where)
+    if directives.get("addressees") is not None:
+        values["directive_addressees"] = _addressees(directives["addressees"], where)
+    return LetterSettings(**values)
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:

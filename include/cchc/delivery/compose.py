@@ -25,7 +25,7 @@ from typing import Any
 from cchc.core.authorities import Authority
 from cchc.core.percent import format_decimal, percent_text
 from cchc.core.periods import Period
-from cchc.core.wording import count, head_of, join, window_label, ytd_label
+from cchc.core.wording import count, head_of, join, summary_line, window_label, ytd_label
 from cchc.delivery.ledger import message_id
 from cchc.delivery.recipients import DistributionConfig, Recipient, sender_name
 from cchc.letter.records import LetterRef
@@ -121,14 +121,33 @@ def _threshold(value: Any) -> str:
         return str(value)
 
 
-def subject_line(ctx: MailContext, *, test: bool = False) -> str:
-    """'[THỬ NGHIỆM] Công văn số 15/UBND-NV V/v biểu dương, nhắc nhở … tháng 8/2023'."""
-    summary = ctx.config.subject.format(
+def letter_summary(ctx: MailContext) -> str:
+    """The letter's trích yếu ("V/v biểu dương, nhắc nhở … tháng 8/2023"), as the letter prints it."""
+    if ctx.decisions:
+        return summary_line(ctx.decisions, ctx.authority.letter_wording)
+    # Without the decisions (never in a run): the registry's kinds and both actions.
+    document = {
+        "units": {u.code: {"kind": u.kind} for u in ctx.authority.units},
+        "sections": [{"kind": "commend"}, {"kind": "remind"}],
+        "period_label": ctx.period_label,
+    }
+    return summary_line(document, ctx.authority.letter_wording)
+
+
+def summary_text(ctx: MailContext) -> str:
+    """The subject's text without the number: ``distribution.subject``, by default the trích yếu itself."""
+    return ctx.config.subject.format(
+        summary=letter_summary(ctx),
         period_label=ctx.period_label,
         month=ctx.period.month,
         year=ctx.period.year,
         authority=ctx.authority.name,
     )
+
+
+def subject_line(ctx: MailContext, *, test: bool = False) -> str:
+    """'[THỬ NGHIỆM] Công văn số 15/UBND-NV V/v biểu dương, nhắc nhở … tháng 8/2023'."""
+    summary = summary_text(ctx)
     if ctx.number_text:
         summary = f"Công văn số {ctx.number_text} {summary}"
     return f"{TEST_PREFIX} {summary}" if test else summary
@@ -286,15 +305,16 @@ def decision_lines(ctx: MailContext, code: str) -> list[str]:
             metric = str(decision.get("metric") or (section or {}).get("metric") or "")
             reasons = _entry_reasons(section, code, decision.get("reason"))
             detail = reasons_text(ctx, reasons)
+            # A vertical agency is asked (đề nghị), never reminded or required: the letter says so too.
+            verb = "Được đề nghị quan tâm" if unit.get("kind") == "vertical_agency" else "Bị nhắc nhở"
             lines.append(
-                f"Bị nhắc nhở{where} về {METRIC_SHORT.get(metric, metric)}"
-                + (f": {detail}." if detail else ".")
+                f"{verb}{where} về {METRIC_SHORT.get(metric, metric)}" + (f": {detail}." if detail else ".")
             )
         elif kind == "criticise":
             n = int(decision.get("count") or (section or {}).get("count") or 1)
             ordinal = decision.get("ordinal") or (section or {}).get("ordinal")
             times = (
-                f"phê bình {ordinal} trong năm {year}" if ordinal else f"phê bình (lần đầu trong năm {year})"
+                f"phê bình {ordinal} trong năm {year}" if ordinal else f"phê bình lần đầu trong năm {year}"
             )
             if not ordinal and n > 1:
                 times = f"phê bình lần thứ {n} trong năm {year}"
@@ -395,12 +415,7 @@ def body_blocks(ctx: MailContext, recipient: Recipient, *, kind: str = "normal")
         blocks.append(("p", "Thư gửi lại: Công văn dưới đây đã được gửi trước đó; xin gửi lại theo đề nghị."))
     blocks.append(("p", f"Kính gửi: {_greeting(ctx, recipient)}."))
     number = f" số {ctx.number_text}" if ctx.number_text else ""
-    summary = ctx.config.subject.format(
-        period_label=ctx.period_label,
-        month=ctx.period.month,
-        year=ctx.period.year,
-        authority=ctx.authority.name,
-    )
+    summary = summary_text(ctx)
     blocks.append(
         ("p", f"Ủy ban nhân dân {ctx.authority.name} gửi Công văn{number} {summary} (tệp PDF đính kèm).")
     )

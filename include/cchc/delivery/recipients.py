@@ -15,7 +15,8 @@ domains may receive anything at all::
       require_approval: false                  # "Duyệt phát hành" before issuing
       approval_timeout_hours: 48               # no decision in time counts as a rejection
       test_address: thunghiem@tuky.haiduong.gov.vn  # where a dry run sends everything
-      subject: "V/v … tháng {period_label}"    # optional; {period_label} is "8/2023"
+      subject: "V/v … tháng {period_label}"    # optional: the letter's trích yếu by default; {summary} is it,
+                                               # {period_label} is "8/2023"
       attachment_name: "Công văn CCHC tháng {month}-{year}"  # without the extension
       max_attempts: 5                          # per message, temporary SMTP failures included
       backoff_seconds: 2                       # first wait; doubled after each failure
@@ -37,9 +38,8 @@ from cchc.core.errors import ConfigError
 from cchc.core.wording import head_of
 from cchc.delivery.errors import DeliveryError, RecipientRefused
 
-DEFAULT_SUBJECT = (
-    "V/v biểu dương, nhắc nhở các cơ quan, đơn vị thực hiện nhiệm vụ cải cách hành chính tháng {period_label}"
-)
+# The subject is the letter's own trích yếu unless the authority sets one (cchc.core.wording.summary_line).
+DEFAULT_SUBJECT = "{summary}"
 DEFAULT_ATTACHMENT_NAME = "Công văn CCHC tháng {month}-{year}"
 ROLES = ("unit", "copy", "operator")
 _KEYS = {
@@ -206,7 +206,7 @@ def distribution_config(authority: Authority) -> DistributionConfig:
         test_address=validate_address(test_address, f"{where}, distribution.test_address")
         if test_address
         else None,
-        subject=str(data.get("subject") or DEFAULT_SUBJECT),
+        subject=str(data.get("subject") or DEFAULT_SUBJECT),  # "{summary}": the letter's trích yếu
         attachment_name=str(data.get("attachment_name") or DEFAULT_ATTACHMENT_NAME),
         max_attempts=_number(data.get("max_attempts", 5), "max_attempts", where, int, 1),
         backoff_seconds=_number(data.get("backoff_seconds", 2), "backoff_seconds", where, float, 0),

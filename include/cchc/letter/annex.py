@@ -13,6 +13,8 @@ from typing import Any
 
 from docxtpl import RichText
 
+from cchc.core import wording
+from cchc.core.periods import Period
 from cchc.letter.context import decimal, percent
 
 DASH = "–"  # no dossiers: the rate is undefined, neither 0% nor 100%
@@ -39,8 +41,19 @@ def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def campaign_column(decisions: dict[str, Any]) -> bool:
+    """False when the payment campaign is the year to date (it starts in January): its column would
+    repeat the year-to-date one, number for number, so the annex shows one."""
+    windows = decisions["windows"]
+    return windows["campaign"]["payment"]["start"] != windows["ytd"]["start"]
+
+
 def annex_context(decisions: dict[str, Any], chart: Any) -> dict[str, Any]:
-    """Variables of the annex: ``rows``, ``targets``, column headings, ``dated``, ``chart``."""
+    """Variables of the annex: ``rows``, ``targets``, column headings, ``dated``, ``chart``.
+
+    ``campaign_column`` says whether the payment campaign has its own column; the template always has
+    it, and the renderer removes it where it would repeat the year to date (``drop_column``).
+    """
     targets = decisions["targets"]
     bars = {
         key: decimal(targets[key], f"targets.{key}") for key in ("low_month", "low_ytd", "payment_target")
@@ -56,7 +69,7 @@ def annex_context(decisions: dict[str, Any], chart: Any) -> dict[str, Any]:
         row["posts"] = RichText(DASH) if posts is None else RichText(str(posts), bold=posts < required)
         rows.append(row)
     ytd = decisions["windows"]["ytd"]["label"]
-    campaign = decisions["windows"]["campaign"]["payment"]["label"]
+    campaign = decisions["windows"]["campaign"]["payment"]
     return {
         "rows": rows,
         "targets": {
@@ -65,9 +78,77 @@ def annex_context(decisions: dict[str, Any], chart: Any) -> dict[str, Any]:
             "posts": f"≥ {required}",
         },
         "ytd_heading": _capitalised(ytd),
-        "campaign_heading": _capitalised(campaign),
+        "campaign_heading": wording.window_heading(
+            Period.parse(campaign["start"]), Period.parse(campaign["end"])
+        ),
+        "campaign_column": campaign_column(decisions),
         "chart": chart,
     }
+
+
+def _grid_span(tc) -> int:
+    from docx.oxml.ns import qn
+
+    properties = tc.find(qn("w:tcPr"))
+    span = properties.find(qn("w:gridSpan")) if properties is not None else None
+    return int(span.get(qn("w:val"))) if span is not None else 1
+
+
+def _cell_width(tc, twips: int) -> None:
+    from docx.oxml.ns import qn
+
+    width = tc.get_or_add_tcPr().find(qn("w:tcW"))
+    if width is not None:
+        width.set(qn("w:w"), str(twips))
+        width.set(qn("w:type"), "dxa")
+
+
+def drop_column(table, heading: str) -> bool:
+    """Remove from a rendered table the grid column whose heading cell reads ``heading``.
+
+    Every row loses the cell of that column (a cell merged across it gets one column less), and its
+    width goes to the widest column (the units' names), so the table keeps the page's width. Returns
+    False when no cell of the table's first two rows reads ``heading``.
+    """
+    from docx.oxml.ns import qn
+
+    tbl = table._tbl
+    rows = list(tbl.iterchildren(qn("w:tr")))
+
+    def cells(tr):
+        """(first grid column, cell) of every cell of the row."""
+        column, out = 0, []
+        for tc in tr.iterchildren(qn("w:tc")):
+            out.append((column, tc))
+            column += _grid_span(tc)
+        return out
+
+    target = None
+    for tr in rows[:2]:
+        for column, tc in cells(tr):
+            if "".join(t.text or "" for t in tc.iter(qn("w:t"))).strip() == heading:
+                target = column
+    if target is None:
+        return False
+    grid = tbl.find(qn("w:tblGrid"))
+    columns = list(grid.iterchildren(qn("w:gridCol")))
+    widths = [int(c.get(qn("w:w"))) for c in columns]
+    freed = widths[target]
+    widest = max(range(len(widths)), key=lambda i: (widths[i], -i) if i != target else (-1, 0))
+    for tr in rows:
+        for column, tc in cells(tr):
+            span = _grid_span(tc)
+            if column <= target < column + span:
+                if span == 1:
+                    tr.remove(tc)
+                else:
+                    tc.tcPr.find(qn("w:gridSpan")).set(qn("w:val"), str(span - 1))
+                    _cell_width(tc, sum(widths[column : column + span]) - freed)
+            elif column == widest and span == 1:
+                _cell_width(tc, widths[widest] + freed)
+    columns[widest].set(qn("w:w"), str(widths[widest] + freed))
+    grid.remove(columns[target])
+    return True
 
 
 def render_chart(decisions: dict[str, Any], path: str | Path) -> Path:

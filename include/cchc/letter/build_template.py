@@ -36,6 +36,8 @@ LEFT = WD_ALIGN_PARAGRAPH.LEFT
 JUSTIFY = WD_ALIGN_PARAGRAPH.JUSTIFY
 
 NATIONAL_TITLE = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+KINH_GUI_LABEL = "Kính gửi: "
+KINH_GUI_DASH = "- "
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
 MOTTO_PT = 14
 BODY_PT = 14
@@ -61,7 +63,8 @@ OPENING = (
 HOWEVER = (
     "Tuy nhiên, "
     "{% if shortfalls.payment %}vẫn còn một số {{ shortfalls.payment_who }} có tỷ lệ thanh toán trực tuyến "
-    "chưa đạt chỉ tiêu do {{ target_giver }} giao{% endif %}"
+    "chưa đạt {% if shortfalls.vertical %}{{ vertical_target }}{% else %}chỉ tiêu do {{ target_giver }} giao"
+    "{% endif %}{% endif %}"
     "{% if shortfalls.payment and shortfalls.posts %}; {% endif %}"
     "{% if shortfalls.posts %}việc đăng tải tin bài, văn bản trên Trang thông tin điện tử chưa cao, "
     "chưa đầy đủ, kịp thời{% endif %}."
@@ -79,7 +82,7 @@ COMMEND_AGENCY = (
     "{% else %}số hóa đầy đủ thành phần hồ sơ khi tiếp nhận đạt {{ u.month.receipt }}, số hóa kết quả giải quyết "
     "TTHC đạt {{ u.month.result }} trong tháng {{ period_label }}{% endif %}"
     "{% if u.month.payment %}; tỷ lệ hồ sơ đã thanh toán trực tuyến đạt {{ u.month.payment }}, đảm bảo theo "
-    "chỉ tiêu do {{ target_giver }} giao{% endif %}."
+    "{% if u.vertical %}{{ vertical_target }}{% else %}chỉ tiêu do {{ target_giver }} giao{% endif %}{% endif %}."
 )
 COMMEND_GROUP = (
     "- {{ g.count }} UBND {{ g.kinds }} có tỷ lệ số hóa đầy đủ thành phần hồ sơ khi tiếp nhận và số hóa kết quả "
@@ -107,35 +110,44 @@ REMIND_LOW_YTD = (
     "- {{ e.name }} mặc dù có tỷ lệ {{ ss.phrase }} trong tháng {{ period_label }} đạt {{ e.month.text }}; "
     "tuy nhiên kết quả này trong {{ ytd_label }} chỉ đạt {{ e.ytd.text }}."
 )
+# A vertical agency's target is not assigned by the committee: "{{ vertical_target }}" ("chỉ tiêu đề ra").
 REMIND_PAYMENT_LOW_MONTH = (
     "- {{ e.name }} có tỷ lệ thanh toán trực tuyến trong tháng {{ period_label }} chỉ đạt {{ e.month.text }}, "
-    "chưa đảm bảo chỉ tiêu do {{ target_giver }} giao ({{ e.month.threshold_text }})."
+    "chưa đảm bảo {% if e.vertical %}{{ vertical_target }}{% else %}chỉ tiêu do {{ target_giver }} giao"
+    "{% endif %} ({{ e.month.threshold_text }})."
 )
 REMIND_LOW_CAMPAIGN = (
     "- {{ e.name }} mặc dù có tỷ lệ thanh toán trực tuyến trong tháng {{ period_label }} đạt {{ e.month.text }}, "
-    "{% if e.month.above %}vượt{% else %}đạt{% endif %} chỉ tiêu giao của {{ target_giver }} "
+    "{% if e.month.above %}vượt{% else %}đạt{% endif %} "
+    "{% if e.vertical %}{{ vertical_target }}{% else %}chỉ tiêu giao của {{ target_giver }}{% endif %} "
     "({{ e.month.threshold_text }}); tuy nhiên, kết quả này tính {{ payment_window }} chỉ đạt "
-    "{{ e.campaign.text }}, chưa đảm bảo tỷ lệ do {{ target_giver }} giao."
+    "{{ e.campaign.text }}, chưa đảm bảo {% if e.vertical %}{{ vertical_target }}{% else %}tỷ lệ do "
+    "{{ target_giver }} giao{% endif %}."
 )
+# "{{ g.request.to_heads }}": "Yêu cầu Trưởng phòng …"; a vertical agency is asked, never required:
+# "Đề nghị Giám đốc Bảo hiểm xã hội …; yêu cầu Chủ tịch UBND xã …".
 REQUEST_RESULT_LOW_MONTH = (
-    "{{ g.request.verb }} {{ g.request.heads }} cần quan tâm thực hiện đúng quy trình giải quyết TTHC trực tuyến "
+    "{{ g.request.to_heads }} cần quan tâm thực hiện đúng quy trình giải quyết TTHC trực tuyến "
     "để nâng cao tỷ lệ số hóa kết quả giải quyết TTHC trong {{ rest_of_year }}."
 )
 REQUEST_RECEIPT_LOW_MONTH = (
-    "{{ g.request.verb }} {{ g.request.heads }} cần quan tâm thực hiện đúng quy trình tiếp nhận hồ sơ TTHC "
+    "{{ g.request.to_heads }} cần quan tâm thực hiện đúng quy trình tiếp nhận hồ sơ TTHC "
     "trực tuyến để nâng cao tỷ lệ số hóa đầy đủ thành phần hồ sơ khi tiếp nhận trong {{ rest_of_year }}."
 )
 REQUEST_RESULT_LOW_YTD = (
-    "{{ g.request.verb }} trong {{ rest_of_year }}, {{ g.request.subjects }} cần duy trì kết quả số hóa kết quả "
-    "giải quyết TTHC bằng hoặc cao hơn kết quả của tháng {{ period_label }}."
+    "{% if g.request.mixed %}{{ g.request.to_subjects }} trong {{ rest_of_year }}"
+    "{% else %}{{ g.request.verb }} trong {{ rest_of_year }}, {{ g.request.subjects }}{% endif %} "
+    "cần duy trì kết quả số hóa kết quả giải quyết TTHC bằng hoặc cao hơn kết quả của tháng {{ period_label }}."
 )
 REQUEST_RECEIPT_LOW_YTD = (
-    "{{ g.request.verb }} trong {{ rest_of_year }}, {{ g.request.subjects }} cần tiếp tục nâng cao tỷ lệ số hóa "
-    "đầy đủ thành phần hồ sơ khi tiếp nhận."
+    "{% if g.request.mixed %}{{ g.request.to_subjects }} trong {{ rest_of_year }}"
+    "{% else %}{{ g.request.verb }} trong {{ rest_of_year }}, {{ g.request.subjects }}{% endif %} "
+    "cần tiếp tục nâng cao tỷ lệ số hóa đầy đủ thành phần hồ sơ khi tiếp nhận."
 )
 REQUEST_PAYMENT = (
-    "{{ g.request.verb }} {{ g.request.heads }} tăng cường chỉ đạo, xác định giải pháp để triển khai thực hiện "
-    "trong {{ remaining_of_year }}, đảm bảo hoàn thành và vượt chỉ tiêu do {{ target_giver }} giao."
+    "{{ g.request.to_heads }} tăng cường chỉ đạo, xác định giải pháp để triển khai thực hiện "
+    "trong {{ remaining_of_year }}, đảm bảo hoàn thành và vượt "
+    "{% if g.request.vertical %}{{ vertical_target }}{% else %}chỉ tiêu do {{ target_giver }} giao{% endif %}."
 )
 
 # Criticisms (one section per count) and requests to vertical agencies share the reasons' wording.
@@ -145,17 +157,23 @@ CRITICISE_TITLE = (
 REQUEST_TITLE = "{{ s.number }}. Đề nghị đối với {{ s.subjects }}"
 REASON_ENTRY = (
     "- {{ e.name }} có tỷ lệ hồ sơ thanh toán trực tuyến trong tháng {{ period_label }} đạt {{ e.month.text }}; "
-    "{{ payment_window }} đạt {{ e.campaign.text }}, chưa đảm bảo tỷ lệ do {{ target_giver }} giao"
+    "{{ payment_window }} đạt {{ e.campaign.text }}, chưa đảm bảo "
+    "{% if e.vertical %}{{ vertical_target }}{% else %}tỷ lệ do {{ target_giver }} giao{% endif %}"
     "{% if e.posts %}; việc đăng tải tin bài, văn bản trên Trang thông tin điện tử chưa cao, chưa đầy đủ, "
     "kịp thời{% endif %}."
 )
 REQUEST_VERTICAL = (
-    "Đề nghị {{ s.heads }} quan tâm chỉ đạo, có giải pháp nâng cao tỷ lệ thanh toán trực tuyến, đảm bảo chỉ tiêu "
-    "do {{ target_giver }} giao."
+    "Đề nghị {{ s.heads }} quan tâm chỉ đạo, có giải pháp nâng cao tỷ lệ thanh toán trực tuyến, đảm bảo "
+    "{{ vertical_target }}."
 )
 
 # Last section: the directives, with the targets in force.
-DIRECTIVES_TITLE = "{{ s.number }}. Chủ tịch UBND {{ level_word }} giao {{ s.addressees }} thực hiện đảm bảo"
+# The committee assigns ("giao") its departments and local committees; it asks ("đề nghị") the vertical agencies.
+DIRECTIVES_TITLE = (
+    "{{ s.number }}. Chủ tịch UBND {{ level_word }} {% if s.addressees %}giao {{ s.addressees }}{% endif %}"
+    "{% if s.addressees and s.requested %}; {% endif %}{% if s.requested %}đề nghị {{ s.requested }}{% endif %} "
+    "thực hiện đảm bảo"
+)
 DIRECTIVES = [
     "- Tỷ lệ số hóa đầy đủ thành phần hồ sơ và tỷ lệ số hóa kết quả giải quyết hồ sơ TTHC trong "
     "{{ rest_of_year }} đạt {{ targets.digitization_target|percent }}.",
@@ -163,7 +181,10 @@ DIRECTIVES = [
     "công đạt từ {{ targets.payment_target|percent }} trở lên.",
     "- Thường xuyên đăng tải tin bài, văn bản trên Trang thông tin điện tử kịp thời, đầy đủ.",
 ]
-CLOSING = "Yêu cầu các cơ quan, đơn vị, UBND các {{ local_units }} nghiêm túc thực hiện./."
+CLOSING = (
+    "Yêu cầu các cơ quan, đơn vị, UBND các {{ local_units }} nghiêm túc thực hiện"
+    "{% if has_vertical %}; đề nghị các cơ quan ngành dọc phối hợp thực hiện{% endif %}./."
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -297,8 +318,12 @@ def _build_styles(document) -> None:
     _style(document, "CV Số ký hiệu", size=13, align=CENTER, before=6)
     _style(document, "CV Trích yếu", size=12, align=CENTER, before=2)
     _style(document, "CV Địa danh", size=14, italic=True, align=CENTER, before=6)
-    _style(document, "CV Kính gửi", size=14, align=LEFT, left_mm=25, before=18, after=0)
-    _style(document, "CV Kính gửi danh sách", size=14, align=LEFT, left_mm=45, after=0)
+    # Hanging indents: a recipient too long for its line goes on under its own first word, not under
+    # "Kính gửi:" or under the dash ("- Thủ trưởng các cơ quan ngành dọc đóng trên địa bàn …").
+    label = layout.text_width_mm(KINH_GUI_LABEL, 14)
+    _style(document, "CV Kính gửi", size=14, align=LEFT, left_mm=25 + label, first_line_mm=-label, before=18)
+    dash = layout.text_width_mm(KINH_GUI_DASH, 14)
+    _style(document, "CV Kính gửi danh sách", size=14, align=LEFT, left_mm=45 + dash, first_line_mm=-dash)
     body = _style(
         document, layout.STYLE_BODY, size=BODY_PT, align=JUSTIFY, first_line_mm=body_indent, after=6
     )
@@ -539,12 +564,8 @@ def _header(document) -> None:
 
     left, right = table.rows[1].cells
     _first_paragraph(left, "CV Số ký hiệu", "Số: {{ number }}/{{ authority.document_symbol }}")
-    _paragraph(
-        left,
-        "CV Trích yếu",
-        "V/v {{ actions }} các cơ quan chuyên môn, UBND các {{ local_units }} trong "
-        "thực hiện nhiệm vụ Cải cách hành chính tháng {{ period_label }}",
-    )
+    # The trích yếu is built once (cchc.core.wording.summary_line): the title and the emails use it too.
+    _paragraph(left, "CV Trích yếu", "{{ summary }}")
     _first_paragraph(right, "CV Địa danh", "{{ date_line }}")
 
 
@@ -661,7 +682,9 @@ def _signature(document) -> None:
     _paragraph(right, "CV Họ tên người ký", "{{ authority.signer.name }}")
 
 
-ANNEX_COLUMNS_MM = [10.0, 42.0, 14.0, 14.0, 14.0, 14.0, 14.0, 14.0, 16.0, 13.0]
+# The campaign column is wide enough for "01/01/2026" on a line of its own (15,3 mm in bold 9,5 pt);
+# the renderer drops it when the campaign is the year to date (cchc.letter.annex).
+ANNEX_COLUMNS_MM = [10.0, 39.0, 14.0, 14.0, 14.0, 14.0, 14.0, 14.0, 19.0, 13.0]
 
 
 def _annex(document) -> None:

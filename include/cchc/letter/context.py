@@ -10,17 +10,24 @@ formats them, so the clerk who edits the wording never needs to change code. Var
 - ``period_label`` ("8/2023"), ``previous_period_label``, ``year``, ``ytd_label`` ("8 tháng đầu năm
   2023"), ``payment_window`` ("từ ngày 01/4/2023-31/8/2023"), ``rest_of_year`` ("các tháng cuối năm
   2023"), ``remaining_of_year`` ("những tháng còn lại của năm 2023").
-- ``level_word`` ("huyện", "tỉnh", "thành phố"), ``target_giver`` ("UBND tỉnh"), ``local_units``
-  ("xã, thị trấn"; "xã, phường, đặc khu"), ``actions`` ("biểu dương, nhắc nhở").
+- ``level_word`` ("huyện", "tỉnh", "thành phố"), ``target_giver`` ("UBND tỉnh"), ``vertical_target``
+  ("chỉ tiêu đề ra": the target of a vertical agency, which the committee does not assign),
+  ``local_units`` ("xã, thị trấn"; "xã, phường, đặc khu"), ``actions`` ("biểu dương, nhắc nhở"),
+  ``summary`` (the trích yếu "V/v …", the same as the document's title and the emails'),
+  ``has_vertical`` (the registry holds vertical agencies).
 - ``totals.receipt|result|payment``: ``text``, ``change_text``; ``totals.compared`` (any change shown).
 - ``operator_note``; ``shortfalls.payment`` / ``shortfalls.posts`` (true when some unit falls short),
-  ``shortfalls.payment_who`` ("địa phương").
+  ``shortfalls.payment_who`` ("địa phương"), ``shortfalls.vertical`` (a vertical agency among them).
 - ``targets``: the decisions' targets (strings such as "30"; print with ``|percent``).
-- ``sections``: as in decisions.json, with unit codes replaced by units (``name``, ``month.receipt``,
-  ``month.result``, ``month.payment``) and each reason entry as ``e.name``, ``e.month``, ``e.ytd``,
-  ``e.campaign`` (``text``, ``threshold_text``, ``above``) and ``e.posts``; commune groups carry
-  ``count`` ("03") and ``kinds`` ("xã"); requests carry ``verb`` ("Yêu cầu", or "Đề nghị" for
-  vertical agencies), ``heads`` and ``subjects``; remind sub-sections carry ``phrase``.
+- ``sections``: as in decisions.json, with unit codes replaced by units (``name``, ``vertical``,
+  ``month.receipt``, ``month.result``, ``month.payment``) and each reason entry as ``e.name``,
+  ``e.vertical``, ``e.month``, ``e.ytd``, ``e.campaign`` (``text``, ``threshold_text``, ``above``) and
+  ``e.posts``; commune groups carry ``count`` ("03") and ``kinds`` ("xã"); requests carry ``verb``
+  ("Yêu cầu", or "Đề nghị" for vertical agencies), ``heads``, ``subjects``, ``to_heads`` / ``to_subjects``
+  ("Yêu cầu Trưởng phòng …", "Đề nghị Giám đốc Bảo hiểm xã hội …; yêu cầu Chủ tịch UBND xã …"),
+  ``mixed`` (vertical agencies and others together) and ``vertical`` (a vertical agency among them);
+  remind sub-sections carry ``phrase``; the directives ``addressees`` (assigned, "giao") and
+  ``requested`` (the vertical agencies, asked, "đề nghị"; false when none).
 - ``annex``: the annex table and chart (false when the letter has no annex).
 
 Filters: ``percent`` ("30" → "30%"), ``count`` (3 → "03"), ``join`` (["A", "B"] → "A và B").
@@ -42,10 +49,9 @@ from cchc.core.periods import Period
 from cchc.letter.errors import DecisionsError, LetterTemplateError
 
 # Local committees, in the order the law lists them ("xã, phường, thị trấn", "xã, phường, đặc khu").
-LOCAL_KINDS = {"commune": "xã", "ward": "phường", "township": "thị trấn", "special_zone": "đặc khu"}
+LOCAL_KINDS = wording.LOCAL_WORDS
 AGENCY_KINDS = ("department", "vertical_agency")
-# Words that open an authority's name and name its level: "huyện Tứ Kỳ" → "huyện".
-LEVEL_WORDS = ("thành phố", "thị xã", "huyện", "quận", "tỉnh")
+VERTICAL = "vertical_agency"
 METRIC_PHRASES = {
     "result": "số hóa kết quả giải quyết thủ tục hành chính",
     "receipt": "số hóa đầy đủ thành phần hồ sơ khi tiếp nhận",
@@ -103,23 +109,18 @@ def percent(text: Any) -> str:
 
 
 def level_word(authority: Authority) -> str:
-    name = authority.name.strip()
-    for word in LEVEL_WORDS:
-        if name.casefold().startswith(word + " "):
-            return word
-    return "huyện" if authority.level == "district" else "tỉnh"
+    """'huyện', 'tỉnh', 'thành phố': the level as the authority's name says it."""
+    return wording.level_word(authority.name, authority.level)
 
 
 def local_units_words(kinds: set[str]) -> str:
     """'xã, thị trấn' for the kinds of local committee the authority has."""
-    words = [word for kind, word in LOCAL_KINDS.items() if kind in kinds]
-    return ", ".join(words) or "xã"
+    return wording.local_units_words(kinds)
 
 
-def letter_settings(authority: Authority) -> Mapping[str, Any]:
-    """Optional ``letter:`` block of authority.yaml (e.g. ``target_giver: UBND thành phố``)."""
-    settings = authority.extra.get("letter") or {}
-    return settings if isinstance(settings, Mapping) else {}
+def letter_summary(decisions: Mapping[str, Any], authority: Authority) -> str:
+    """The trích yếu ("V/v …") of the letter of these decisions: printed, the title, the emails' subject."""
+    return wording.summary_line(decisions, authority.letter_wording)
 
 
 def document_number_text(document_number: int | str | None) -> str:
@@ -165,6 +166,7 @@ class _Builder:
             "code": code,
             "name": unit["name"],
             "kind": unit["kind"],
+            "vertical": unit["kind"] == VERTICAL,
             "month": month,
             "head": wording.head_of(unit) if unit.get("head_title") else unit["name"],
         }
@@ -186,7 +188,12 @@ class _Builder:
 
     def entry(self, entry: Mapping[str, Any], metric: str, where: str) -> dict[str, Any]:
         code = entry["unit"]
-        view: dict[str, Any] = {"unit": code, "name": self.units[code]["name"], "posts": False}
+        view: dict[str, Any] = {
+            "unit": code,
+            "name": self.units[code]["name"],
+            "vertical": self.units[code]["kind"] == VERTICAL,
+            "posts": False,
+        }
         for i, reason in enumerate(entry["reasons"]):
             at = f"{where}.reasons[{i}]"
             if reason.get("metric") == "posts":
@@ -195,13 +202,47 @@ class _Builder:
                 view[reason.get("window")] = self.reason(reason, at)
         return view
 
+    def _split(self, request: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
+        """(asked, required): the vertical agencies of a request group and the others.
+
+        decisions.json carries them (``asked`` / ``required``) where the group holds a vertical agency;
+        a document written before it did is split here, by kind, with the same wording.
+        """
+        if "asked" in request:
+            return request["asked"], request.get("required")
+        codes = [c for c in request.get("units", []) if c in self.units]
+        vertical = [c for c in codes if self.units[c]["kind"] == VERTICAL]
+        if not vertical:
+            return None, request
+        if len(vertical) == len(codes):
+            return request, None
+        others = [c for c in codes if c not in vertical]
+
+        def named(group: list[str]) -> dict[str, Any]:
+            units = [self.units[c] for c in group]
+            return {"units": group, "heads": wording.heads(units), "subjects": wording.subjects(units)}
+
+        return named(vertical), named(others)
+
     def request(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        kinds = {self.units[c]["kind"] for c in request.get("units", []) if c in self.units}
-        verb = "Đề nghị" if kinds and kinds <= {"vertical_agency"} else "Yêu cầu"
+        """A vertical agency is asked ("Đề nghị"), never required: a group holding one and others
+        reads "Đề nghị <agency>; yêu cầu <others> …"."""
+        asked, required = self._split(request)
+        if asked and required:
+            to_heads = f"Đề nghị {asked['heads']}; yêu cầu {required['heads']}"
+            to_subjects = f"Đề nghị {asked['subjects']}; yêu cầu {required['subjects']}"
+        else:
+            verb = "Đề nghị" if asked else "Yêu cầu"
+            to_heads = f"{verb} {request['heads']}"
+            to_subjects = f"{verb} {request['subjects']}"
         return {
-            "verb": verb,
+            "verb": "Đề nghị" if asked else "Yêu cầu",
             "heads": request["heads"],
             "subjects": request["subjects"],
+            "to_heads": to_heads,
+            "to_subjects": to_subjects,
+            "mixed": bool(asked and required),
+            "vertical": bool(asked),
             "units": list(request.get("units", [])),
         }
 
@@ -283,6 +324,7 @@ class _Builder:
                         "number": str(section["number"]),
                         "kind": "directives",
                         "addressees": section["addressees"],
+                        "requested": section.get("requested") or False,
                     }
                 )
         return out
@@ -321,16 +363,11 @@ class _Builder:
             "payment_units": payment,
             "posts_units": posts,
             "payment_who": who,
+            "vertical": VERTICAL in kinds,
         }
 
     def actions(self) -> str:
-        kinds = {s["kind"] for s in self.d["sections"]}
-        words = []
-        if "commend" in kinds:
-            words.append("biểu dương")
-        if kinds & {"remind", "criticise", "request"} or not words:
-            words.append("nhắc nhở")
-        return ", ".join(words)
+        return wording.actions(s["kind"] for s in self.d["sections"])
 
 
 def build_context(
@@ -345,8 +382,7 @@ def build_context(
     period = Period.parse(decisions["period"])
     dated = period.next()
     word = level_word(authority)
-    settings = letter_settings(authority)
-    default_giver = "UBND tỉnh" if authority.level == "district" else f"UBND {word}"
+    settings = authority.letter_wording
     rest, remaining = _rest_of_year(period)
     kinds = {u["kind"] for u in decisions["units"].values()}
     windows = decisions["windows"]
@@ -377,9 +413,12 @@ def build_context(
         "rest_of_year": rest,
         "remaining_of_year": remaining,
         "level_word": word,
-        "target_giver": str(settings.get("target_giver") or default_giver),
-        "local_units": str(settings.get("local_units") or local_units_words(kinds)),
+        "target_giver": str(settings.target_giver),
+        "vertical_target": settings.vertical_target,
+        "local_units": settings.local_units or local_units_words(kinds),
         "actions": builder.actions(),
+        "summary": letter_summary(decisions, authority),
+        "has_vertical": VERTICAL in kinds,
         "totals": builder.totals(),
         "operator_note": value(decisions.get("operator_note") or None, "operator_note"),
         "shortfalls": builder.shortfalls(),

@@ -32,9 +32,9 @@ from cchc.core.authorities import Authority, load_authority
 from cchc.core.files import publish
 from cchc.core.paths import CHART_NAME, DOCX_NAME, PDF_NAME, PeriodFolder
 from cchc.letter import layout
-from cchc.letter.annex import annex_context, render_chart
+from cchc.letter.annex import annex_context, drop_column, render_chart
 from cchc.letter.build_template import TEMPLATE_PATH
-from cchc.letter.context import build_context, percent
+from cchc.letter.context import build_context, letter_summary, percent
 from cchc.letter.decisions import load_decisions
 from cchc.letter.errors import DecisionsError, LetterError, LetterTemplateError
 from cchc.letter.pdf import DEFAULT_TIMEOUT, to_pdf
@@ -140,6 +140,17 @@ def _fit_body_rule(document, issuing_body: list[str]) -> None:
                     paragraph.paragraph_format.right_indent = Mm(indent)
 
 
+def _drop_campaign_column(document, heading: str) -> None:
+    """The annex without its payment-campaign column (the campaign is the year to date this year)."""
+    for table in reversed(document.tables):
+        if drop_column(table, heading):
+            return
+    raise LetterTemplateError(
+        f"phụ lục: không tìm thấy cột có tiêu đề «{heading}» trong bảng của mẫu công văn để bỏ đi "
+        "(cột lũy kế chiến dịch trùng cột lũy kế từ đầu năm)"
+    )
+
+
 def _render_docx(
     template: Path,
     context_args: dict[str, Any],
@@ -166,10 +177,11 @@ def _render_docx(
     except (jinja2.TemplateError, LetterTemplateError) as exc:
         raise _template_error(template, exc, tpl) from exc
     _fit_body_rule(tpl.docx, authority.issuing_body)
+    if annex and not annex["campaign_column"]:
+        _drop_campaign_column(tpl.docx, annex["campaign_heading"])
     core = tpl.docx.core_properties
-    core.title = (
-        f"V/v biểu dương, nhắc nhở thực hiện nhiệm vụ cải cách hành chính tháng {decisions['period_label']}"
-    )
+    # The trích yếu the letter prints; LibreOffice carries it into the PDF's title.
+    core.title = letter_summary(decisions, authority)
     core.subject = f"Công văn CCHC tháng {decisions['period_label']} của UBND {authority.name}"
     core.author = " ".join(authority.issuing_body)
     core.keywords = f"cchc; {authority.id}; {decisions['period']}"

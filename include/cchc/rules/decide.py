@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from cchc.core import wording
+from cchc.core.authorities import LetterSettings
 from cchc.core.fields import COMMEND_GROUPS, REMIND_METRICS, REMIND_REASONS
 from cchc.core.percent import format_percent, shown_percent
 from cchc.rules.rulebook import Rules, decimal_text
@@ -359,7 +360,7 @@ def _ordered(units: Iterable[UnitInfo]) -> list[UnitInfo]:
     return sorted(units, key=lambda u: (0 if u.is_agency else 1, u.position))
 
 
-def _request(units: Sequence[UnitInfo]) -> dict[str, Any]:
+def _named(units: Sequence[UnitInfo]) -> dict[str, Any]:
     return {
         "units": [u.code for u in units],
         "heads": wording.heads(units),
@@ -367,27 +368,86 @@ def _request(units: Sequence[UnitInfo]) -> dict[str, Any]:
     }
 
 
+def _request(units: Sequence[UnitInfo]) -> dict[str, Any]:
+    """The request closing a reminder group; a vertical agency in it is asked, the others required.
+
+    The committee has no authority over a vertical agency: where the group holds one, ``asked``
+    names the vertical agencies ("Đề nghị …") and ``required`` the others ("yêu cầu …"; None when
+    there are none), so the letter never orders an agency it cannot order.
+    """
+    out = _named(units)
+    vertical = [u for u in units if u.kind == "vertical_agency"]
+    if vertical:
+        others = [u for u in units if u.kind != "vertical_agency"]
+        out["asked"] = _named(vertical)
+        out["required"] = _named(others) if others else None
+    return out
+
+
 def directive_addressees(units: Sequence[UnitInfo]) -> str:
     """'Chủ tịch UBND các xã, thị trấn': the heads of the local committees the directives address."""
-    kinds = [k for k in wording.KIND_ORDER if k in wording.COMMUNE_KINDS and any(u.kind == k for u in units)]
-    if not kinds:
-        return "Thủ trưởng các cơ quan, đơn vị"
-    first = next(u for u in units if u.kind == kinds[0])
-    singular, plural = wording.COMMUNE_KINDS[kinds[0]]
-    title = first.head_title[: -len(singular)].strip() if first.head_title.endswith(singular) else "Chủ tịch"
-    places = [wording.COMMUNE_KINDS[k][1].removeprefix("UBND các ") for k in kinds]
-    return f"{title} UBND các {', '.join(places)}"
+    return wording.local_heads(units) or "Thủ trưởng các cơ quan, đơn vị"
+
+
+def directive_groups(
+    units: Sequence[UnitInfo], decisions: Sequence[Decision], setting: str | tuple[str, ...] = "concerned"
+) -> list[str]:
+    """The groups (departments, vertical agencies, communes) the closing directives address.
+
+    ``concerned``: the groups of the units the letter reminds, criticises or requests (every group
+    of the registry when it has none); ``all``: every group of the registry; a tuple: those groups.
+    Always in the letter's order, and never a group the registry does not have.
+    """
+    present = {wording.group_of(u.kind) for u in units}
+    if isinstance(setting, tuple):
+        wanted = set(setting)
+    elif setting == "all":
+        wanted = present
+    else:
+        kinds = {u.code: u.kind for u in units}
+        wanted = {
+            wording.group_of(kinds[d.unit_code])
+            for d in decisions
+            if d.kind in ("remind", "criticise", "request") and d.unit_code in kinds
+        } or present
+    return [g for g in wording.GROUPS if g in wanted and g in present]
+
+
+def directives_section(
+    units: Sequence[UnitInfo], decisions: Sequence[Decision], letter: LetterSettings | None = None
+) -> dict[str, Any]:
+    """The closing directives: ``addressees`` the committee assigns ("giao"), ``requested`` the vertical
+    agencies it asks ("đề nghị"; only when they are addressed)."""
+    settings = letter or LetterSettings()
+    if settings.directive_departments is None or settings.directive_vertical_agencies is None:
+        settings = settings.resolved()  # not resolved for an authority: the generic defaults
+    groups = directive_groups(units, decisions, settings.directive_addressees)
+    assigned = []
+    if "departments" in groups:
+        assigned.append(str(settings.directive_departments))
+    if "communes" in groups:
+        assigned.append(directive_addressees([u for u in units if u.kind in wording.COMMUNE_KINDS]))
+    section: dict[str, Any] = {"kind": "directives", "addressees": ", ".join(assigned)}
+    if "vertical_agencies" in groups:
+        section["requested"] = str(settings.directive_vertical_agencies)
+    elif not assigned:
+        section["addressees"] = directive_addressees(units)
+    return section
 
 
 def layout(
-    decisions: Sequence[Decision], units: Sequence[UnitInfo]
+    decisions: Sequence[Decision],
+    units: Sequence[UnitInfo],
+    letter: LetterSettings | None = None,
+    directives: Mapping[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], list[Decision]]:
     """The sections as the letter shows them, and the decisions with their section numbers.
 
     Sections are numbered in order, empty ones left out: commendations; reminders (results, receipt,
     payment sub-sections); one criticism section per count, ascending; requests to vertical agencies;
     the directives, always last. Inside a section, departments come before communes, each in
-    registry order.
+    registry order. ``letter`` (the authority's resolved letter settings) says whom the directives
+    address; ``directives`` is a directives section kept as it was (a recount changes no addressee).
     """
     by_code = {u.code: u for u in units}
     order = {u.code: i for i, u in enumerate(_ordered(units))}
@@ -474,9 +534,9 @@ def layout(
             }
         )
 
-    sections.append(
-        {"number": next_number(), "kind": "directives", "addressees": directive_addressees(units)}
-    )
+    closing = dict(directives) if directives is not None else directives_section(units, decisions, letter)
+    closing.pop("number", None)
+    sections.append({"number": next_number(), **closing})
 
     placed = [replace(d, section=numbered[d.key()]) for d in decisions]
     rank = {number: i for i, number in enumerate(_all_numbers(sections))}
@@ -506,7 +566,8 @@ def decide_period_pure(
     figures: Mapping[str, Mapping[tuple[str, str], Figure]],
     rules: Rules,
     earlier_criticisms: Mapping[str, int] | None = None,
+    letter: LetterSettings | None = None,
 ) -> PeriodDecisions:
     """``decide_units`` then ``layout``: the decisions of a period with their sections."""
-    sections, placed = layout(decide_units(units, figures, rules, earlier_criticisms), units)
+    sections, placed = layout(decide_units(units, figures, rules, earlier_criticisms), units, letter)
     return PeriodDecisions(placed, sections, list(units))

@@ -119,9 +119,14 @@ def units_of(document: Mapping[str, Any]) -> list[UnitInfo]:
 def rebuild_document(
     document: Mapping[str, Any], decisions: Sequence[Decision]
 ) -> tuple[dict[str, Any], list[Decision]]:
-    """A stored document with its decisions laid out again (after a recount of the criticisms)."""
+    """A stored document with its decisions laid out again (after a recount of the criticisms).
+
+    A recount changes only the criticisms' counts, never whom the letter concerns: the directives are
+    kept as the period was decided (with the authority's settings of then).
+    """
     out = copy.deepcopy(dict(document))
-    sections, placed = layout([d for d in decisions], units_of(out))
+    stored = next((s for s in out.get("sections") or [] if s.get("kind") == "directives"), None)
+    sections, placed = layout([d for d in decisions], units_of(out), directives=stored)
     out["sections"] = sections
     for code, unit in out["units"].items():
         unit["decisions"] = [d.json() for d in placed if d.unit_code == code]

@@ -213,7 +213,7 @@ def decide_period(
         earlier = earlier_criticisms(
             load_tallies(conn, authority.id), period, rules.count_window_start(period)
         )
-        decided = decide_period_pure(units, figures, rules, earlier)
+        decided = decide_period_pure(units, figures, rules, earlier, authority.letter_wording)
         document = build_document(
             authority=authority,
             period=period,

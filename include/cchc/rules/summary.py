@@ -76,6 +76,16 @@ def _commend_line(document: Mapping[str, Any], code: str) -> str:
     return f"{_name(document, code)} ({'; '.join(parts)})"
 
 
+def _request_line(request: Mapping[str, Any]) -> str:
+    """'Yêu cầu: …', or 'Đề nghị: …; yêu cầu: …' where the group holds a vertical agency."""
+    if "asked" not in request:
+        return f"Yêu cầu: {request['heads']}"
+    line = f"Đề nghị: {request['asked']['heads']}"
+    if request.get("required"):
+        line += f"; yêu cầu: {request['required']['heads']}"
+    return line
+
+
 def decisions_text(
     document: Mapping[str, Any], recounted: Sequence[str] = (), path: str | Path | None = None
 ) -> str:
@@ -129,7 +139,7 @@ def decisions_text(
                         lines.append(
                             f"     - {_name(document, entry['unit'])}: {_reasons(document, entry['reasons'])}"
                         )
-                    lines.append(f"     Yêu cầu: {group['request']['heads']}")
+                    lines.append(f"     {_request_line(group['request'])}")
         elif kind == "criticise":
             ordinal = f" {section['ordinal']}" if section["ordinal"] else ""
             lines.append(f"{number}. Phê bình{ordinal} đối với {section['subjects']}")
@@ -145,8 +155,16 @@ def decisions_text(
                 if targets["payment_target"] is not None
                 else ""
             )
+            whom = "; ".join(
+                part
+                for part in (
+                    f"Giao {section['addressees']}" if section.get("addressees") else "",
+                    f"đề nghị {section['requested']}" if section.get("requested") else "",
+                )
+                if part
+            )
             lines.append(
-                f"{number}. Giao {section['addressees']} thực hiện: số hóa hồ sơ và kết quả đạt "
+                f"{number}. {whom[:1].upper()}{whom[1:]} thực hiện: số hóa hồ sơ và kết quả đạt "
                 f"{_threshold(targets['digitization_target'])}; {payment_line}"
                 f"đăng tải tin bài thường xuyên (ít nhất {targets['posts_required']} tin bài mỗi tháng)"
             )
