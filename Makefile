@@ -52,9 +52,10 @@ check-requirements: $(STAMP) ## fail when requirements.txt does not match requir
 	  echo "requirements.txt lệch với requirements.in: chạy 'make requirements'"; rm -rf $$tmp; exit 1; \
 	fi; rm -rf $$tmp; echo "requirements.txt khớp requirements.in"
 
-lint: $(STAMP) ## ruff (lint and format) over the package, the DAGs and the tests
+lint: $(STAMP) ## ruff (lint and format) over the package, the DAGs and the tests; mypy over include/cchc
 	$(BIN)/ruff check include dags plugins tests scenarios bench
 	$(BIN)/ruff format --check include dags plugins tests scenarios bench
+	$(BIN)/mypy
 
 test: install check-requirements lint ## install what is needed and run the test suite
 	$(BIN)/pytest -q

@@ -150,11 +150,12 @@ def _committees(kind: str, members: list[Any]) -> str:
     """'UBND xã A' or 'UBND các xã A, B và C'; falls back to the full names when they do not fit."""
     singular, plural = COMMUNE_KINDS[kind]
     short = [_short_name(u, singular) for u in members]
-    if any(s is None for s in short):
+    names = [s for s in short if s is not None]
+    if len(names) != len(short):
         return join(_get(u, "name") for u in members)
     if len(members) == 1:
-        return f"{singular} {short[0]}"
-    return f"{plural} {join(short)}"
+        return f"{singular} {names[0]}"
+    return f"{plural} {join(names)}"
 
 
 def subjects(units: Iterable[Any]) -> str:

@@ -190,13 +190,13 @@ def render_chart(decisions: dict[str, Any], path: str | Path) -> Path:
     # One page at most: bars get thinner as units are added (a province has ~120).
     height = min(9.0, 1.2 + 0.2 * count)
     label_size = max(4.0, min(8.0, 220 / max(count, 1)))
-    rc = {
+    rc: dict[str, Any] = {
         "font.family": "serif",
         "font.serif": ["Times New Roman", "Liberation Serif", "DejaVu Serif"],
         "font.size": 8,
         "axes.titlesize": 9,
     }
-    with plt.rc_context(rc):
+    with plt.rc_context(rc):  # type: ignore[arg-type]  # matplotlib types the keys as literals
         figure, axes = plt.subplots(1, 3, figsize=(6.3, height), sharey=True)
         positions = list(range(count))
         for axis, (metric, title, target, low) in zip(axes, panels, strict=True):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from cchc.core import wording
 from cchc.core.authorities import LetterSettings
@@ -189,7 +189,7 @@ def _reason(metric: str, window: str, figure: Figure, threshold: Decimal) -> Rea
     )
 
 
-def _defined(figure: Figure | None) -> bool:
+def _defined(figure: Figure | None) -> TypeGuard[Figure]:
     return figure is not None and figure.denominator is not None and figure.denominator > 0
 
 
@@ -262,7 +262,7 @@ def decide_unit(
         campaign_reason = _reason("payment", "campaign", campaign, target) if _defined(campaign) else None
         month_low = month_reason.comparison == BELOW
         campaign_low = campaign_reason is not None and campaign_reason.comparison == BELOW
-        if month_low and campaign_low:
+        if month_low and campaign_reason is not None and campaign_low:
             reasons = [month_reason, campaign_reason]
             posts = fig("posts", "month")
             if posts is not None and posts.numerator < rules.posts_required:
@@ -283,9 +283,9 @@ def decide_unit(
                     )
                 )
         elif month_low:
-            reasons = (month_reason,) if campaign_reason is None else (month_reason, campaign_reason)
-            out.append(Decision(unit.code, "remind", version, reasons, metric="payment", reason="low_month"))
-        elif campaign_low:
+            low = (month_reason,) if campaign_reason is None else (month_reason, campaign_reason)
+            out.append(Decision(unit.code, "remind", version, low, metric="payment", reason="low_month"))
+        elif campaign_reason is not None and campaign_low:
             out.append(
                 Decision(
                     unit.code,
@@ -344,7 +344,8 @@ def shortfalls(
     for unit in ordered:
         unit_figures = figures.get(unit.code, {})
         month = unit_figures.get(("payment", "month"))
-        if rules.payment_target is not None and _defined(month) and month.shown < rules.payment_target:
+        shown = month.shown if _defined(month) else None
+        if rules.payment_target is not None and shown is not None and shown < rules.payment_target:
             payment.append(unit.code)
         post = unit_figures.get(("posts", "month"))
         if post is not None and post.numerator < rules.posts_required:
@@ -471,7 +472,7 @@ def layout(
     commends = sort(d for d in decisions if d.kind == "commend")
     if commends:
         number = next_number()
-        groups = []
+        groups: list[dict[str, Any]] = []
         for group in COMMEND_GROUPS:
             members = [d for d in commends if d.group == group]
             if members:
@@ -483,13 +484,13 @@ def layout(
     reminders = [d for d in decisions if d.kind == "remind"]
     if reminders:
         number = next_number()
-        subsections = []
+        subsections: list[dict[str, Any]] = []
         for metric in REMIND_METRICS:
             of_metric = sort(d for d in reminders if d.metric == metric)
             if not of_metric:
                 continue
             sub_number = f"{number}.{len(subsections) + 1}"
-            groups = []
+            groups = []  # of this sub-section
             for reason in REMIND_REASONS[metric]:
                 members = [d for d in of_metric if d.reason == reason]
                 if members:
@@ -523,13 +524,13 @@ def layout(
         number = next_number()
         for d in requests:
             numbered[d.key()] = number
-        members = info(requests)
+        heads_of = info(requests)
         sections.append(
             {
                 "number": number,
                 "kind": "request",
-                "subjects": wording.subjects(members),
-                "heads": wording.heads(members),
+                "subjects": wording.subjects(heads_of),
+                "heads": wording.heads(heads_of),
                 "entries": entries(requests),
             }
         )
