@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
 EXPECTED_DAGS = {"cchc_monthly", "cchc_letters"}
 # Tasks that must not retry: a human decision, and a report whose retry would only mail it again.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from openapi_spec_validator import validate as validate_openapi
+from support.net import free_tcp_port
 
 from cchc.core.errors import ConfigError
 from cchc.portal.simulator import Faults, PortalSimulator
@@ -529,14 +529,8 @@ def test_every_documented_answer_of_every_operation_conforms_to_the_spec(start_s
 # --- command line -------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _start_cli(config_dir: Path, *extra: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_tcp_port()
     process = subprocess.Popen(
         [
             sys.executable,
