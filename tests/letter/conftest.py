@@ -1,7 +1,8 @@
 """Letter fixtures: the seed and a province after 2025, rendered once per session with real LibreOffice.
 
 LibreOffice is slow to start, so each scenario is converted to PDF once (session scope) and every
-test reads the same files; tests that need a variant render the DOCX only (``pdf=False``).
+test reads the same files; tests that need a variant render the DOCX only (``pdf=False``). A test that
+uses ``seed_letter`` or ``province_letter`` is marked ``libreoffice`` (tests/support/fixtures.py).
 """
 
 from __future__ import annotations

@@ -339,6 +339,7 @@ def test_token_endpoint_takes_basic_auth_and_refuses_wrong_credentials(start_sim
     assert grant.status_code == 400 and "'grant_type'" in grant.json()["message"]
 
 
+@pytest.mark.slow  # waits for real time to pass
 def test_a_token_expires_after_its_ttl(start_simulator, data):
     simulator = start_simulator(client_id="cchc", client_secret="s3cret-cchc", token_ttl=1)
     headers = {"Authorization": f"Bearer {token(simulator).json()['access_token']}"}
@@ -441,6 +442,7 @@ def test_latency_delays_every_api_answer(start_simulator, data):
     assert time.monotonic() - started >= 0.3
 
 
+@pytest.mark.slow  # waits for real time to pass
 def test_rate_limit_answers_429_over_the_rate_then_recovers(start_simulator, data):
     simulator = start_simulator(faults=Faults(rate_limit=3, retry_after=2))
     with requests.Session() as session:
@@ -562,6 +564,7 @@ def _start_cli(config_dir: Path, *extra: str, env: dict | None = None) -> tuple[
     pytest.fail("the simulator did not answer /healthz within 30 s")
 
 
+@pytest.mark.slow  # starts the simulator in a child process
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_cli_serves_until_a_signal_then_exits_0(config_dir, data, stop_signal):
     process, base = _start_cli(config_dir)
@@ -576,6 +579,7 @@ def test_cli_serves_until_a_signal_then_exits_0(config_dir, data, stop_signal):
     assert f"POST {PERIOD_STATUS} → 200" in stderr
 
 
+@pytest.mark.slow  # starts the simulator in a child process
 def test_cli_takes_the_client_secret_from_the_environment(config_dir, data):
     process, base = _start_cli(
         config_dir,

@@ -1,4 +1,5 @@
-"""The shared fixtures, registered for every test by tests/conftest.py (``pytest_plugins``).
+"""The shared fixtures, registered for every test by tests/conftest.py (``pytest_plugins``), and the
+markers given automatically to the tests that use a slow outside part.
 
 A fixture used by tests of more than one folder lives here; a folder's conftest.py keeps only what is
 its own (the rendered letters, the portal simulator, the GX extract writer, …).
@@ -17,6 +18,25 @@ import pytest
 from .net import free_tcp_port
 from .paths import AIRFLOW_TEST_HOME, DAGS, SEED_CONFIG
 from .warehouse import BACKENDS, fresh_url, migrated, sqlite_url
+
+# A test that uses one of these fixtures (directly or through another fixture) gets the marker, so
+# `make test-fast` (-m "not airflow and not postgres and not libreoffice and not slow") leaves it out
+# without anyone remembering to mark it. The PostgreSQL half of the warehouse tests is marked by the
+# ``backend`` parameter itself (support.warehouse.BACKENDS).
+MARKERS_BY_FIXTURE = {
+    "airflow_db": "airflow",  # Airflow's metadata database: DAG runs, the REST API
+    "load_dag": "airflow",
+    "pg_database": "postgres",
+    "seed_letter": "libreoffice",  # tests/letter/conftest.py: letters converted to PDF
+    "province_letter": "libreoffice",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for name in sorted(MARKERS_BY_FIXTURE.keys() & set(getattr(item, "fixturenames", ()))):
+            item.add_marker(MARKERS_BY_FIXTURE[name])
+
 
 # --------------------------------------------------------------------------- Airflow
 
