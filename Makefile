@@ -24,7 +24,7 @@ export NO_COLOR := 1
 export CCHC_CONFIG_DIR ?= $(CONFIG_DIR)
 export CCHC_OUTPUT_DIR ?= $(OUTPUT_DIR)
 
-.PHONY: help install system-deps requirements check-requirements lint test bench demo run airflow clean
+.PHONY: help install system-deps requirements check-requirements lint test test-fast bench demo run airflow clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -59,6 +59,14 @@ lint: $(STAMP) ## ruff (lint and format) over the package, the DAGs and the test
 
 test: install check-requirements lint ## install what is needed and run the test suite
 	$(BIN)/pytest -q
+
+# The markers are declared in pyproject.toml; tests/support/fixtures.py gives most of them by fixture.
+FAST_TESTS := not airflow and not postgres and not libreoffice and not slow
+
+# Bytecode is cached even where the shell sets PYTHONDONTWRITEBYTECODE: compiling the ~1,300 modules a
+# run imports costs some 10 s of CPU each time, a third of the loop (__pycache__ is ignored by git).
+test-fast: $(STAMP) ## the inner loop: the unit tests needing no Airflow, PostgreSQL, LibreOffice or other slow part
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -m "$(FAST_TESTS)"
 
 bench: install ## speed as ratios, side by side in one run (extraction concurrency, rates in SQL)
 	$(BIN)/python bench/run.py

@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "include" / "cchc"
 MIGRATIONS = PACKAGE / "warehouse" / "migrations"
 
@@ -111,20 +111,25 @@ def _attribute_chain(node: ast.AST) -> str:
     return ".".join(reversed(parts))
 
 
+def _nodes(outside: str | None = None):
+    """(module name, node) for every AST node of the package, but those of the module ``outside``."""
+    for name, tree in TREES.items():
+        if name != outside:
+            for node in ast.walk(tree):
+                yield name, node
+
+
 def test_only_the_settings_read_the_environment():
     readers = []
-    for name, tree in TREES.items():
-        if name == "cchc.core.settings":
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and _attribute_chain(node) in ("os.environ", "os.getenv"):
-                readers.append(f"{name}:{node.lineno}")
-            if (
-                isinstance(node, ast.ImportFrom)
-                and node.module == "os"
-                and {"environ", "getenv"} & {a.name for a in node.names}
-            ):
-                readers.append(f"{name}:{node.lineno}")
+    for name, node in _nodes(outside="cchc.core.settings"):
+        if isinstance(node, ast.Attribute) and _attribute_chain(node) in ("os.environ", "os.getenv"):
+            readers.append(f"{name}:{node.lineno}")
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and {"environ", "getenv"} & {a.name for a in node.names}
+        ):
+            readers.append(f"{name}:{node.lineno}")
     assert readers == []
 
 
@@ -146,25 +151,22 @@ PERIOD_PATH_NAMES = {
 def test_no_period_path_is_built_outside_the_period_folder():
     """A ``/``-join with one of the period folder's names, or with ``authority_id`` then a period."""
     builders = []
-    for name, tree in TREES.items():
-        if name == "cchc.core.paths":
+    for name, node in _nodes(outside="cchc.core.paths"):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)):
             continue
-        for node in ast.walk(tree):
-            if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)):
-                continue
-            right = node.right
-            if "templates" in ast.unparse(node.left):  # the shipped Word template, not an artefact
-                continue
-            if isinstance(right, ast.Constant) and right.value in PERIOD_PATH_NAMES:
-                builders.append(f"{name}:{node.lineno} / {right.value!r}")
-            left = node.left
-            if (
-                isinstance(left, ast.BinOp)
-                and isinstance(left.op, ast.Div)
-                and "authority" in ast.unparse(left.right)
-                and "period" in ast.unparse(right)
-            ):
-                builders.append(f"{name}:{node.lineno} {ast.unparse(node)}")
+        right = node.right
+        if "templates" in ast.unparse(node.left):  # the shipped Word template, not an artefact
+            continue
+        if isinstance(right, ast.Constant) and right.value in PERIOD_PATH_NAMES:
+            builders.append(f"{name}:{node.lineno} / {right.value!r}")
+        left = node.left
+        if (
+            isinstance(left, ast.BinOp)
+            and isinstance(left.op, ast.Div)
+            and "authority" in ast.unparse(left.right)
+            and "period" in ast.unparse(right)
+        ):
+            builders.append(f"{name}:{node.lineno} {ast.unparse(node)}")
     assert builders == []
 
 
@@ -172,17 +174,13 @@ def test_one_atomic_write_helper():
     """``os.replace`` (a rename over the target) appears in the core's file helpers only."""
     replacing = sorted(
         f"{name}:{node.lineno}"
-        for name, tree in TREES.items()
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute)
-        and _attribute_chain(node) in ("os.replace", "os.rename")
-        and name != "cchc.core.files"
+        for name, node in _nodes(outside="cchc.core.files")
+        if isinstance(node, ast.Attribute) and _attribute_chain(node) in ("os.replace", "os.rename")
     )
     assert replacing == []
     temporaries = sorted(
         f"{name}:{node.lineno}"
-        for name, tree in TREES.items()
-        for node in ast.walk(tree)
+        for name, node in _nodes()
         if isinstance(node, ast.Attribute)
         and _attribute_chain(node) in ("tempfile.mkstemp", "tempfile.NamedTemporaryFile")
     )

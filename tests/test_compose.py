@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / "docker" / ".env.example"
@@ -132,11 +132,13 @@ def _run_compose(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.
 # docker-compose config
 
 
+@pytest.mark.slow  # runs docker-compose
 def test_compose_config_is_valid(tmp_path):
     result = _run_compose("config", "-q", env=SECRETS, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow  # runs docker-compose
 def test_compose_config_resolves_connections(tmp_path):
     result = _run_compose("config", env=SECRETS, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -151,6 +153,7 @@ def test_compose_config_resolves_connections(tmp_path):
     assert env["AIRFLOW__API_AUTH__JWT_SECRET"] == SECRETS["AIRFLOW_JWT_SECRET"]
 
 
+@pytest.mark.slow  # runs docker-compose
 @pytest.mark.parametrize("missing", sorted(SECRETS))
 def test_compose_config_refuses_a_missing_secret(tmp_path, missing):
     env = {name: value for name, value in SECRETS.items() if name != missing}

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
 EXPECTED_DAGS = {"cchc_monthly", "cchc_letters"}
 # Tasks that must not retry: a human decision, and a report whose retry would only mail it again.
@@ -60,10 +60,12 @@ def parsed(tmp_path_factory):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.airflow  # parses the DAG folder in a fresh interpreter (``parsed``)
 def test_no_import_errors(parsed):
     assert parsed["errors"] == {}
 
 
+@pytest.mark.airflow  # parses the DAG folder in a fresh interpreter (``parsed``)
 def test_expected_dags_one_per_file(parsed):
     assert EXPECTED_DAGS <= set(parsed["dags"])
     for dag_id, dag in parsed["dags"].items():
@@ -71,6 +73,7 @@ def test_expected_dags_one_per_file(parsed):
     assert {p.stem for p in DAG_FILES} == set(parsed["dags"])
 
 
+@pytest.mark.airflow  # parses the DAG folder in a fresh interpreter (``parsed``)
 def test_policy_tags_owner_retries_docs(parsed):
     for dag_id, dag in parsed["dags"].items():
         assert "cchc" in dag["tags"], dag_id
@@ -82,6 +85,7 @@ def test_policy_tags_owner_retries_docs(parsed):
             assert task["alerts"], f"{dag_id}.{task_id}: no on_failure_callback (operators get no alert)"
 
 
+@pytest.mark.airflow  # parses the DAG folder in a fresh interpreter (``parsed``)
 def test_parse_does_not_import_heavy_modules(parsed):
     assert parsed["heavy"] == []
 

@@ -21,7 +21,9 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import yaml
+from support.warehouse import warehouse_of_run
 
 from cchc.core.periods import TIMEZONE
 
@@ -168,48 +170,28 @@ class Approver(threading.Thread):
 
 
 def letters(out: Path) -> list[dict]:
-    from cchc.core.db import default_url, engine_for
     from cchc.letter.records import read_letters
 
-    engine = engine_for(default_url(out))
-    try:
+    with warehouse_of_run(out) as engine:
         return [
             {k: row[k] for k in ("letter_id", "status", "document_number", "is_current")}
             for row in read_letters(engine, AUTHORITY, PERIOD)
         ]
-    finally:
-        engine.dispose()
 
 
 def document_numbers(out: Path) -> list[tuple]:
-    import sqlalchemy as sa
-
-    from cchc.core.db import default_url, engine_for
-
-    engine = engine_for(default_url(out))
-    try:
-        with engine.connect() as conn:
-            return [
-                tuple(r)
-                for r in conn.execute(
-                    sa.text("SELECT authority_id, year, number, letter_id FROM document_numbers")
-                )
-            ]
-    finally:
-        engine.dispose()
+    with warehouse_of_run(out) as engine, engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                sa.text("SELECT authority_id, year, number, letter_id FROM document_numbers")
+            )
+        ]
 
 
 def deliveries(out: Path) -> list[tuple]:
-    import sqlalchemy as sa
-
-    from cchc.core.db import default_url, engine_for
-
-    engine = engine_for(default_url(out))
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(sa.text("SELECT recipient, kind, state FROM deliveries"))]
-    finally:
-        engine.dispose()
+    with warehouse_of_run(out) as engine, engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text("SELECT recipient, kind, state FROM deliveries"))]
 
 
 def received(mail: Path) -> dict[str, list[str]]:

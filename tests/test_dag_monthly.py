@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from support.warehouse import warehouse_of_run
 
 from cchc.core.periods import TIMEZONE
 
@@ -52,14 +53,10 @@ def portal(monkeypatch, seed_config):
 
 
 def warehouse_totals(out: Path, period: str) -> dict[str, str]:
-    from cchc.core.db import default_url, engine_for
     from cchc.warehouse.rates import authority_totals
 
-    engine = engine_for(default_url(out))
-    try:
+    with warehouse_of_run(out) as engine:
         totals = authority_totals(engine, "tu-ky", period)
-    finally:
-        engine.dispose()
     return {
         metric: f"{values['text']} ({values['change_text']})"
         for metric, values in totals.items()
@@ -68,14 +65,10 @@ def warehouse_totals(out: Path, period: str) -> dict[str, str]:
 
 
 def stored_periods(out: Path) -> list[str]:
-    from cchc.core.db import default_url, engine_for
     from cchc.warehouse.load import list_loads
 
-    engine = engine_for(default_url(out))
-    try:
+    with warehouse_of_run(out) as engine:
         return sorted({row["period"] for row in list_loads(engine, "tu-ky")})
-    finally:
-        engine.dispose()
 
 
 def test_scheduled_run_extracts_validates_loads_and_computes_rates(

@@ -1,20 +1,21 @@
 """Every figure of the seed letter (Tứ Kỳ, August 2023) follows from the shipped scenario's counts.
 
-The expected strings are copied from ../shared/seed/000_882e96cdb797c63c.txt; the rates are computed
-here from scenarios/seed/tu-ky/monthly.csv with the project's own arithmetic.
+The expected strings (here and in support/seed_letter.py) are copied from
+../shared/seed/000_882e96cdb797c63c.txt; the rates are computed here from
+scenarios/seed/tu-ky/monthly.csv with the project's own arithmetic.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
+from support.paths import SEED_AUTHORITY
+from support.seed_letter import COMMENDED, PAYMENT
 
 from cchc.core.authorities import load_authority, load_history, load_monthly
 from cchc.core.percent import change, format_change, format_percent, percent_text, shown_percent
 
-SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "seed" / "tu-ky"
 METRICS = {
     "receipt": ("received_digitized", "received"),
     "result": ("resolved_digitized", "resolved"),
@@ -27,7 +28,7 @@ AUGUST = ["2023-08"]
 
 @pytest.fixture(scope="module")
 def scenario():
-    authority = load_authority(SCENARIO)
+    authority = load_authority(SEED_AUTHORITY)
     rows = load_monthly(authority)
     by_unit: dict[str, dict[str, dict]] = defaultdict(dict)
     for row in rows:
@@ -71,19 +72,6 @@ def test_district_totals_and_changes_against_july(scenario):
         assert format_change(change(total("2023-07", metric), total("2023-08", metric))) == delta, metric
 
 
-# (unit name as printed, receipt, result, payment) in August 2023; None where the letter prints none.
-COMMENDED = [
-    ("Phòng Kinh tế và Hạ tầng huyện", "100%", "100%", "75%"),
-    ("Phòng Nội vụ huyện", "100%", "100%", None),
-    ("UBND xã Quảng Nghiệp", "99,03%", "100%", "100%"),
-    ("UBND xã Quang Khải", "99,15%", "99,43%", "86,83%"),
-    ("UBND xã Đại Hợp", "99,07%", "100%", "95,17%"),
-    ("UBND xã Đại Sơn", "99,44%", "100%", "98,34%"),
-    ("UBND xã Hà Kỳ", "99,68%", "100%", "96,77%"),
-    ("UBND xã Quang Trung", "98,83%", "100%", "96,77%"),
-]
-
-
 @pytest.mark.parametrize(("name", "receipt", "result", "payment"), COMMENDED)
 def test_commended_units(scenario, name, receipt, result, payment):
     _, _, by_unit, names = scenario
@@ -119,20 +107,6 @@ def test_reminders_on_results_and_receipt(scenario):
     hung_dao = names["UBND xã Hưng Đạo"]
     assert rate(by_unit, hung_dao, AUGUST, "receipt") == "97,67%"
     assert rate(by_unit, hung_dao, YEAR, "receipt") == "85,89%"
-
-
-# (unit, August payment rate, 01/4–31/8 payment rate, website shortfall named in the letter)
-PAYMENT = [
-    ("Phòng Tài chính - Kế hoạch huyện", "67,27%", "28,16%", False),
-    ("UBND xã Cộng Lạc", "61,88%", "13,15%", False),
-    ("UBND xã Hà Kỳ", "96,77%", "28,3%", False),
-    ("UBND xã Tái Sơn", "44,33%", "12,32%", False),
-    ("UBND xã Tân Kỳ", "78,18%", "19,52%", False),
-    ("UBND xã Hưng Đạo", "24,27%", "16,05%", True),
-    ("UBND xã Phượng Kỳ", "13,33%", "8,97%", False),
-    ("UBND xã Dân Chủ", "19,51%", "12,5%", True),
-    ("UBND xã Tiên Động", "4,11%", "1,45%", True),
-]
 
 
 @pytest.mark.parametrize(("name", "month", "campaign", "shortfall"), PAYMENT)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from email import policy
 
 import pytest
-from delivery_helpers import make_authority, make_decisions
+from support.delivery import delivery_authority, make_decisions
 
 from cchc.delivery.compose import MailContext, attachment_name, compose_message, decision_lines, subject_line
 from cchc.delivery.ledger import message_id
@@ -17,7 +17,7 @@ from cchc.letter.records import LetterRef
 
 
 def _ctx(number: int | None = 15, **dist) -> MailContext:
-    authority = make_authority(**dist)
+    authority = delivery_authority(**dist)
     return MailContext(
         authority=authority,
         config=distribution_config(authority),

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from delivery_helpers import COPY, OPERATOR, TEST_ADDRESS, UNITS, insert_letter, make_authority
+from support.delivery import COPY, OPERATOR, TEST_ADDRESS, UNITS, delivery_authority, insert_letter
 
 from cchc.core.authorities import Unit
 from cchc.core.errors import CchcError
@@ -28,7 +28,7 @@ EVERYONE = [u.email for u in UNITS] + [COPY["email"], OPERATOR["email"]]
 def _run(engine, server, letter, sleeps, authority=None, **request):
     return distribute(
         engine,
-        authority or make_authority(),
+        authority or delivery_authority(),
         "2023-08",
         server.settings(),
         Request(**request),
@@ -228,7 +228,7 @@ def test_a_recipient_outside_the_allowed_domains_is_refused_before_anything_is_s
 ):
     # The registry has a private address for Hưng Đạo's chairman; decisions.json carries none of its own.
     units = [*UNITS[:2], Unit("X-HD", "UBND xã Hưng Đạo", "commune", "Chủ tịch UBND xã", "hungdao@gmail.com")]
-    authority = make_authority(units)
+    authority = delivery_authority(units)
     path = letter.output_dir / "demo" / "2023-08" / "decisions.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     data["units"]["X-HD"]["email"] = None
@@ -343,7 +343,7 @@ def test_a_letter_without_a_number_is_not_sent_but_can_be_rehearsed(
     with pytest.raises(DeliveryError, match="chưa được cấp số"):
         distribute(
             sqlite_engine,
-            make_authority(),
+            delivery_authority(),
             "2023-09",
             smtp_server.settings(),
             output_dir=output_dir,
@@ -352,7 +352,7 @@ def test_a_letter_without_a_number_is_not_sent_but_can_be_rehearsed(
     assert smtp_server.handler.received == []
     result = distribute(
         sqlite_engine,
-        make_authority(),
+        delivery_authority(),
         "2023-09",
         smtp_server.settings(),
         Request(dry_run=True),

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
-from delivery_helpers import insert_letter
+from support.delivery import insert_letter
 
 from cchc.core.periods import TIMEZONE
 from cchc.core.wording import document_number_text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from delivery_helpers import insert_letter
+from support.delivery import insert_letter
 
 from cchc.delivery import ledger
 from cchc.delivery.status import distribution_report

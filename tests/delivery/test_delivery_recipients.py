@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
-from delivery_helpers import UNITS, make_authority, make_decisions
+from support.delivery import UNITS, delivery_authority, make_decisions
+from support.paths import SEED_AUTHORITY
 
 from cchc.core.authorities import Unit, load_authority
 from cchc.core.errors import ConfigError
 from cchc.delivery.errors import DeliveryError, RecipientRefused
 from cchc.delivery.recipients import check_allowed, distribution_config, plan_recipients, select
 
-SEED = Path(__file__).resolve().parents[2] / "scenarios" / "seed" / "tu-ky"
-
 
 def test_config_is_read_and_checked():
-    config = distribution_config(make_authority())
+    config = distribution_config(delivery_authority())
     assert config.allowed_domains == ("thu.gov.vn",)
     assert [c.email for c in config.copies] == ["btv@thu.gov.vn"]
     assert config.operators[0].name == "Bộ phận CCHC"
@@ -39,11 +36,11 @@ def test_config_is_read_and_checked():
 )
 def test_config_errors_name_the_key(overrides, message):
     with pytest.raises(ConfigError, match=message):
-        distribution_config(make_authority(**overrides))
+        distribution_config(delivery_authority(**overrides))
 
 
 def test_the_seed_authority_has_a_valid_distribution_block():
-    authority = load_authority(SEED)
+    authority = load_authority(SEED_AUTHORITY)
     config = distribution_config(authority)
     assert config.allowed_domains
     plan = plan_recipients(authority, None, config)
@@ -51,7 +48,7 @@ def test_the_seed_authority_has_a_valid_distribution_block():
     assert len([r for r in plan.recipients if "unit" in r.roles]) == len(authority.units) - len(
         plan.missing_email
     )
-    raw = yaml.safe_load((SEED / "authority.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((SEED_AUTHORITY / "authority.yaml").read_text(encoding="utf-8"))
     assert set(raw["distribution"]) <= {
         "sender_name",
         "reply_to",
@@ -69,7 +66,7 @@ def test_the_seed_authority_has_a_valid_distribution_block():
 
 
 def test_plan_orders_units_then_copies_then_operators_and_greets_heads_by_title():
-    authority = make_authority()
+    authority = delivery_authority()
     plan = plan_recipients(authority, make_decisions(), distribution_config(authority))
     assert [r.address for r in plan.recipients] == [
         "taichinh@thu.gov.vn",
@@ -86,7 +83,7 @@ def test_plan_orders_units_then_copies_then_operators_and_greets_heads_by_title(
 
 def test_one_address_is_one_recipient_whatever_its_roles():
     units = [*UNITS[:2], Unit("X-HD", "UBND xã Hưng Đạo", "commune", "Chủ tịch UBND xã", "HAKY@thu.gov.vn")]
-    authority = make_authority(units, operators=["haky@thu.gov.vn"])
+    authority = delivery_authority(units, operators=["haky@thu.gov.vn"])
     plan = plan_recipients(authority, None, distribution_config(authority))
     haky = [r for r in plan.recipients if r.key == "haky@thu.gov.vn"]
     assert len(haky) == 1
@@ -95,7 +92,7 @@ def test_one_address_is_one_recipient_whatever_its_roles():
 
 def test_units_without_an_address_are_reported_not_guessed():
     units = [*UNITS[:2], Unit("X-HD", "UBND xã Hưng Đạo", "commune", "Chủ tịch UBND xã", "")]
-    authority = make_authority(units)
+    authority = delivery_authority(units)
     decisions = make_decisions()
     decisions["units"]["X-HD"]["email"] = ""
     plan = plan_recipients(authority, decisions, distribution_config(authority))
@@ -105,7 +102,9 @@ def test_units_without_an_address_are_reported_not_guessed():
 
 def test_addresses_outside_the_allowed_domains_are_all_named():
     units = [UNITS[0], Unit("X-HK", "UBND xã Hà Kỳ", "commune", "Chủ tịch UBND xã", "haky@gmail.com")]
-    authority = make_authority(units, copies=[{"name": "Báo Hải Dương", "email": "toasoan@baohaiduong.vn"}])
+    authority = delivery_authority(
+        units, copies=[{"name": "Báo Hải Dương", "email": "toasoan@baohaiduong.vn"}]
+    )
     config = distribution_config(authority)
     plan = plan_recipients(authority, None, config)
     with pytest.raises(RecipientRefused) as info:
@@ -118,19 +117,19 @@ def test_addresses_outside_the_allowed_domains_are_all_named():
 
 
 def test_subdomains_are_allowed_lookalikes_are_not():
-    config = distribution_config(make_authority(allowed_domains=["haiduong.gov.vn"]))
+    config = distribution_config(delivery_authority(allowed_domains=["haiduong.gov.vn"]))
     assert config.allows("a@tuky.haiduong.gov.vn") and config.allows("a@HAIDUONG.gov.vn")
     assert not config.allows("a@evilhaiduong.gov.vn") and not config.allows("a@haiduong.gov.vn.evil.com")
 
 
 def test_no_allowed_domains_means_no_sending():
-    config = distribution_config(make_authority(allowed_domains=[]))
+    config = distribution_config(delivery_authority(allowed_domains=[]))
     with pytest.raises(DeliveryError, match="allowed_domains"):
-        check_allowed(plan_recipients(make_authority(), None, config).recipients, config)
+        check_allowed(plan_recipients(delivery_authority(), None, config).recipients, config)
 
 
 def test_select_by_unit_code_or_address():
-    authority = make_authority()
+    authority = delivery_authority()
     recipients = plan_recipients(authority, None, distribution_config(authority)).recipients
     chosen = select(recipients, ["X-HD", "BTV@thu.gov.vn", " "])
     assert [r.address for r in chosen] == ["hungdao@thu.gov.vn", "btv@thu.gov.vn"]
@@ -143,7 +142,7 @@ def test_the_registry_address_wins_over_the_one_in_decisions_json():
         *UNITS[:2],
         Unit("X-HD", "UBND xã Hưng Đạo", "commune", "Chủ tịch UBND xã", "chutich.hd@thu.gov.vn"),
     ]
-    authority = make_authority(units)
+    authority = delivery_authority(units)
     plan = plan_recipients(authority, make_decisions(), distribution_config(authority))
     assert "chutich.hd@thu.gov.vn" in [r.address for r in plan.recipients]
     assert "hungdao@thu.gov.vn" not in [r.address for r in plan.recipients]

@@ -6,7 +6,7 @@ import argparse
 from types import SimpleNamespace
 
 import pytest
-from delivery_helpers import OPERATOR, make_authority
+from support.delivery import OPERATOR, delivery_authority
 
 from cchc.delivery import cli
 from cchc.delivery.distribute import SendPolicy, distribute
@@ -15,7 +15,7 @@ from cchc.delivery.notices import failure_alert_message, failure_alert_text, sen
 
 def test_summary_email_to_the_operators_lists_failures_and_unknowns(sqlite_engine, smtp_server, letter):
     smtp_server.handler.reject["haky@thu.gov.vn"] = "550 5.1.1 <haky@thu.gov.vn>: Recipient address rejected"
-    authority = make_authority()
+    authority = delivery_authority()
     result = distribute(
         sqlite_engine,
         authority,
@@ -106,35 +106,18 @@ def _args(letter, smtp_server, *extra: str) -> argparse.Namespace:
 @pytest.fixture
 def cli_letter(letter, sqlite_engine, tmp_path, monkeypatch):
     """The letter fixture plus a config folder with the demo authority, for the CLI."""
-    import yaml
-    from delivery_helpers import UNITS, distribution
+    from support.authorities import authority_document, write_config
+    from support.delivery import UNITS, distribution
 
-    folder = tmp_path / "config" / "demo"
-    folder.mkdir(parents=True)
-    (folder / "authority.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "id": "demo",
-                "level": "district",
-                "name": "huyện Thử",
-                "issuing_body": ["ỦY BAN NHÂN DÂN", "HUYỆN THỬ"],
-                "place": "Thử",
-                "document_symbol": "UBND-NV",
-                "signer": {"name": "Nguyễn Văn A"},
-                "recipients": ["Chủ tịch UBND các xã"],
-                "copies": ["Như trên"],
-                "portal": {"root_department_id": "D"},
-                "distribution": distribution(),
-            },
-            allow_unicode=True,
-        ),
-        encoding="utf-8",
+    document = authority_document(
+        "demo",
+        "huyện Thử",
+        "D",
+        recipients=["Chủ tịch UBND các xã"],
+        copies=["Như trên"],
+        distribution=distribution(),
     )
-    (folder / "units.csv").write_text(
-        "code,name,kind,head_title,email\n"
-        + "".join(f"{u.code},{u.name},{u.kind},{u.head_title},{u.email}\n" for u in UNITS),
-        encoding="utf-8",
-    )
+    write_config(tmp_path / "config" / "demo", document, UNITS)
     monkeypatch.setenv("CCHC_CONFIG_DIR", str(tmp_path / "config"))
     letter.url = sqlite_engine.url.render_as_string(hide_password=False)
     return letter
@@ -160,14 +143,14 @@ def test_cli_dry_run_then_real_then_report(cli_letter, smtp_server, capsys):
 
 
 def test_preview_and_approval_summary_send_nothing(sqlite_engine, smtp_server, letter):
-    from delivery_helpers import UNITS
+    from support.delivery import UNITS
 
     from cchc.core.authorities import Unit
     from cchc.delivery.preview import approval_summary, distribution_preview
 
     units = [*UNITS[:2], Unit("X-HD", "UBND xã Hưng Đạo", "commune", "Chủ tịch UBND xã", "hungdao@gmail.com")]
     preview = distribution_preview(
-        sqlite_engine, make_authority(units), "2023-08", output_dir=letter.output_dir
+        sqlite_engine, delivery_authority(units), "2023-08", output_dir=letter.output_dir
     )
     assert preview["document_number"] == "15/UBND-NV" and preview["recipients"] == 5 and preview["units"] == 3
     assert preview["refused"] == ["hungdao@gmail.com của UBND xã Hưng Đạo (X-HD)"]

@@ -6,7 +6,7 @@ import logging
 from types import SimpleNamespace
 
 import pytest
-from delivery_helpers import free_tcp_port
+from support.net import free_tcp_port
 
 from cchc.core.errors import ConfigError
 from cchc.delivery.errors import SmtpUnavailable

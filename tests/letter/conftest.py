@@ -1,7 +1,8 @@
 """Letter fixtures: the seed and a province after 2025, rendered once per session with real LibreOffice.
 
 LibreOffice is slow to start, so each scenario is converted to PDF once (session scope) and every
-test reads the same files; tests that need a variant render the DOCX only (``pdf=False``).
+test reads the same files; tests that need a variant render the DOCX only (``pdf=False``). A test that
+uses ``seed_letter`` or ``province_letter`` is marked ``libreoffice`` (tests/support/fixtures.py).
 """
 
 from __future__ import annotations
@@ -10,17 +11,9 @@ import datetime as dt
 import shutil
 
 import pytest
-import sqlalchemy as sa
-from letter_helpers import (
-    P12_PASSWORD,
-    PROVINCE_AUTHORITY,
-    PROVINCE_DECISIONS,
-    SEED_AUTHORITY,
-    SEED_DECISIONS,
-)
+from support.letters import P12_PASSWORD
+from support.paths import PROVINCE_AUTHORITY, PROVINCE_DECISIONS, SEED_AUTHORITY, SEED_DECISIONS
 
-# The letters' tables live on the warehouse MetaData; registering them here keeps the warehouse's
-# schema-vs-migrations test meaningful until cchc.warehouse.schema imports them itself.
 from cchc.letter.render import render_letter
 
 
@@ -110,22 +103,3 @@ def _no_signing_from_the_developer_shell(monkeypatch):
     monkeypatch.delenv("CCHC_SIGNING_P12", raising=False)
     monkeypatch.delenv("CCHC_SIGNING_PASSWORD", raising=False)
     monkeypatch.delenv("CCHC_SOFFICE", raising=False)
-
-
-# --- warehouse (SQLite and PostgreSQL), for the letter's record -------------------------------
-
-
-@pytest.fixture
-def empty_url(backend, request, tmp_path) -> str:
-    """An empty warehouse on the test's backend."""
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'warehouse.db'}"
-    url = request.getfixturevalue("pg_database")
-    engine = sa.create_engine(url, poolclass=sa.NullPool)
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    finally:
-        engine.dispose()
-    return url

@@ -6,8 +6,9 @@ import re
 
 from docx import Document
 from docx.oxml.ns import qn
-from letter_helpers import SEED_DECISIONS, load_json, run
 from PIL import Image
+from support.letters import load_json, run
+from support.paths import SEED_DECISIONS
 
 
 def _annex_table(document):

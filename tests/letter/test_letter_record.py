@@ -19,14 +19,6 @@ from cchc.warehouse.schema import document_numbers, letters, metadata
 TABLES = {"letters", "document_numbers"}
 
 
-@pytest.fixture
-def engine(empty_url):
-    upgrade(empty_url)
-    eng = engine_for(empty_url)
-    yield eng
-    eng.dispose()
-
-
 def test_0003_builds_what_the_tables_module_describes(engine):
     with engine.connect() as conn:
         assert TABLES <= set(sa.inspect(conn).get_table_names())
@@ -144,7 +136,7 @@ def test_command_line_renders_and_records(tmp_path, capsys):
     import json
     import shutil
 
-    from letter_helpers import SEED_AUTHORITY, SEED_DECISIONS
+    from support.paths import SEED_AUTHORITY, SEED_DECISIONS
 
     from cchc.letter import cli
 

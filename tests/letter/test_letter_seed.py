@@ -15,8 +15,9 @@ import pytest
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
-from letter_helpers import SEED_AUTHORITY, SEED_DECISIONS, SEED_LETTER, normalise, run
 from PIL import Image
+from support.letters import normalise, run
+from support.paths import SEED_AUTHORITY, SEED_DECISIONS, SEED_LETTER
 
 from cchc.core.files import sha256_file
 from cchc.letter import layout

@@ -10,15 +10,8 @@ from pathlib import Path
 
 import pytest
 from docx import Document
-from letter_helpers import (
-    PROVINCE_AUTHORITY,
-    SEED_AUTHORITY,
-    SEED_DECISIONS,
-    load_json,
-    normalise,
-    run,
-    write_json,
-)
+from support.letters import load_json, normalise, run, write_json
+from support.paths import PROVINCE_AUTHORITY, SEED_AUTHORITY, SEED_DECISIONS
 
 from cchc.core.authorities import load_authority
 from cchc.letter.errors import DecisionsError, LetterTemplateError, PdfConversionError, SigningError

@@ -282,6 +282,7 @@ def test_wrong_types_fail_naming_field():
 # ------------------------------------------------------------------------------------- authentication
 
 
+@pytest.mark.slow  # waits for real time to pass
 def test_token_refresh_after_expiry(start_simulator, data):
     sim = start_simulator(client_id="cchc", client_secret="s3cr3t", token_ttl=1)
     # A frozen clock: the client believes its token is still fresh, so the portal's 401 is what
@@ -301,6 +302,7 @@ def test_token_refresh_after_expiry(start_simulator, data):
     assert "s3cr3t" not in repr(client)
 
 
+@pytest.mark.slow  # waits for real time to pass
 def test_token_refreshed_before_expiry_by_clock(start_simulator, data):
     sim = start_simulator(client_id="cchc", client_secret="s3cr3t", token_ttl=1)
     client, _ = make_client(sim.base_url, client_id="cchc", client_secret="s3cr3t")
@@ -326,6 +328,7 @@ def test_wrong_secret_and_missing_credentials(start_simulator, data):
 # ------------------------------------------------------------------------------------- rate limits
 
 
+@pytest.mark.slow  # waits for real time to pass
 def test_client_rate_limit_keeps_under_portal_limit(start_simulator, data):
     sim = start_simulator(faults=Faults(rate_limit=8))
     # Real sleeps here: the point is the wall-clock spacing of requests from 4 parallel workers.
@@ -337,6 +340,7 @@ def test_client_rate_limit_keeps_under_portal_limit(start_simulator, data):
     assert len(codes) == 9 and 429 not in codes
 
 
+@pytest.mark.slow  # waits for real time to pass
 def test_without_client_limit_the_portal_limit_bites(start_simulator, data):
     # The counter-test: a parallel burst without the client-side bucket does trip the portal, and
     # the client still gets through by honouring Retry-After (slept for real: the portal's window

@@ -17,6 +17,7 @@ import yaml
 from cchc import cli
 from cchc.core.authorities import load_authority
 from cchc.core.errors import ExtractError, PeriodNotClosed, PortalError
+from cchc.core.fields import COUNT_FIELDS
 from cchc.core.periods import Period
 from cchc.portal import excel
 from cchc.portal.client import PortalClient
@@ -25,15 +26,6 @@ from cchc.portal.landing import Landing, verify
 from cchc.portal.simulator import Faults
 
 AUGUST = Period(2023, 8)
-COUNTS = (
-    "received",
-    "received_digitized",
-    "resolved",
-    "resolved_digitized",
-    "fee_dossiers",
-    "paid_online",
-    "web_posts",
-)
 
 
 def client_for(url: str, **kwargs) -> PortalClient:
@@ -48,7 +40,7 @@ def expected(data, period: str = "2023-08") -> list[dict]:
     return [
         {
             "unit_code": r["unit_code"],
-            **{c: r[c] for c in COUNTS},
+            **{c: r[c] for c in COUNT_FIELDS},
             "official_email_regular": r["official_email_regular"],
         }
         for r in data.rows
@@ -59,7 +51,7 @@ def expected(data, period: str = "2023-08") -> list[dict]:
 def as_records(table) -> list[dict]:
     out = []
     for row in table.to_dict("records"):
-        record = {"unit_code": row["unit_code"], **{c: int(row[c]) for c in COUNTS}}
+        record = {"unit_code": row["unit_code"], **{c: int(row[c]) for c in COUNT_FIELDS}}
         email = row["official_email_regular"]
         record["official_email_regular"] = None if email is None or str(email) == "<NA>" else bool(email)
         out.append(record)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from openapi_spec_validator import validate as validate_openapi
+from support.net import free_tcp_port
 
 from cchc.core.errors import ConfigError
 from cchc.portal.simulator import Faults, PortalSimulator
@@ -339,6 +339,7 @@ def test_token_endpoint_takes_basic_auth_and_refuses_wrong_credentials(start_sim
     assert grant.status_code == 400 and "'grant_type'" in grant.json()["message"]
 
 
+@pytest.mark.slow  # waits for real time to pass
 def test_a_token_expires_after_its_ttl(start_simulator, data):
     simulator = start_simulator(client_id="cchc", client_secret="s3cret-cchc", token_ttl=1)
     headers = {"Authorization": f"Bearer {token(simulator).json()['access_token']}"}
@@ -441,6 +442,7 @@ def test_latency_delays_every_api_answer(start_simulator, data):
     assert time.monotonic() - started >= 0.3
 
 
+@pytest.mark.slow  # waits for real time to pass
 def test_rate_limit_answers_429_over_the_rate_then_recovers(start_simulator, data):
     simulator = start_simulator(faults=Faults(rate_limit=3, retry_after=2))
     with requests.Session() as session:
@@ -529,14 +531,8 @@ def test_every_documented_answer_of_every_operation_conforms_to_the_spec(start_s
 # --- command line -------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _start_cli(config_dir: Path, *extra: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_tcp_port()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -568,6 +564,7 @@ def _start_cli(config_dir: Path, *extra: str, env: dict | None = None) -> tuple[
     pytest.fail("the simulator did not answer /healthz within 30 s")
 
 
+@pytest.mark.slow  # starts the simulator in a child process
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_cli_serves_until_a_signal_then_exits_0(config_dir, data, stop_signal):
     process, base = _start_cli(config_dir)
@@ -582,6 +579,7 @@ def test_cli_serves_until_a_signal_then_exits_0(config_dir, data, stop_signal):
     assert f"POST {PERIOD_STATUS} → 200" in stderr
 
 
+@pytest.mark.slow  # starts the simulator in a child process
 def test_cli_takes_the_client_secret_from_the_environment(config_dir, data):
     process, base = _start_cli(
         config_dir,

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.paths import SEED_CONFIG
 
 from cchc.core.authorities import Authority, load_authority
 from cchc.core.fields import COUNT_FIELDS
 
-SEED = Path(__file__).resolve().parents[2] / "scenarios" / "seed"
 AUTHORITY_ID = "tu-ky"
 AUGUST = "2023-08"
 HEADER = ["authority", "period", "unit_code", *COUNT_FIELDS, "official_email_regular", "source"]
@@ -21,14 +21,14 @@ HEADER = ["authority", "period", "unit_code", *COUNT_FIELDS, "official_email_reg
 
 def seed_rows(period: str) -> list[dict[str, str]]:
     """The seed month as the extract stage writes it: text cells, authority/period/source added."""
-    with (SEED / AUTHORITY_ID / "monthly.csv").open(encoding="utf-8", newline="") as handle:
+    with (SEED_CONFIG / AUTHORITY_ID / "monthly.csv").open(encoding="utf-8", newline="") as handle:
         rows = [r for r in csv.DictReader(handle) if r["period"] == period]
     return [{"authority": AUTHORITY_ID, "source": "api", **r} for r in rows]
 
 
 @pytest.fixture(scope="session")
 def authority() -> Authority:
-    return load_authority(SEED / AUTHORITY_ID)
+    return load_authority(SEED_CONFIG / AUTHORITY_ID)
 
 
 @pytest.fixture

@@ -20,6 +20,9 @@ from cchc.quality.result import CRITICAL, WARNING, ValidationFailed, ValidationI
 from cchc.quality.suites import suite_name
 from cchc.quality.validate import read_parent_totals, validate_extract, validated_frame
 
+# Great Expectations: seconds to import, about a second a validation; out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 AUGUST = "2023-08"
 Mutator = Callable[[list[dict[str, str]]], list[dict[str, str]]]
 

@@ -6,7 +6,7 @@ import argparse
 import json
 
 import pytest
-import yaml
+from support.authorities import edit_yaml
 
 from cchc.core.errors import ConfigError
 from cchc.rules import cli
@@ -60,10 +60,10 @@ def test_decide_prints_the_seed_decisions_from_a_fresh_checkout(seed_config, tmp
 
 
 def test_decide_refuses_an_invalid_rulebook_before_writing(seed_config, tmp_path):
-    path = seed_config / "tu-ky" / "authority.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["rules"] = {"versions": [{"valid_from": "2023-01-01", "low_month": 190}]}
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    edit_yaml(
+        seed_config / "tu-ky" / "authority.yaml",
+        rules={"versions": [{"valid_from": "2023-01-01", "low_month": 190}]},
+    )
     with pytest.raises(ConfigError, match="low_month"):
         run(
             "--config-dir",

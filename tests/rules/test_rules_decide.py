@@ -4,7 +4,7 @@ vertical agencies, several decisions per unit, and the letter's layout."""
 from __future__ import annotations
 
 import pytest
-from rules_helpers import figures, pct, rules_at, unit
+from support.decisions import figures, pct, rules_at, unit
 
 from cchc.rules.decide import decide_period_pure, decide_unit, directive_addressees, layout, shortfalls
 

@@ -4,17 +4,9 @@ vertical agencies, a rulebook version change between two months, history imports
 from __future__ import annotations
 
 import pytest
-from rules_helpers import (
-    GOOD,
-    LOW_PAYMENT,
-    PLAIN,
-    counts_by_unit,
-    history_rows,
-    load_period,
-    make_authority,
-    runs,
-    stored_rows,
-)
+from support.authorities import FOUR_UNITS, make_authority
+from support.decisions import GOOD, LOW_PAYMENT, PLAIN, counts_by_unit, history_rows, runs, stored_rows
+from support.warehouse import load_period
 
 from cchc.rules.history import import_history
 from cchc.rules.service import DecisionError, decide_period
@@ -31,7 +23,8 @@ def rows(**overrides):
 
 def test_fourth_criticism(engine, tmp_path):
     authority = make_authority(
-        tmp_path / "demo",
+        FOUR_UNITS,
+        folder=tmp_path / "demo",
         history=[("2023-04", "X-B", 1), ("2023-05", "X-B", 1), ("2023-06", "X-B", 1), ("2023-06", "X-C", 0)],
     )
     load_period(engine, authority, "2023-07", rows(X_B=LOW_PAYMENT))
@@ -48,7 +41,7 @@ def test_fourth_criticism(engine, tmp_path):
 
 
 def test_a_new_year_resets_the_count(engine, tmp_path):
-    authority = make_authority(tmp_path / "demo")
+    authority = make_authority(FOUR_UNITS, folder=tmp_path / "demo")
     periods = ("2023-11", "2023-12", "2024-01", "2024-02")
     for period in periods:
         load_period(engine, authority, period, rows(X_C=LOW_PAYMENT))
@@ -59,7 +52,7 @@ def test_a_new_year_resets_the_count(engine, tmp_path):
 
 
 def test_criticism_reset_never_counts_across_years(engine, tmp_path):
-    authority = make_authority(tmp_path / "demo", rules={"criticism_reset": "never"})
+    authority = make_authority(FOUR_UNITS, folder=tmp_path / "demo", rules={"criticism_reset": "never"})
     for period in ("2023-12", "2024-01"):
         load_period(engine, authority, period, rows(X_C=LOW_PAYMENT))
     decide_period(engine, authority, "2024-01", output_dir=tmp_path / "out")
@@ -68,7 +61,7 @@ def test_criticism_reset_never_counts_across_years(engine, tmp_path):
 
 
 def test_vertical_agency_is_requested_never_criticised_nor_counted(engine, tmp_path):
-    authority = make_authority(tmp_path / "demo")
+    authority = make_authority(FOUR_UNITS, folder=tmp_path / "demo")
     for period in ("2023-05", "2023-06"):
         load_period(engine, authority, period, rows(V_T=LOW_PAYMENT, X_B=LOW_PAYMENT))
         result = decide_period(engine, authority, period, output_dir=tmp_path / "out")
@@ -92,7 +85,9 @@ def test_vertical_agency_is_requested_never_criticised_nor_counted(engine, tmp_p
 def test_rulebook_version_change_between_two_months(engine, tmp_path):
     """Payment target 30% until July 2023, 60% from 1 August: the same 50% is fine in July, criticised in August."""
     authority = make_authority(
-        tmp_path / "demo", rules={"versions": [{"valid_from": "2023-08-01", "payment_target": 60}]}
+        FOUR_UNITS,
+        folder=tmp_path / "demo",
+        rules={"versions": [{"valid_from": "2023-08-01", "payment_target": 60}]},
     )
     half = (200, 195, 200, 200, 100, 50, 6)
     for period in ("2023-07", "2023-08"):
@@ -114,7 +109,7 @@ def test_rulebook_version_change_between_two_months(engine, tmp_path):
 
 
 def test_commended_units_and_groups_in_the_warehouse(engine, tmp_path):
-    authority = make_authority(tmp_path / "demo")
+    authority = make_authority(FOUR_UNITS, folder=tmp_path / "demo")
     load_period(engine, authority, "2023-06", rows(P_A=GOOD, X_C=GOOD))
     result = decide_period(engine, authority, "2023-06", output_dir=tmp_path / "out")
     assert result.document["sections"][0]["groups"] == [
@@ -128,11 +123,13 @@ def test_commended_units_and_groups_in_the_warehouse(engine, tmp_path):
 
 def test_history_import_is_idempotent_and_follows_the_file(engine, tmp_path):
     folder = tmp_path / "demo"
-    authority = make_authority(folder, history=[("2023-04", "X-B", 1), ("2023-05", "X-C", 1)])
+    authority = make_authority(
+        FOUR_UNITS, folder=folder, history=[("2023-04", "X-B", 1), ("2023-05", "X-C", 1)]
+    )
     first = import_history(engine, authority)
     assert (len(first.added), first.changed, first.removed) == (2, [], [])
     assert not import_history(engine, authority).touched
-    make_authority(folder, history=[("2023-04", "X-B", 2)])
+    make_authority(FOUR_UNITS, folder=folder, history=[("2023-04", "X-B", 2)])
     second = import_history(engine, authority)
     assert (second.added, second.changed, second.removed) == ([], ["2023-04 X-B"], ["2023-05 X-C"])
     assert history_rows(engine, "demo") == [("2023-04", "X-B", 2)]
@@ -140,7 +137,7 @@ def test_history_import_is_idempotent_and_follows_the_file(engine, tmp_path):
 
 def test_a_decided_period_overrides_its_history(engine, tmp_path):
     """History says X-B was criticised in May; the system decided May and criticised nobody."""
-    authority = make_authority(tmp_path / "demo", history=[("2023-05", "X-B", 1)])
+    authority = make_authority(FOUR_UNITS, folder=tmp_path / "demo", history=[("2023-05", "X-B", 1)])
     load_period(engine, authority, "2023-05", rows(X_B=(200, 195, 200, 200, 10, 6, 6)))  # 60%, few dossiers
     load_period(engine, authority, "2023-06", rows(X_B=LOW_PAYMENT))  # campaign 16/110: criticised
     assert counts_by_unit(decide_period(engine, authority, "2023-06", output_dir=tmp_path / "out")) == {
@@ -154,20 +151,24 @@ def test_a_decided_period_overrides_its_history(engine, tmp_path):
 def test_duplicate_history_rows_are_refused(engine, tmp_path):
     from cchc.core.errors import ConfigError
 
-    authority = make_authority(tmp_path / "demo", history=[("2023-04", "X-B", 1), ("2023-04", "X-B", 1)])
+    authority = make_authority(
+        FOUR_UNITS, folder=tmp_path / "demo", history=[("2023-04", "X-B", 1), ("2023-04", "X-B", 1)]
+    )
     with pytest.raises(ConfigError, match="history.csv: trùng dòng cho cùng kỳ và đơn vị: 2023-04 X-B"):
         import_history(engine, authority)
 
 
 def test_no_rates_yet_is_refused(engine, tmp_path):
-    authority = make_authority(tmp_path / "demo")
+    authority = make_authority(FOUR_UNITS, folder=tmp_path / "demo")
     with pytest.raises(DecisionError, match="chưa có tỷ lệ"):
         decide_period(engine, authority, "2023-06", output_dir=tmp_path / "out")
     assert runs(engine, "demo") == []
 
 
 def test_rates_computed_with_other_campaign_starts_are_refused(engine, tmp_path):
-    authority = make_authority(tmp_path / "demo", rules={"campaign_start": {"payment": {2023: "2023-06"}}})
+    authority = make_authority(
+        FOUR_UNITS, folder=tmp_path / "demo", rules={"campaign_start": {"payment": {2023: "2023-06"}}}
+    )
     load_period(engine, authority, "2023-06", rows())
     compute_rates(engine, "demo", "2023-06", {"payment": "2023-04"})
     with pytest.raises(DecisionError, match="payment: tỷ lệ tính từ 2023-04, bộ quy tắc quy định từ 2023-06"):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from rules_helpers import SEED
+from support.authorities import edit_yaml
+from support.paths import SEED_AUTHORITY
 
 from cchc.core.authorities import load_authority
 from cchc.core.errors import ConfigError
@@ -51,7 +52,7 @@ def test_no_payment_target_before_april_2023():
 
 
 def test_campaign_starts_payment_april_in_2023_january_later(tmp_path):
-    authority = load_authority(SEED)
+    authority = load_authority(SEED_AUTHORITY)
     assert campaign_starts_for(authority, "2023-08") == {
         "receipt": Period(2023, 1),
         "result": Period(2023, 1),
@@ -119,10 +120,10 @@ def test_version_ids_are_stable_and_depend_on_the_values(tmp_path):
 
 
 def test_authority_rules_from_authority_yaml(seed_config):
-    path = seed_config / "tu-ky" / "authority.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["rules"] = {"versions": [{"valid_from": "2023-08-01", "payment_target": 60}]}
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    edit_yaml(
+        seed_config / "tu-ky" / "authority.yaml",
+        rules={"versions": [{"valid_from": "2023-08-01", "payment_target": 60}]},
+    )
     authority = load_authority(seed_config / "tu-ky")
     book = load_rulebook(authority)
     assert book.rules_for("2023-07").payment_target == Decimal("30")
@@ -179,9 +180,7 @@ def test_invalid_overrides_are_refused_naming_the_key(overrides, message):
 
 def test_refusal_names_the_authority_file(seed_config):
     path = seed_config / "tu-ky" / "authority.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["rules"] = {"commend_receipt": 198.5}
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    edit_yaml(path, rules={"commend_receipt": 198.5})
     authority = load_authority(seed_config / "tu-ky")
     with pytest.raises(ConfigError) as caught:
         campaign_starts_for(authority, "2023-08")
@@ -230,14 +229,14 @@ def test_broken_yaml_is_refused(tmp_path):
 
 
 def test_seed_notes_give_the_operator_sentence():
-    authority = load_authority(SEED)
+    authority = load_authority(SEED_AUTHORITY)
     assert operator_note(authority, "2023-08") == "đã có sự tiến bộ ở 7/7 lĩnh vực"
     assert operator_note(authority, Period(2023, 7)) is None
 
 
 def test_notes_are_optional_and_checked(tmp_path):
     folder = tmp_path / "a"
-    shutil.copytree(SEED, folder)
+    shutil.copytree(SEED_AUTHORITY, folder)
     (folder / "notes.yaml").unlink()
     assert load_notes(folder) == {}
     (folder / "notes.yaml").write_text('"2023-13": "x"\n', encoding="utf-8")

@@ -12,13 +12,13 @@ import json
 import shutil
 
 import pytest
-from rules_helpers import SEED, counts_by_unit, fresh_url, history_rows, load_seed, runs, stored_rows
+from support.decisions import counts_by_unit, history_rows, runs, stored_rows
+from support.paths import SEED_AUTHORITY
+from support.warehouse import fresh_url, load_seed, migrated, sqlite_url
 
 from cchc.core.authorities import load_authority
-from cchc.core.db import engine_for
 from cchc.rules.service import decide_period
 from cchc.rules.store import read_stored
-from cchc.warehouse.migrate import upgrade
 
 AUGUST_COUNTS = {"X-HD": 2, "X-PK": 2, "X-DC": 3, "X-TD": 3}
 
@@ -26,10 +26,8 @@ AUGUST_COUNTS = {"X-HD": 2, "X-PK": 2, "X-DC": 3, "X-TD": 3}
 @pytest.fixture(scope="module")
 def seeded(backend, request, tmp_path_factory):
     """Seed loaded, history imported by decide_period, August decided."""
-    url = fresh_url(backend, request, tmp_path_factory.mktemp("seed"))
-    upgrade(url)
-    engine = engine_for(url)
-    authority = load_authority(SEED)
+    engine = migrated(fresh_url(backend, request, tmp_path_factory.mktemp("seed")))
+    authority = load_authority(SEED_AUTHORITY)
     load_seed(engine, authority)
     output = tmp_path_factory.mktemp("output")
     result = decide_period(engine, authority, "2023-08", run_id="scheduled__2023-09-01", output_dir=output)
@@ -232,7 +230,7 @@ def test_units_carry_figures_and_their_decisions(seeded):
     assert hk["figures"]["payment"]["campaign"]["text"] == "28,3%"
     import csv
 
-    monthly = csv.DictReader((SEED / "monthly.csv").open(encoding="utf-8"))
+    monthly = csv.DictReader((SEED_AUTHORITY / "monthly.csv").open(encoding="utf-8"))
     posts = next(
         int(r["web_posts"]) for r in monthly if r["period"] == "2023-08" and r["unit_code"] == "X-HK"
     )
@@ -342,9 +340,7 @@ def _without_history(seed_config):
 @pytest.fixture
 def bare(backend, request, tmp_path, seed_config):
     """The seed without history.csv, all months loaded, rates of April–August computed."""
-    url = fresh_url(backend, request, tmp_path)
-    upgrade(url)
-    engine = engine_for(url)
+    engine = migrated(fresh_url(backend, request, tmp_path))
     authority = _without_history(seed_config)
     load_seed(engine, authority)
     yield engine, authority, tmp_path / "output"
@@ -374,7 +370,7 @@ def test_in_order_through_the_system_gives_the_history_counts(bare):
     # Every criticism the system stored for April–July is one history.csv lists, and no other.
     listed = sorted(
         (line.split(",")[0], line.split(",")[1])
-        for line in (SEED / "history.csv").read_text(encoding="utf-8").splitlines()[1:]
+        for line in (SEED_AUTHORITY / "history.csv").read_text(encoding="utf-8").splitlines()[1:]
     )
     stored = sorted(
         (r["period"], r["unit_code"])
@@ -421,9 +417,7 @@ def test_out_of_order_backfill_ends_with_the_in_order_counts(bare, tmp_path):
     assert document["units"]["X-TD"]["decisions"][-1]["count"] == 3
 
     # The same decisions as an in-order run, period by period (only run ids and causes differ).
-    in_order_url = fresh_url("sqlite", None, tmp_path)
-    upgrade(in_order_url)
-    reference = engine_for(in_order_url)
+    reference = migrated(sqlite_url(tmp_path))
     try:
         load_seed(reference, authority)
         for month in range(4, 9):
@@ -442,7 +436,7 @@ def test_importing_history_after_deciding_recounts_later_periods(bare, seed_conf
     """August decided with no history; history.csv then appears: August's counts are refreshed."""
     engine, authority, output = bare
     decide_period(engine, authority, "2023-08", output_dir=output)
-    shutil.copy(SEED / "history.csv", seed_config / "tu-ky" / "history.csv")
+    shutil.copy(SEED_AUTHORITY / "history.csv", seed_config / "tu-ky" / "history.csv")
     from cchc.rules.history import import_history
 
     imported = import_history(engine, authority, output_dir=output)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import pandas as pd
+from support.paths import SEED_AUTHORITY, SEED_CONFIG
 
 from cchc.core.authorities import load_authority, load_monthly
 from cchc.core.db import mask_url
 from cchc.warehouse import cli
 from cchc.warehouse.migrate import head_revision
-
-SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "seed" / "tu-ky"
 
 
 def run(*argv: str) -> int:
@@ -22,7 +20,7 @@ def run(*argv: str) -> int:
 
 
 def test_upgrade_load_and_rates(empty_url, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("CCHC_CONFIG_DIR", str(SCENARIO.parent))
+    monkeypatch.setenv("CCHC_CONFIG_DIR", str(SEED_CONFIG))
     assert run("current", "--url", empty_url) == 1
     assert "(trống)" in capsys.readouterr().out
     assert run("upgrade", "--url", empty_url) == 0
@@ -31,7 +29,7 @@ def test_upgrade_load_and_rates(empty_url, tmp_path, capsys, monkeypatch):
     )
     assert run("current", "--url", empty_url) == 0
 
-    authority = load_authority(SCENARIO)
+    authority = load_authority(SEED_AUTHORITY)
     rows = load_monthly(authority)
     for period in ("2023-07", "2023-08"):
         path = tmp_path / f"{period}.csv"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from warehouse_helpers import dump, make_frame
+from support.warehouse import dump, make_frame
 
 from cchc.warehouse.errors import LoadRefused
 from cchc.warehouse.load import list_loads, load_facts, read_facts, sync_units

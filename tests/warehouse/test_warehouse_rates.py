@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from warehouse_helpers import UNITS, make_authority, make_frame
+from support.authorities import UNITS, make_authority
+from support.warehouse import make_frame
 
 from cchc.core.errors import WarehouseError
 from cchc.core.percent import shown_percent

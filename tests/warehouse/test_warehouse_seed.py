@@ -1,57 +1,28 @@
 """The seed letter's figures (Tứ Kỳ, August 2023) come out of the warehouse exactly as printed.
 
 All of scenarios/seed/tu-ky/monthly.csv is loaded month by month through load_facts, the rates of
-2023-08 are computed in SQL, and every expectation of tests/test_seed_scenario.py (month, 8-month and
-01/4–31/8 campaign figures, district totals and their changes against July) is checked against them.
+2023-08 are computed in SQL, and every figure of the letter that tests/test_seed_scenario.py checks
+(month, 8-month and 01/4–31/8 campaign figures in support/seed_letter.py, district totals and their
+changes against July) is checked against them.
 """
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-import pandas as pd
 import pytest
-from warehouse_helpers import fresh_url
+from support.paths import SEED_AUTHORITY
+from support.seed_letter import COMMENDED, PAYMENT
+from support.warehouse import fresh_url, load_seed_months, migrated
 
-from cchc.core.authorities import load_authority, load_monthly
-from cchc.core.db import engine_for
+from cchc.core.authorities import load_authority
 from cchc.core.periods import Period
-from cchc.warehouse.load import load_facts, sync_units
-from cchc.warehouse.migrate import upgrade
 from cchc.warehouse.rates import authority_totals, compute_rates, index_rates, read_rates
-
-ROOT = Path(__file__).resolve().parents[2]
-SCENARIO = ROOT / "scenarios" / "seed" / "tu-ky"
-
-
-def _seed_expectations():
-    """tests/test_seed_scenario.py, loaded by path: one list of the letter's figures, not a copy."""
-    spec = importlib.util.spec_from_file_location(
-        "seed_letter_figures", ROOT / "tests" / "test_seed_scenario.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-SEED = _seed_expectations()
 
 
 @pytest.fixture(scope="module")
 def seed(backend, request, tmp_path_factory):
-    url = fresh_url(backend, request, tmp_path_factory.mktemp("seed"))
-    upgrade(url)
-    engine = engine_for(url)
-    authority = load_authority(SCENARIO)
-    rows = load_monthly(authority)
-    for month in range(1, 9):
-        period = f"2023-{month:02d}"
-        frame = pd.DataFrame(
-            [{**r, "authority": authority.id, "source": "api"} for r in rows if r["period"] == period]
-        )
-        sync_units(engine, authority, period)
-        result = load_facts(engine, authority.id, period, frame, f"seed-{period}", "api")
+    engine = migrated(fresh_url(backend, request, tmp_path_factory.mktemp("seed")))
+    authority = load_authority(SEED_AUTHORITY)
+    for result in load_seed_months(engine, authority):
         assert result.changed and result.rows == len(authority.units)
     computed = compute_rates(engine, authority.id, "2023-08", {"payment": Period(2023, 4)})
     assert computed.missing_periods == []
@@ -73,7 +44,7 @@ def test_district_totals_and_changes_against_july(seed):
     assert (totals["payment"]["text"], totals["payment"]["change_text"]) == ("80,2%", "tăng 29,86%")
 
 
-@pytest.mark.parametrize(("name", "receipt", "result", "payment"), SEED.COMMENDED)
+@pytest.mark.parametrize(("name", "receipt", "result", "payment"), COMMENDED)
 def test_commended_units(seed, name, receipt, result, payment):
     _, _, index, names = seed
     code = names[name]
@@ -97,7 +68,7 @@ def test_reminders_month_and_eight_months(seed):
     assert text(index, hung_dao, "receipt", "ytd") == "85,89%"
 
 
-@pytest.mark.parametrize(("name", "month", "campaign", "shortfall"), SEED.PAYMENT)
+@pytest.mark.parametrize(("name", "month", "campaign", "shortfall"), PAYMENT)
 def test_online_payment_month_and_campaign(seed, name, month, campaign, shortfall):
     _, _, index, names = seed
     code = names[name]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from warehouse_helpers import UNITS, dump, make_authority
+from support.authorities import UNITS, make_authority
+from support.warehouse import dump
 
 from cchc.warehouse.load import read_units, sync_units
 

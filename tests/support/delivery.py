@@ -1,18 +1,25 @@
-"""Test data for the delivery tests: a three-unit authority with its distribution lists, a small
-decisions.json in the contract's shape, and a letter row."""
+"""The delivery tests' authority: three units with their addresses, distribution lists, a decisions.json.
+
+P-TC is reminded, X-HK commended and reminded, X-HD criticised for the second time (``make_decisions``);
+the distribution block sends copies to the district's standing committee and a summary to the office;
+``insert_letter`` writes the letter row that rendering and recording would have left.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import socket
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from cchc.core.authorities import Authority, Signer, Unit
+from cchc.core.authorities import Authority, Unit
 from cchc.warehouse.schema import document_numbers, letters
+
+from .authorities import make_authority
+from .decisions import rules_at
 
 AUTHORITY_ID = "demo"
 PERIOD = "2023-08"
@@ -26,12 +33,6 @@ UNITS = [
 COPY = {"name": "Ban Thường vụ Huyện uỷ", "email": "btv@thu.gov.vn"}
 OPERATOR = {"name": "Bộ phận CCHC", "email": "cchc-office@thu.gov.vn"}
 TEST_ADDRESS = "thunghiem@thu.gov.vn"
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def distribution(**overrides: Any) -> dict[str, Any]:
@@ -49,20 +50,13 @@ def distribution(**overrides: Any) -> dict[str, Any]:
     return data
 
 
-def make_authority(units: list[Unit] | None = None, **dist: Any) -> Authority:
-    return Authority(
-        id=AUTHORITY_ID,
-        level="district",
-        name="huyện Thử",
-        issuing_body=["ỦY BAN NHÂN DÂN", "HUYỆN THỬ"],
-        place="Thử",
-        document_symbol="UBND-NV",
-        signer=Signer(name="Nguyễn Văn A"),
+def delivery_authority(units: list[Unit] | None = None, **dist: Any) -> Authority:
+    """huyện Thử with ``units`` (default ``UNITS``) and its distribution block (``dist`` overrides keys)."""
+    return make_authority(
+        units if units is not None else UNITS,
+        authority_id=AUTHORITY_ID,
         recipients=["Thủ trưởng các cơ quan chuyên môn thuộc UBND huyện", "Chủ tịch UBND các xã, thị trấn"],
         copies=["Như trên", "Ban Thường vụ Huyện uỷ", "Lưu: VT, NV"],
-        root_department_id="HD-DEMO",
-        units=list(units if units is not None else UNITS),
-        folder=None,  # type: ignore[arg-type]
         extra={"distribution": distribution(**dist)},
     )
 
@@ -93,11 +87,7 @@ def make_decisions() -> dict[str, Any]:
     X-HD criticised for the second time (payment month and campaign, and posts)."""
     units = {
         "P-TC": {
-            "code": "P-TC",
-            "name": "Phòng Tài chính - Kế hoạch huyện",
-            "kind": "department",
-            "head_title": "Trưởng phòng",
-            "email": "taichinh@thu.gov.vn",
+            **asdict(UNITS[0]),
             "official_email_regular": None,
             "figures": _figures(
                 ((12, 12, "100", "100%"), (90, 90, "100", "100%")),
@@ -108,11 +98,7 @@ def make_decisions() -> dict[str, Any]:
             "decisions": [{"kind": "remind", "section": "2.1", "metric": "payment", "reason": "low_month"}],
         },
         "X-HK": {
-            "code": "X-HK",
-            "name": "UBND xã Hà Kỳ",
-            "kind": "commune",
-            "head_title": "Chủ tịch UBND xã",
-            "email": "haky@thu.gov.vn",
+            **asdict(UNITS[1]),
             "official_email_regular": False,
             "figures": _figures(
                 ((309, 310, "99.68", "99,68%"), (2401, 2430, "98.81", "98,81%")),
@@ -126,11 +112,7 @@ def make_decisions() -> dict[str, Any]:
             ],
         },
         "X-HD": {
-            "code": "X-HD",
-            "name": "UBND xã Hưng Đạo",
-            "kind": "commune",
-            "head_title": "Chủ tịch UBND xã",
-            "email": "hungdao@thu.gov.vn",
+            **asdict(UNITS[2]),
             "official_email_regular": False,
             "figures": _figures(
                 ((200, 205, "97.56", "97,56%"), (1500, 1540, "97.4", "97,4%")),
@@ -157,15 +139,7 @@ def make_decisions() -> dict[str, Any]:
                 "payment": {"start": "2023-04", "end": "2023-08", "label": "từ ngày 01/4/2023-31/8/2023"},
             },
         },
-        "targets": {
-            "commend_receipt": "98.5",
-            "commend_result": "99",
-            "low_month": "90",
-            "low_ytd": "90",
-            "payment_target": "30",
-            "posts_required": 4,
-            "digitization_target": "100",
-        },
+        "targets": rules_at(PERIOD).targets_json(),
         "totals": {
             "receipt": {
                 "numerator": 521,

@@ -1,4 +1,4 @@
-"""Paths and small helpers of the letter tests (a module of its own: "conftest" is not importable by name)."""
+"""Letters in tests: the letter text compared as a reader sees it, JSON files, command output."""
 
 from __future__ import annotations
 
@@ -8,15 +8,7 @@ import subprocess
 import unicodedata
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE / "fixtures"
-ROOT = HERE.parents[1]
-SEED_AUTHORITY = ROOT / "scenarios" / "seed" / "tu-ky"
-SEED_DECISIONS = FIXTURES / "seed_decisions.json"
-SEED_LETTER = FIXTURES / "seed_letter.txt"  # the text of the real letter, as shipped in ../shared/seed/
-PROVINCE_AUTHORITY = FIXTURES / "province" / "quang-ninh"
-PROVINCE_DECISIONS = FIXTURES / "province_decisions.json"
-P12_PASSWORD = "mật-khẩu thử 123"
+P12_PASSWORD = "mật-khẩu thử 123"  # of the test signing certificate
 
 
 def normalise(text: str) -> str:
