@@ -11,6 +11,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import requests
 
 from cchc.pipeline.localrun import simulator
@@ -18,6 +19,7 @@ from cchc.pipeline.localrun import simulator
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "scenarios" / "seed"
 CALLS = 2000
+pytestmark = pytest.mark.slow  # a child process and thousands of calls: not for make test-fast
 DIGITIZED = "/api/v1/reporting/evaluation/dossier-digitized"
 
 

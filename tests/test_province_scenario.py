@@ -42,6 +42,9 @@ SUMMARY = (
 VERTICAL = ("Công an thành phố Hải Phòng", "Bảo hiểm xã hội thành phố Hải Phòng", "Thuế thành phố Hải Phòng")
 DISTRICT_WORDS = ("huyện", "thị trấn", "trưởng phòng")
 
+# The whole chain with LibreOffice and a mail server: not for make test-fast.
+pytestmark = pytest.mark.libreoffice
+
 
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFC", text)

@@ -10,15 +10,8 @@ import shutil
 import pytest
 import yaml
 from docx import Document
-from letter_helpers import (
-    PROVINCE_AUTHORITY,
-    PROVINCE_DECISIONS,
-    SEED_AUTHORITY,
-    SEED_DECISIONS,
-    load_json,
-    normalise,
-    write_json,
-)
+from support.letters import load_json, normalise, write_json
+from support.paths import PROVINCE_AUTHORITY, PROVINCE_DECISIONS, SEED_AUTHORITY, SEED_DECISIONS
 
 from cchc.core.authorities import load_authority
 from cchc.letter import layout

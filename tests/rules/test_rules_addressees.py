@@ -4,7 +4,7 @@ addressees (issue 11), pure, and what the operator's summary says of them."""
 from __future__ import annotations
 
 import pytest
-from rules_helpers import figures, rules_at, unit
+from support.decisions import figures, rules_at, unit
 
 from cchc.core.authorities import LetterSettings
 from cchc.rules.decide import decide_period_pure, directive_groups, directives_section
