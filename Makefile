@@ -77,7 +77,7 @@ demo: ## run the monthly job for the seed month (August 2023, Tứ Kỳ) on embe
 run: install ## run the DAGs for PERIOD=YYYY-MM on CONFIG_DIR=DIR [OUTPUT_DIR=DIR] in Airflow
 	$(BIN)/python -m cchc.pipeline.localrun --period $(PERIOD) --config-dir $(CONFIG_DIR) --output-dir $(OUTPUT_DIR)
 
-airflow: install ## start airflow standalone (UI on http://127.0.0.1:8080) with the same configuration
+airflow: install ## airflow standalone on the same configuration (UI on http://127.0.0.1:8080 or AIRFLOW__API__PORT), with the simulator and a mail sink
 	@scripts/airflow-standalone.sh
 
 clean: ## remove the embedded Airflow home, outputs and caches (keeps .venv)

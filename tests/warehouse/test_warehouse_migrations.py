@@ -36,6 +36,37 @@ def test_upgrade_from_empty_then_again(empty_url):
     assert upgrade(empty_url) == head_revision()  # idempotent
 
 
+# Each process waits for the same moment, then upgrades: the processes of runs that start side by side.
+CONCURRENT_UPGRADE = """
+import sys, time
+from cchc.warehouse.migrate import upgrade
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+print(upgrade(sys.argv[1]))
+"""
+
+
+def test_upgrades_started_side_by_side_all_succeed(empty_url):
+    """Two monthly runs starting together each upgrade a fresh warehouse: neither creates it twice."""
+    import subprocess
+    import sys
+    import time
+
+    at = str(time.time() + 3)  # after every interpreter has imported the package
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONCURRENT_UPGRADE, empty_url, at],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    results = [(*p.communicate(timeout=120), p.returncode) for p in procs]
+    assert [(code, out.strip()) for out, _, code in results] == [(0, head_revision())] * 3, [
+        err[-1500:] for _, err, _ in results
+    ]
+
+
 def test_sqlite_folder_is_created(tmp_path):
     url = f"sqlite:///{tmp_path / 'a' / 'b' / 'warehouse.db'}"
     upgrade(url)

@@ -7,7 +7,9 @@
         decisions.json                       the decisions (docs/decisions.md)
         letter.docx, letter.pdf, annex_chart.png   the period's current letter
         letters/<letter_id>/…                where each letter's own files live
-    <output>/mail/<period>/                  the local SMTP sink's messages (make demo, make airflow)
+    <output>/mail/<period>/                  the local SMTP sink's messages of make demo / make run
+    <output>/mail/airflow/                   the local SMTP sink's messages of make airflow (any period)
+    <output>/logs/                           logs of the helpers make run / make airflow start
     <output>/warehouse.db                    the embedded warehouse
     <inbox>/<authority>/<period>.xlsx        an Excel export dropped for the extract stage
 
@@ -40,6 +42,8 @@ PDF_NAME = "letter.pdf"
 CHART_NAME = "annex_chart.png"
 LETTERS_DIR = "letters"
 MAIL_DIR = "mail"
+STANDALONE_MAIL_DIR = "airflow"
+LOGS_DIR = "logs"
 WAREHOUSE_FILE = "warehouse.db"
 
 # Folder names of the configuration: letters, digits, '-' and '_' (no separator, no "..").
@@ -125,8 +129,18 @@ def under_output(stored: str | os.PathLike, output_dir: str | os.PathLike) -> Pa
 
 
 def mail_dir(output_dir: str | os.PathLike, period: Period | str) -> Path:
-    """Where the local SMTP sink of ``make demo`` / ``make airflow`` saves a period's messages."""
+    """Where the local SMTP sink of ``make demo`` / ``make run`` saves a period's messages."""
     return Path(output_dir) / MAIL_DIR / str(period)
+
+
+def standalone_mail_dir(output_dir: str | os.PathLike) -> Path:
+    """Where the local SMTP sink of ``make airflow`` saves every message, whatever its period."""
+    return Path(output_dir) / MAIL_DIR / STANDALONE_MAIL_DIR
+
+
+def helper_log(output_dir: str | os.PathLike, name: str) -> Path:
+    """A log of a helper process (the simulator, Airflow standalone): ``<output>/logs/<name>``."""
+    return Path(output_dir) / LOGS_DIR / name
 
 
 def inbox_file(inbox: str | os.PathLike, authority_id: str, period: Period | str) -> Path:

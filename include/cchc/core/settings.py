@@ -43,6 +43,19 @@ SOFFICE = "CCHC_SOFFICE"
 SIGNING_P12 = "CCHC_SIGNING_P12"
 SIGNING_PASSWORD = "CCHC_SIGNING_PASSWORD"
 TASK_RETRIES = "CCHC_TASK_RETRIES"
+SIMULATOR_PORT = "CCHC_SIMULATOR_PORT"
+
+# Airflow's own settings that ``make airflow`` (cchc.pipeline.standalone) reads or fills in for the
+# components it starts; Airflow itself reads them from the environment.
+AIRFLOW_HOME = "AIRFLOW_HOME"
+AIRFLOW_API_HOST = "AIRFLOW__API__HOST"
+AIRFLOW_API_PORT = "AIRFLOW__API__PORT"
+AIRFLOW_EXECUTION_API_URL = "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"
+AIRFLOW_AUTH_USERS = "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"
+AIRFLOW_PASSWORDS_FILE = "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"
+DEFAULT_AIRFLOW_API_HOST = "127.0.0.1"  # the embedded UI is for this machine only
+DEFAULT_AIRFLOW_API_PORT = 8080
+DEFAULT_AIRFLOW_USERS = "admin:admin"
 
 VARIABLES = {
     CONFIG_DIR: "thư mục cấu hình: một thư mục con cho mỗi cơ quan ban hành (bắt buộc khi chạy tác vụ)",
@@ -58,6 +71,7 @@ VARIABLES = {
     SIGNING_P12: "tệp chứng thư số PKCS#12 để ký PDF (pyHanko); không đặt thì không ký",
     SIGNING_PASSWORD: "mật khẩu của tệp chứng thư số",
     TASK_RETRIES: "số lần thử lại của mọi tác vụ (mặc định 2; make run đặt 0 để lỗi hiện ngay)",
+    SIMULATOR_PORT: "cổng của trình giả lập Cổng DVC mà make airflow khởi động (mặc định: một cổng còn trống)",
 }
 DEFAULT_OUTPUT_DIR = "output"
 DEFAULT_TASK_RETRIES = 2
@@ -123,6 +137,50 @@ class Settings:
     def output_dir(self) -> Path:
         path: Path = self._output_dir
         return path
+
+    @property
+    def simulator_port(self) -> int | None:
+        return self._port(SIMULATOR_PORT)
+
+    @property
+    def airflow_home(self) -> Path:
+        """Where Airflow keeps its configuration, metadata and logs (Airflow's own default: ~/airflow)."""
+        return self._path(AIRFLOW_HOME) or Path("~/airflow").expanduser()
+
+    @property
+    def airflow_api_host(self) -> str:
+        return self._text(AIRFLOW_API_HOST) or DEFAULT_AIRFLOW_API_HOST
+
+    @property
+    def airflow_api_port(self) -> int:
+        return self._port(AIRFLOW_API_PORT) or DEFAULT_AIRFLOW_API_PORT
+
+    @property
+    def airflow_execution_api_url(self) -> str | None:
+        return self._text(AIRFLOW_EXECUTION_API_URL)
+
+    @property
+    def airflow_users(self) -> str:
+        return self._text(AIRFLOW_AUTH_USERS) or DEFAULT_AIRFLOW_USERS
+
+    @property
+    def airflow_passwords_file(self) -> Path:
+        """Where Airflow's simple auth manager keeps the passwords it generates."""
+        return self._path(AIRFLOW_PASSWORDS_FILE) or (
+            self.airflow_home / "simple_auth_manager_passwords.json.generated"
+        )
+
+    def _port(self, name: str) -> int | None:
+        value = self._text(name)
+        if value is None:
+            return None
+        try:
+            port = int(value)
+        except ValueError as exc:
+            raise ConfigError(f"{name}='{value}' không phải số cổng") from exc
+        if not 0 < port < 65536:
+            raise ConfigError(f"{name}='{value}' không phải số cổng (1–65535)")
+        return port
 
     def secret(self, name: str) -> str | None:
         """A variable named by configuration (e.g. ``signing.password_env`` in authority.yaml)."""

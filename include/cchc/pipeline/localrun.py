@@ -20,7 +20,7 @@ import requests
 
 from cchc.core import settings
 from cchc.core.authorities import list_authority_ids
-from cchc.core.paths import PeriodFolder, mail_dir, warehouse_file
+from cchc.core.paths import PeriodFolder, helper_log, mail_dir, warehouse_file
 from cchc.core.periods import TIMEZONE, Period
 
 
@@ -31,13 +31,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def simulator(config_dir: Path, log_path: Path):
-    """The portal simulator as a child process, for as long as the run lasts.
+def simulator(config_dir: Path, log_path: Path, port: int | None = None):
+    """The portal simulator as a child process, for as long as the run lasts (on ``port``, else a free one).
 
     Its output goes to ``log_path``, never to a pipe: the simulator logs a line per request, and a
     pipe that nobody reads fills up (about 64 KiB) and then blocks every one of its handler threads.
     """
-    port = free_port()
+    port = port or free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file = log_path.open("ab")
     proc = subprocess.Popen(
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
 
     airflow("db", "migrate", env={**env, "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"})
     conf = json.dumps({"period": str(period)})
-    with _portal(env, config_dir, output_dir / "logs" / "simulator.log"), _mail(env, output_dir, period):
+    with _portal(env, config_dir, helper_log(output_dir, "simulator.log")), _mail(env, output_dir, period):
         # The monthly DAG's trigger of cchc_letters needs a scheduler; here the letters DAG is run
         # right after it instead, in the same way.
         airflow(
@@ -184,6 +184,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def sink_connection(port: int) -> str:
+    """The ``smtp_default`` connection (as ``AIRFLOW_CONN_SMTP_DEFAULT``) for the local sink on ``port``."""
+    return json.dumps(
+        {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": port,
+            "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "cchc-demo@localhost"},
+        }
+    )
+
+
 @contextmanager
 def _mail(env: dict[str, str], output_dir: Path, period: Period):
     """Without an smtp_default connection, a local SMTP sink that saves every message as an .eml file."""
@@ -196,14 +208,7 @@ def _mail(env: dict[str, str], output_dir: Path, period: Period):
 
     folder = mail_dir(output_dir, period)
     controller = sink.start(folder)
-    env[variable] = json.dumps(
-        {
-            "conn_type": "smtp",
-            "host": "127.0.0.1",
-            "port": controller.port,
-            "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "cchc-demo@localhost"},
-        }
-    )
+    env[variable] = sink_connection(controller.port)
     print(f"Hộp thư thử nghiệm SMTP tại 127.0.0.1:{controller.port}, lưu thư vào {folder}")
     try:
         yield

@@ -19,7 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Engine
 
-from cchc.core.db import engine_for, mask_text, mask_url
+from cchc.core.db import advisory_lock, engine_for, mask_text, mask_url
 from cchc.core.errors import WarehouseError
 from cchc.warehouse.schema import VERSION_TABLE
 
@@ -53,6 +53,9 @@ def _run(target: str | URL | Engine, action: str, revision: str) -> str | None:
     config = alembic_config()
     try:
         with engine.begin() as connection:
+            # Runs of different periods start side by side, each with upgrade_warehouse: on PostgreSQL
+            # the second waits here and then finds the schema at head, instead of creating it twice.
+            advisory_lock(connection, "cchc-warehouse-migrations")
             config.attributes["connection"] = connection
             getattr(command, action)(config, revision)
         return current_revision(engine)
