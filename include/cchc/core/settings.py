@@ -102,6 +102,10 @@ class _Variable:
             if not value.isdigit():
                 raise ConfigError(f"{self.name}='{value}' phải là số nguyên không âm")
             return int(value)
+        if self.kind == "port":
+            if not value.isdigit() or not 0 < int(value) < 65536:
+                raise ConfigError(f"{self.name}='{value}' không phải số cổng (1–65535)")
+            return int(value)
         return value
 
 
@@ -138,49 +142,25 @@ class Settings:
         path: Path = self._output_dir
         return path
 
-    @property
-    def simulator_port(self) -> int | None:
-        return self._port(SIMULATOR_PORT)
+    simulator_port = _Variable(SIMULATOR_PORT, "port")
+    airflow_api_host = _Variable(AIRFLOW_API_HOST, default=DEFAULT_AIRFLOW_API_HOST)
+    airflow_api_port = _Variable(AIRFLOW_API_PORT, "port", DEFAULT_AIRFLOW_API_PORT)
+    airflow_execution_api_url = _Variable(AIRFLOW_EXECUTION_API_URL)
+    airflow_users = _Variable(AIRFLOW_AUTH_USERS, default=DEFAULT_AIRFLOW_USERS)
+    _airflow_home = _Variable(AIRFLOW_HOME, "path")
+    _airflow_passwords_file = _Variable(AIRFLOW_PASSWORDS_FILE, "path")
 
     @property
     def airflow_home(self) -> Path:
         """Where Airflow keeps its configuration, metadata and logs (Airflow's own default: ~/airflow)."""
-        return self._path(AIRFLOW_HOME) or Path("~/airflow").expanduser()
-
-    @property
-    def airflow_api_host(self) -> str:
-        return self._text(AIRFLOW_API_HOST) or DEFAULT_AIRFLOW_API_HOST
-
-    @property
-    def airflow_api_port(self) -> int:
-        return self._port(AIRFLOW_API_PORT) or DEFAULT_AIRFLOW_API_PORT
-
-    @property
-    def airflow_execution_api_url(self) -> str | None:
-        return self._text(AIRFLOW_EXECUTION_API_URL)
-
-    @property
-    def airflow_users(self) -> str:
-        return self._text(AIRFLOW_AUTH_USERS) or DEFAULT_AIRFLOW_USERS
+        path: Path | None = self._airflow_home
+        return path or Path("~/airflow").expanduser()
 
     @property
     def airflow_passwords_file(self) -> Path:
         """Where Airflow's simple auth manager keeps the passwords it generates."""
-        return self._path(AIRFLOW_PASSWORDS_FILE) or (
-            self.airflow_home / "simple_auth_manager_passwords.json.generated"
-        )
-
-    def _port(self, name: str) -> int | None:
-        value = self._text(name)
-        if value is None:
-            return None
-        try:
-            port = int(value)
-        except ValueError as exc:
-            raise ConfigError(f"{name}='{value}' không phải số cổng") from exc
-        if not 0 < port < 65536:
-            raise ConfigError(f"{name}='{value}' không phải số cổng (1–65535)")
-        return port
+        path: Path | None = self._airflow_passwords_file
+        return path or self.airflow_home / "simple_auth_manager_passwords.json.generated"
 
     def secret(self, name: str) -> str | None:
         """A variable named by configuration (e.g. ``signing.password_env`` in authority.yaml)."""

@@ -162,7 +162,7 @@ def health(base_url: str) -> dict | None:
 
 def all_healthy(report: dict | None) -> bool:
     components = ("metadatabase", "scheduler", "triggerer", "dag_processor")
-    return bool(report) and all((report.get(c) or {}).get("status") == "healthy" for c in components)
+    return report is not None and all((report.get(c) or {}).get("status") == "healthy" for c in components)
 
 
 def logins(passwords_file: Path, users: str) -> dict[str, str]:
@@ -248,7 +248,7 @@ def metadata_connections(env: dict[str, str], log_path: Path) -> set[str]:
         rows = json.loads(result.stdout.decode("utf-8") or "[]")
     except ValueError:
         return set()
-    return {row.get("conn_id") for row in rows if isinstance(row, dict)}
+    return {str(row["conn_id"]) for row in rows if isinstance(row, dict) and row.get("conn_id")}
 
 
 @contextmanager
@@ -393,11 +393,7 @@ def startup_lines(stack: Stack) -> list[str]:
         f"xem {stack.passwords_file}"
     )
     first_user = next(iter(users), "admin")
-    lines = [
-        "",
-        f"{READY_LINE}.",
-        f"  Giao diện Airflow:       {stack.ui_url} (đăng nhập: {login})",
-    ]
+    lines = ["", f"{READY_LINE}.", f"  Giao diện Airflow:       {stack.ui_url} (đăng nhập: {login})"]
     if stack.portal:
         lines.append(f"  Trình giả lập Cổng DVC:  {stack.portal} (dữ liệu: {stack.config_dir})")
     if stack.mail_dir is not None:
@@ -443,10 +439,12 @@ def _serve(current: settings.Settings, stop: threading.Event) -> int:
     code = 0
     with started(current, stop) as stack:
         print("\n".join(startup_lines(stack)), flush=True)
+        proc = stack.proc
+        assert proc is not None  # started() yields a running standalone
         while not stop.wait(1):
-            if stack.proc.poll() is not None:
+            if proc.poll() is not None:
                 print(
-                    f"airflow standalone đã tự dừng (mã {stack.proc.returncode}); nhật ký {stack.log_path}:\n"
+                    f"airflow standalone đã tự dừng (mã {proc.returncode}); nhật ký {stack.log_path}:\n"
                     f"{_tail(stack.log_path)}",
                     file=sys.stderr,
                     flush=True,
