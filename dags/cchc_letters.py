@@ -1,21 +1,35 @@
 """
 ### Thư CCHC hằng tháng — soạn, duyệt, cấp số và gửi công văn (`cchc_letters`)
 
-Được DAG `cchc_monthly` kích hoạt sau khi đã có quyết định của kỳ (hoặc chạy tay với tham số
-`period` = `YYYY-MM`), cho từng cơ quan ban hành:
+Được DAG `cchc_monthly` kích hoạt cho từng cơ quan khi đã có quyết định của kỳ (hoặc chạy tay với
+tham số `period` = `YYYY-MM`). **Mỗi cơ quan chạy riêng** trong nhóm tác vụ `authority`: một cơ quan
+bị từ chối duyệt hay lỗi không giữ lại cơ quan khác.
 
-1. **render** — soạn bản thảo công văn (`letter.docx`, `letter.pdf`, phụ lục) từ `decisions.json`,
-   số văn bản để trống; chạy lại với cùng quyết định thì dùng lại công văn đã có;
-2. **gate → approval_body → approve** — khi cơ quan yêu cầu duyệt (`distribution.require_approval`),
-   tác vụ **Duyệt phát hành** chờ người duyệt trong giao diện Airflow (Approve / Reject); từ chối
-   hoặc quá hạn (72 giờ) thì không cấp số, không gửi;
-3. **issue** — cấp số văn bản từ sổ đăng ký theo năm (không nhảy số; thử lại dùng lại số đã cấp) và
-   ghi số vào DOCX, PDF;
-4. **distribute** — gửi thư tới từng người nhận đúng một lần (sổ gửi thư trong kho dữ liệu); tham số
-   `dry_run` gửi tất cả tới một địa chỉ thử nghiệm, `resend` gửi lại cho các đơn vị/địa chỉ chọn;
-5. **report** — gửi thư tổng hợp cho cán bộ vận hành; báo lỗi (đỏ) nếu có thư lỗi hoặc không rõ kết quả.
+Công văn đã phát hành là văn bản lưu trữ: chạy lại không bao giờ cấp số lại, sửa hay gửi lại cho
+người đã nhận.
 
-Mọi tác vụ lỗi đều gửi cảnh báo cho cán bộ vận hành qua kết nối `smtp_default`.
+1. **authority.hold** — giữ lượt: hai lần chạy cùng cơ quan, cùng kỳ không chạy chồng lên nhau;
+2. **authority.render** — công văn của lần chạy: dùng lại công văn đã phát hành nếu nội dung in ra
+   không đổi (chỉ gửi cho người chưa nhận, ví dụ địa chỉ vừa sửa); nếu số liệu đã thay đổi sau khi
+   phát hành thì **không gửi gì**, ghi `revision.json` và báo cán bộ vận hành những gì thay đổi (cũ →
+   mới); nếu chưa phát hành thì soạn bản thảo (`letters/<mã>/draft.pdf`, số để trống);
+3. **authority.approve** — **Duyệt phát hành** khi cơ quan yêu cầu duyệt (`distribution.require_approval`):
+   người duyệt của cơ quan nhận thư kèm bản thảo, duyệt hoặc từ chối trong Required Actions;
+   quá hạn (`approval_timeout_hours`, mặc định 72 giờ) là từ chối; điều được duyệt (mã nội dung, tệp
+   PDF) được ghi vào kho;
+4. **authority.issue** — kiểm tra nội dung vẫn đúng bản đã soạn (và đã duyệt), người nhận và tên miền
+   được phép, rồi mới cấp số từ sổ đăng ký theo năm (không nhảy số; thử lại dùng lại số đã cấp) và
+   ghi tệp có số `letters/<mã>/letter.pdf` — không bao giờ thay đổi sau đó; gửi thử không cấp số;
+5. **authority.distribute** — gửi thư tới từng người nhận đúng một lần (sổ gửi thư); `dry_run` gửi
+   tất cả tới địa chỉ thử nghiệm, `resend` gửi lại cho các đơn vị/địa chỉ chọn;
+6. **authority.report** — thư tổng hợp cho cán bộ vận hành; báo lỗi (đỏ) nếu có thư lỗi hay không rõ;
+7. **summary** — kết quả của từng cơ quan trong lần chạy.
+
+**Phát hành lại** (thay thế công văn đã phát hành): tham số `reissue` = true kèm `reissue_reason`; công
+văn mới được duyệt (nếu cơ quan yêu cầu), cấp số mới, ghi "Công văn này thay thế Công văn số …", công
+văn cũ chuyển sang "đã được thay thế".
+
+Mọi tác vụ lỗi đều gửi cảnh báo cho cán bộ vận hành của cơ quan qua kết nối `smtp_default`.
 Kết nối dùng: `cchc_warehouse`, `smtp_default`.
 """
 
@@ -23,10 +37,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.providers.standard.operators.hitl import ApprovalOperator
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, PokeReturnValue, dag, task, task_group
 
-from cchc.pipeline.dag_defaults import START_DATE, common_params, default_args
+from cchc.pipeline.approval import LetterApproval
+from cchc.pipeline.dag_defaults import HOLD_POKE_SECONDS, START_DATE, common_params, default_args
+
+SCOPE = "cchc_letters"
+LABEL = "{{ authority_id }}"
 
 
 @dag(
@@ -34,8 +51,9 @@ from cchc.pipeline.dag_defaults import START_DATE, common_params, default_args
     schedule=None,
     start_date=START_DATE,
     catchup=False,
-    # One distribution per letter at a time: the ledger's crash recovery relies on it.
-    max_active_runs=1,
+    # One run per authority and period at a time (authority.hold); the ledger's leases make two
+    # distributions of one letter safe anyway.
+    max_active_runs=16,
     default_args=default_args(),
     tags=["cchc", "letters"],
     doc_md=__doc__,
@@ -48,6 +66,18 @@ from cchc.pipeline.dag_defaults import START_DATE, common_params, default_args
         "resend": Param(
             [], type="array", title="Gửi lại cho", description="Mã đơn vị hoặc địa chỉ email cần gửi lại."
         ),
+        "reissue": Param(
+            False,
+            type="boolean",
+            title="Phát hành lại (thay thế công văn đã phát hành)",
+            description="Soạn công văn mới thay thế công văn đã phát hành của kỳ: cấp số mới, ghi rõ thay thế.",
+        ),
+        "reissue_reason": Param(
+            None,
+            type=["null", "string"],
+            title="Lý do phát hành lại",
+            description="Bắt buộc khi phát hành lại, ví dụ: số liệu tháng được Cổng DVC điều chỉnh ngày 10.",
+        ),
     },
 )
 def cchc_letters():
@@ -58,63 +88,73 @@ def cchc_letters():
 
         return tasks.plan(params, logical_date)
 
-    @task(map_index_template="{{ authority_id }}")
-    def render(job: dict, run_id=None) -> dict:
+    @task_group(group_id="authority", group_display_name="Cơ quan")
+    def authority(job: dict):
+        @task.sensor(
+            poke_interval=HOLD_POKE_SECONDS,
+            timeout=timedelta(days=6).total_seconds(),
+            mode="reschedule",
+            map_index_template=LABEL,
+        )
+        def hold(job: dict, run_id=None) -> PokeReturnValue:
+            from cchc.pipeline import tasks
+
+            tasks.label(job)
+            return PokeReturnValue(is_done=tasks.hold(job, SCOPE, run_id), xcom_value=job)
+
+        @task(map_index_template=LABEL)
+        def render(job: dict, params=None, run_id=None) -> dict:
+            from cchc.pipeline import tasks
+
+            tasks.label(job)
+            return tasks.render(job, params=params, run_id=run_id)
+
+        # Skipped when no approval is needed; Reject skips what follows.
+        @task(map_index_template=LABEL, trigger_rule="none_failed")
+        def issue(rendered: dict, params=None, logical_date=None, run_id=None) -> dict:
+            from cchc.pipeline import tasks
+
+            tasks.label(rendered)
+            return tasks.issue(rendered, params=params, logical_date=logical_date, run_id=run_id)
+
+        @task(map_index_template=LABEL, trigger_rule="none_failed")
+        def distribute(rendered: dict, params=None, run_id=None) -> dict:
+            from cchc.pipeline import tasks
+
+            tasks.label(rendered)
+            return tasks.distribute(rendered, params=params, run_id=run_id)
+
+        # Not retried: a retry would only send the operators' summary again.
+        @task(map_index_template=LABEL, retries=0)
+        def report(distributed: dict) -> dict:
+            from cchc.pipeline import tasks
+
+            tasks.label(distributed)
+            return tasks.report(distributed)
+
+        # Whatever happened, this run gives the authority's period back to the next one.
+        @task(map_index_template=LABEL, trigger_rule="all_done")
+        def release(job: dict, run_id=None) -> None:
+            from cchc.pipeline import tasks
+
+            tasks.label(job)
+            tasks.release(job, SCOPE, run_id)
+
+        rendered = render(hold(job))
+        approve = LetterApproval(task_id="approve", letter=rendered, retries=0, map_index_template=LABEL)
+        issued = issue(rendered)
+        sent = distribute(rendered)
+        approve >> issued >> sent
+        report(sent) >> release(job)
+
+    @task(trigger_rule="all_done")
+    def summary(jobs: list[dict], dag_run=None) -> dict:
         from cchc.pipeline import tasks
 
-        tasks.label(job)
-        return tasks.render(job, run_id=run_id)
+        return tasks.summary(jobs, "cchc_letters", dag_run.run_id, "authority")
 
-    @task.branch
-    def gate(rendered: list[dict]) -> str:
-        from cchc.pipeline import tasks
-
-        return "approval_body" if tasks.needs_approval(rendered) else "issue"
-
-    @task
-    def approval_body(rendered: list[dict]) -> str:
-        from cchc.pipeline import tasks
-
-        return tasks.approval_body(rendered)
-
-    approve = ApprovalOperator(
-        task_id="approve",
-        subject="Duyệt phát hành công văn CCHC kỳ {{ ti.xcom_pull(task_ids='plan')[0]['period'] }}",
-        body="{{ ti.xcom_pull(task_ids='approval_body') }}",
-        defaults="Reject",  # no answer before the timeout counts as a rejection
-        response_timeout=timedelta(hours=72),
-        retries=0,
-    )
-
-    @task(map_index_template="{{ authority_id }}", trigger_rule="none_failed_min_one_success")
-    def issue(job: dict, logical_date=None, run_id=None) -> dict:
-        from cchc.pipeline import tasks
-
-        tasks.label(job)
-        return tasks.issue(job, logical_date=logical_date, run_id=run_id)
-
-    @task(map_index_template="{{ authority_id }}")
-    def distribute(job: dict, params=None, run_id=None) -> dict:
-        from cchc.pipeline import tasks
-
-        tasks.label(job)
-        return tasks.distribute(job, params=params, run_id=run_id)
-
-    # Not retried: a retry would only send the operators' summary again.
-    @task(map_index_template="{{ authority_id }}", retries=0)
-    def report(job: dict) -> dict:
-        from cchc.pipeline import tasks
-
-        tasks.label(job)
-        return tasks.report(job)
-
-    rendered = render.expand(job=plan())
-    branch = gate(rendered)
-    body = approval_body(rendered)
-    issued = issue.expand(job=rendered)
-    branch >> [body, issued]
-    body >> approve >> issued
-    report.expand(job=distribute.expand(job=issued))
+    jobs = plan()
+    authority.expand(job=jobs) >> summary(jobs)
 
 
 cchc_letters()

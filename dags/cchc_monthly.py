@@ -1,26 +1,31 @@
 """
 ### Thư CCHC hằng tháng — số liệu và tỷ lệ (`cchc_monthly`)
 
-Mỗi tháng, cho từng cơ quan ban hành trong `CCHC_CONFIG_DIR`:
+Mỗi tháng, **mỗi cơ quan ban hành trong `CCHC_CONFIG_DIR` chạy riêng** trong nhóm tác vụ `authority`
+(một bản cho mỗi cơ quan): lỗi số liệu, nguồn trễ hay lỗi của một cơ quan chỉ dừng cơ quan đó.
 
 1. **upgrade_warehouse** — áp dụng các migration của kho dữ liệu (không bao giờ sửa tay);
-2. **plan** — xác định kỳ báo cáo (tháng trước ngày logic, giờ Việt Nam, hoặc tham số `period`
-   dạng `YYYY-MM` khi chạy tay) và đọc cấu hình các cơ quan; **plan_loads** thêm các tháng trước
-   trong năm mà kho chưa có (nạp bổ sung để tỷ lệ lũy kế đúng; tắt bằng tham số `backfill`);
-3. **wait_for_period_closed** — chờ Cổng DVC khóa số liệu của kỳ (cảm biến, chế độ reschedule);
-4. **extract** — lấy số liệu từ Cổng DVC (hoặc tệp Excel trong hộp thư đến), lưu nguyên văn mọi
-   phản hồi vào `raw/` kèm manifest, rồi ghi bảng chuẩn `extracted/extracted.csv`;
-5. **validate** — kiểm tra bằng Great Expectations; lỗi nghiêm trọng dừng lần chạy trước khi nạp
-   (log nêu rõ đơn vị, trường), cảnh báo được ghi lại; Data Docs ở `validation/`;
-6. **load** — nạp bảng đã kiểm tra vào kho (một giao dịch, có phiên bản, chạy lại không nhân đôi);
-7. **compute_rates** — tính tỷ lệ tháng, lũy kế năm và từ đầu đợt bằng SQL trong kho; cập nhật
-   Asset `cchc_rates`;
-8. **decide** — biểu dương / nhắc nhở / phê bình (lần thứ mấy trong năm) theo bộ quy tắc đang hiệu
-   lực; lưu vào kho và ghi `decisions.json`; cập nhật Asset `cchc_decisions`;
-9. **trigger_letters** — kích hoạt DAG `cchc_letters` (soạn thư → duyệt → cấp số → gửi) cho kỳ này.
+   **plan** — xác định kỳ báo cáo (tháng trước ngày logic, giờ Việt Nam, hoặc tham số `period`
+   dạng `YYYY-MM` khi chạy tay) và đọc cấu hình các cơ quan;
+2. **authority.hold** — giữ lượt: hai lần chạy cùng cơ quan, cùng kỳ không chạy chồng lên nhau (lần
+   sau chờ); các kỳ, các cơ quan khác chạy song song;
+3. **authority.plan_loads** — thêm các tháng trước trong năm mà kho chưa có (nạp bổ sung để tỷ lệ lũy
+   kế đúng; tắt bằng tham số `backfill`);
+4. **authority.wait_for_period_closed** — chờ Cổng DVC khóa số liệu (cảm biến, chế độ reschedule);
+5. **authority.extract** — lấy số liệu từ Cổng DVC (hoặc tệp Excel), lưu nguyên văn mọi phản hồi vào
+   `raw/` kèm manifest, rồi ghi bảng chuẩn `extracted/extracted.csv` của từng tháng;
+6. **authority.validate** — kiểm tra bằng Great Expectations; lỗi nghiêm trọng dừng cơ quan này trước
+   khi nạp (log nêu rõ tháng, đơn vị, trường), cảnh báo được ghi lại; Data Docs ở `validation/`;
+7. **authority.load** — nạp bảng đã kiểm tra vào kho (một giao dịch mỗi tháng, có phiên bản);
+8. **authority.compute_rates** — tính tỷ lệ tháng, lũy kế năm và từ đầu đợt bằng SQL trong kho (từ
+   chối, không ghi gì, khi thiếu tháng); cập nhật Asset `cchc_rates`;
+9. **authority.decide** — biểu dương / nhắc nhở / phê bình (lần thứ mấy trong năm, theo các công văn
+   đã phát hành) theo bộ quy tắc đang hiệu lực; ghi `decisions.json`; cập nhật Asset `cchc_decisions`;
+10. **authority.trigger_letters** — kích hoạt DAG `cchc_letters` cho cơ quan và kỳ này;
+11. **summary** — kết quả của từng cơ quan trong lần chạy (báo lỗi nếu có cơ quan không hoàn thành).
 
 Kết quả nằm dưới `CCHC_OUTPUT_DIR/<cơ quan>/<kỳ>/`. Mọi tác vụ lỗi đều gửi cảnh báo cho cán bộ vận
-hành qua `smtp_default`. Kết nối dùng: `cchc_portal`, `cchc_warehouse`, `smtp_default`.
+hành của cơ quan đó qua `smtp_default`. Kết nối dùng: `cchc_portal`, `cchc_warehouse`, `smtp_default`.
 """
 
 from __future__ import annotations
@@ -28,12 +33,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
-from airflow.sdk import Asset, CronTriggerTimetable, Param, PokeReturnValue, dag, task
+from airflow.sdk import Asset, CronTriggerTimetable, Param, PokeReturnValue, dag, task, task_group
 
-from cchc.pipeline.dag_defaults import START_DATE, common_params, default_args
+from cchc.pipeline.dag_defaults import HOLD_POKE_SECONDS, START_DATE, common_params, default_args
 
 RATES_ASSET = Asset(name="cchc_rates", uri="cchc://warehouse/rates")
 DECISIONS_ASSET = Asset(name="cchc_decisions", uri="cchc://warehouse/decisions")
+SCOPE = "cchc_monthly"
+LABEL = "{{ authority_id }}"
 
 
 @dag(
@@ -44,7 +51,8 @@ DECISIONS_ASSET = Asset(name="cchc_decisions", uri="cchc://warehouse/decisions")
     catchup=False,
     # A run waits in its sensor until the portal closes its period (up to five days): the scheduled
     # latest month must never hold back an operator's run of another month, so runs of different
-    # periods proceed side by side.
+    # periods go side by side; two runs of the same authority and period exclude each other
+    # (authority.hold).
     max_active_runs=16,
     default_args=default_args(),
     tags=["cchc", "monthly"],
@@ -68,79 +76,117 @@ def cchc_monthly():
         return tasks.plan(params, logical_date)
 
     @task
-    def plan_loads(targets: list[dict], params=None) -> list[dict]:
-        from cchc.pipeline import tasks
-
-        return tasks.plan_loads(targets, backfill=params.get("backfill", True))
-
-    @task
     def upgrade_warehouse() -> dict:
         from cchc.pipeline import tasks
 
         return tasks.upgrade_warehouse()
 
-    @task.sensor(poke_interval=600, timeout=timedelta(days=5).total_seconds(), mode="reschedule")
-    def wait_for_period_closed(job: dict) -> PokeReturnValue:
+    @task_group(group_id="authority", group_display_name="Cơ quan")
+    def authority(job: dict):
+        @task.sensor(
+            poke_interval=HOLD_POKE_SECONDS,
+            timeout=timedelta(days=6).total_seconds(),
+            mode="reschedule",
+            map_index_template=LABEL,
+        )
+        def hold(job: dict, run_id=None) -> PokeReturnValue:
+            from cchc.pipeline import tasks
+
+            tasks.label(job)
+            return PokeReturnValue(is_done=tasks.hold(job, SCOPE, run_id), xcom_value=job)
+
+        @task(map_index_template=LABEL)
+        def plan_loads(job: dict, params=None) -> dict:
+            from cchc.pipeline import tasks
+
+            tasks.label(job)
+            return tasks.plan_loads(job, backfill=params.get("backfill", True))
+
+        @task.sensor(
+            poke_interval=600,
+            timeout=timedelta(days=5).total_seconds(),
+            mode="reschedule",
+            map_index_template=LABEL,
+        )
+        def wait_for_period_closed(loads: dict) -> PokeReturnValue:
+            from cchc.pipeline import tasks
+
+            tasks.label(loads)
+            return PokeReturnValue(is_done=tasks.period_ready(loads), xcom_value=loads)
+
+        @task(map_index_template=LABEL)
+        def extract(loads: dict, run_id=None) -> dict:
+            from cchc.pipeline import tasks
+
+            tasks.label(loads)
+            return tasks.extract(loads, run_id=run_id)
+
+        @task(map_index_template=LABEL)
+        def validate(extracted: dict, run_id=None) -> dict:
+            from cchc.pipeline import tasks
+
+            tasks.label(extracted)
+            return tasks.validate(extracted, run_id=run_id)
+
+        @task(map_index_template=LABEL)
+        def load(validated: dict, run_id=None) -> dict:
+            from cchc.pipeline import tasks
+
+            tasks.label(validated)
+            return tasks.load(validated, run_id=run_id)
+
+        @task(map_index_template=LABEL, outlets=[RATES_ASSET])
+        def compute_rates(loaded: dict) -> dict:
+            from cchc.pipeline import tasks
+
+            tasks.label(loaded)
+            return tasks.rates(loaded)
+
+        @task(map_index_template=LABEL, outlets=[DECISIONS_ASSET])
+        def decide(rated: dict, run_id=None) -> dict:
+            from cchc.pipeline import tasks
+
+            tasks.label(rated)
+            return tasks.decide(rated, run_id=run_id)
+
+        @task(map_index_template=LABEL)
+        def letters_conf(decided: dict) -> dict:
+            from cchc.pipeline import tasks
+
+            tasks.label(decided)
+            return tasks.letters_conf(decided)
+
+        # Whatever happened, this run gives the authority's period back to the next one.
+        @task(map_index_template=LABEL, trigger_rule="all_done")
+        def release(job: dict, run_id=None) -> None:
+            from cchc.pipeline import tasks
+
+            tasks.label(job)
+            tasks.release(job, SCOPE, run_id)
+
+        held = hold(job)
+        decided = decide(compute_rates(load(validate(extract(wait_for_period_closed(plan_loads(held)))))))
+        trigger_letters = TriggerDagRunOperator(
+            task_id="trigger_letters",
+            trigger_dag_id="cchc_letters",
+            # One letters run per authority and period: its own approval, its own outcome.
+            trigger_run_id="{{ run_id }}__letters__{{ ti.map_index }}",
+            conf=letters_conf(decided),
+            wait_for_completion=False,
+            skip_when_already_exists=True,  # a retry finds its run there
+        )
+        trigger_letters >> release(job)
+
+    @task(trigger_rule="all_done")
+    def summary(jobs: list[dict], dag_run=None) -> dict:
         from cchc.pipeline import tasks
 
-        return PokeReturnValue(is_done=tasks.period_ready(job), xcom_value=job)
+        return tasks.summary(jobs, "cchc_monthly", dag_run.run_id, "authority")
 
-    @task(map_index_template="{{ authority_id }}")
-    def extract(job: dict, run_id=None) -> dict:
-        from cchc.pipeline import tasks
-
-        tasks.label(job)
-        return tasks.extract(job, run_id=run_id)
-
-    @task(map_index_template="{{ authority_id }}")
-    def validate(extracted: dict, run_id=None) -> dict:
-        from cchc.pipeline import tasks
-
-        tasks.label(extracted)
-        return tasks.validate(extracted, run_id=run_id)
-
-    @task(map_index_template="{{ authority_id }}")
-    def load(validated: dict, run_id=None) -> dict:
-        from cchc.pipeline import tasks
-
-        tasks.label(validated)
-        return tasks.load(validated, run_id=run_id)
-
-    @task(map_index_template="{{ authority_id }}", outlets=[RATES_ASSET])
-    def compute_rates(job: dict) -> dict:
-        from cchc.pipeline import tasks
-
-        tasks.label(job)
-        return tasks.rates(job)
-
-    @task(map_index_template="{{ authority_id }}", outlets=[DECISIONS_ASSET])
-    def decide(rated: dict, run_id=None) -> dict:
-        from cchc.pipeline import tasks
-
-        tasks.label(rated)
-        return tasks.decide(rated, run_id=run_id)
-
-    @task
-    def letters_conf(decided: list[dict]) -> dict:
-        from cchc.pipeline import tasks
-
-        return tasks.letters_conf(decided)
-
-    targets = plan()
-    loads = plan_loads(targets)
-    upgrade_warehouse() >> loads
-    ready = wait_for_period_closed.expand(job=loads)
-    loaded = load.expand(validated=validate.expand(extracted=extract.expand(job=ready)))
-    # Rates only for the run's own period, once every load (backfilled months included) is in.
-    rated = compute_rates.expand(job=targets)
-    loaded >> rated
-    decided = decide.expand(rated=rated)
-    TriggerDagRunOperator(
-        task_id="trigger_letters",
-        trigger_dag_id="cchc_letters",
-        conf=letters_conf(decided),
-        wait_for_completion=False,
-    )
+    jobs = plan()
+    groups = authority.expand(job=jobs)
+    upgrade_warehouse() >> groups
+    groups >> summary(jobs)
 
 
 cchc_monthly()

@@ -45,7 +45,7 @@ READY_TIMEOUT = 360.0
 RUN_TIMEOUT = 480.0
 STOP_TIMEOUT = 90.0
 # The letters run skips the approval branch: the seed authority needs no approval.
-SKIPPED_LETTER_TASKS = {"approval_body", "approve"}
+SKIPPED_LETTER_TASKS = {"authority.approve"}  # the seed authority needs no approval
 
 
 # --------------------------------------------------------------------------- processes

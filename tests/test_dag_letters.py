@@ -68,7 +68,7 @@ def test_every_recipient_gets_exactly_one_letter_and_a_rerun_sends_nothing(
 
     ok, states = run(letters_dag, {"period": "2023-08"})
     assert ok, states
-    assert states[("approve", -1)] == "skipped"  # the seed authority needs no approval
+    assert states[("authority.approve", 0)] == "skipped"  # the seed authority needs no approval
 
     letters = [m for m in messages(mailbox) if LETTER_SUBJECT in m["Subject"]]
     recipients = Counter(addr.addr_spec for m in letters for addr in m["To"].addresses)
@@ -84,7 +84,8 @@ def test_every_recipient_gets_exactly_one_letter_and_a_rerun_sends_nothing(
     body = ha_ky.get_body(("plain",)).get_content()
     assert "Chủ tịch UBND xã Hà Kỳ" in body and "96,77%" in body and "28,3%" in body
 
-    issued = decided / "tu-ky" / "2023-08" / "letter.docx"
+    # The issued letter's own folder (letters/<letter_id>/), beside its draft.
+    [issued] = (decided / "tu-ky" / "2023-08" / "letters").glob("*/letter.docx")
     from cchc.letter.render import letter_text
 
     assert "Số: 01/UBND-NV" in letter_text(issued)

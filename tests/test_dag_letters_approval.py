@@ -32,6 +32,8 @@ pytestmark = pytest.mark.airflow
 DAG_ID = "cchc_letters"
 PERIOD = "2023-08"
 AUTHORITY = "tu-ky"
+# Every authority has its own approval, in the per-authority task group (issue 10).
+APPROVE = "authority.approve"
 # Past this, the approver gives up (and rejects, so dag.test() ends instead of waiting forever).
 AWAIT_TIMEOUT = 90.0
 # The hard bound of each test: pytest-timeout's SIGALRM interrupts dag.test() in the main thread.
@@ -121,7 +123,7 @@ class Approver(threading.Thread):
     def pending_request(self) -> dict | None:
         answer = self.api.get(
             f"/api/v2/dags/{DAG_ID}/dagRuns/~/hitlDetails",
-            params={"task_id": "approve", "response_received": False},
+            params={"task_id": APPROVE, "response_received": False},
         )
         if answer.status_code != 200:  # say, SQLite busy while a task writes: ask again
             self.last_poll_error = f"{answer.status_code} {answer.text[:300]}"
@@ -135,7 +137,7 @@ class Approver(threading.Thread):
     def respond(self, detail: dict, choice: str):
         ti = detail["task_instance"]
         return self.api.patch(
-            f"/api/v2/dags/{DAG_ID}/dagRuns/{ti['dag_run_id']}/taskInstances/approve/{ti['map_index']}/hitlDetails",
+            f"/api/v2/dags/{DAG_ID}/dagRuns/{ti['dag_run_id']}/taskInstances/{APPROVE}/{ti['map_index']}/hitlDetails",
             json={"chosen_options": [choice], "params_input": {}},
         )
 
@@ -246,11 +248,12 @@ def test_approval_through_the_api_releases_issue_and_distribution(letters_dag, a
     assert approver.response.json()["chosen_options"] == ["Approve"]
 
     assert dagrun.state == DagRunState.SUCCESS, states
-    for task_id in ("approval_body", "approve", "issue", "distribute", "report"):
-        assert states_of(states, task_id) == {"success"}, (task_id, states)
+    for task_id in ("approve", "issue", "distribute", "report"):
+        assert states_of(states, f"authority.{task_id}") == {"success"}, (task_id, states)
 
+    # Issued, then sent to every recipient: the letter's life says so (issue 10).
     (letter,) = letters(scenario["out"])
-    assert letter["status"] == "issued" and letter["document_number"] is not None
+    assert letter["status"] == "sent" and letter["document_number"] is not None
     number = letter["document_number"]
     assert document_numbers(scenario["out"]) == [(AUTHORITY, 2023, number, letter["letter_id"])]
 
@@ -268,7 +271,9 @@ def test_approval_through_the_api_releases_issue_and_distribution(letters_dag, a
 
     # The API shows who answered what.
     ti = approver.detail["task_instance"]
-    shown = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{ti['dag_run_id']}/taskInstances/approve/-1/hitlDetails")
+    shown = api.get(
+        f"/api/v2/dags/{DAG_ID}/dagRuns/{ti['dag_run_id']}/taskInstances/{APPROVE}/{ti['map_index']}/hitlDetails"
+    )
     assert shown.status_code == 200
     assert shown.json()["chosen_options"] == ["Approve"] and shown.json()["response_received"] is True
 
@@ -290,11 +295,14 @@ def test_rejection_through_the_api_issues_and_sends_nothing(letters_dag, api, sc
 
     # A rejection is an answer, not an error: the run ends green with everything after it skipped.
     assert dagrun.state == DagRunState.SUCCESS, states
-    assert states_of(states, "approve") == {"success"}, states
+    assert states_of(states, APPROVE) == {"success"}, states
     for task_id in ("issue", "distribute", "report"):
-        assert states_of(states, task_id) == {"skipped"}, (task_id, states)
+        assert states_of(states, f"authority.{task_id}") == {"skipped"}, (task_id, states)
 
     assert list(scenario["mail"].glob("*.eml")) == []
     assert document_numbers(scenario["out"]) == []
     assert deliveries(scenario["out"]) == []
-    assert [(row["status"], row["document_number"]) for row in letters(scenario["out"])] == [("draft", None)]
+    # The rejection is recorded (issue 10): the draft is "rejected", never numbered.
+    assert [(row["status"], row["document_number"]) for row in letters(scenario["out"])] == [
+        ("rejected", None)
+    ]

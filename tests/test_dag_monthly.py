@@ -137,7 +137,7 @@ def test_bad_data_stops_the_run_before_the_load(
     portal()
     ok, states = run(monthly_dag, {"period": "2023-08"}, datetime(2023, 9, 1, 7, 0, tzinfo=TIMEZONE))
     assert not ok
-    assert "failed" in {state for (task, _), state in states.items() if task == "validate"}
+    assert "failed" in {state for (task, _), state in states.items() if task == "authority.validate"}
     assert "2023-08" not in stored_periods(out)
     result = json.loads(
         (out / "tu-ky" / "2023-08" / "validation" / "result.json").read_text(encoding="utf-8")
@@ -172,7 +172,7 @@ def test_malformed_portal_answers_fail_the_run_and_keep_the_raw_data(
     portal(Faults_malformed())
     ok, states = run(monthly_dag, {"period": "2023-08"}, datetime(2023, 9, 2, 7, 0, tzinfo=TIMEZONE))
     assert not ok
-    assert states[("extract", 0)] == "failed"
+    assert states[("authority.extract", 0)] == "failed"
     period_dir = tmp_path / "out" / "tu-ky" / "2023-08"
     assert not (period_dir / "extracted" / "extracted.csv").exists()
     landed = [p for p in (period_dir / "raw").rglob("*") if p.is_file() and p.name != "manifest.jsonl"]

@@ -48,9 +48,12 @@ def test_rows_are_created_once_and_keep_their_state(engine, tmp_path):
         ("a@thu.gov.vn", "pending", 0),
         ("b@thu.gov.vn", "pending", 0),
     ]
-    assert ledger.claim(engine, rows[0].delivery_id)
-    assert not ledger.claim(engine, rows[0].delivery_id)  # already taken: a second runner gets nothing
-    ledger.record(engine, rows[0].delivery_id, "sent", 250, "2.0.0 Ok")
+    assert ledger.claim(engine, rows[0].delivery_id, "run-a")
+    assert not ledger.claim(
+        engine, rows[0].delivery_id, "run-b"
+    )  # already taken: a second runner gets nothing
+    assert not ledger.record(engine, rows[0].delivery_id, "sent", 250, "2.0.0 Ok", owner="run-b")  # not b's
+    assert ledger.record(engine, rows[0].delivery_id, "sent", 250, "2.0.0 Ok", owner="run-a")
     _, again = _ensure(engine, letter_id, planned)
     assert [r.delivery_id for r in again] == [r.delivery_id for r in rows]
     assert again[0].state == "sent" and again[0].attempts == 1 and again[0].smtp_code == 250
@@ -61,12 +64,24 @@ def test_rows_are_created_once_and_keep_their_state(engine, tmp_path):
 def test_sending_rows_become_unknown_at_the_start_of_a_run(engine, tmp_path):
     letter_id = insert_letter(engine, tmp_path, number=3)
     _, rows = _ensure(engine, letter_id, [_planned("a@thu.gov.vn")])
-    assert ledger.claim(engine, rows[0].delivery_id)  # ... and the process dies here
+    # ... and the process dies here: its lease runs out.
+    assert ledger.claim(engine, rows[0].delivery_id, "crashed-run", lease_seconds=-1)
     swept, again = _ensure(engine, letter_id, [_planned("a@thu.gov.vn")])
     assert [r.recipient for r in swept] == ["a@thu.gov.vn"] and swept[0].state == "unknown"
     assert again[0].state == "unknown"
-    assert not ledger.claim(engine, rows[0].delivery_id)  # unknown is never claimed
+    assert not ledger.claim(engine, rows[0].delivery_id, "next-run")  # unknown is never claimed
     assert ledger.settle_unknown(engine, letter_id, ["A@thu.gov.vn"], "sent") == 1
+    assert ledger.read(engine, letter_id)[0].state == "sent"
+
+
+def test_a_row_under_a_live_lease_is_not_swept(engine, tmp_path):
+    """Another run is sending it right now: its row must not become "unknown" under it."""
+    letter_id = insert_letter(engine, tmp_path, number=3)
+    _, rows = _ensure(engine, letter_id, [_planned("a@thu.gov.vn")])
+    assert ledger.claim(engine, rows[0].delivery_id, "live-run")
+    swept, again = _ensure(engine, letter_id, [_planned("a@thu.gov.vn")])
+    assert swept == [] and again[0].state == "sending" and again[0].lease_owner == "live-run"
+    assert ledger.record(engine, rows[0].delivery_id, "sent", 250, "Ok", owner="live-run")
     assert ledger.read(engine, letter_id)[0].state == "sent"
 
 
@@ -95,8 +110,8 @@ def test_report_counts_and_lists_every_state(engine, tmp_path):
         [("sent", 250, "Ok"), ("failed", 550, "5.1.1 no such user"), ("unknown", None, "mất kết nối")],
         strict=False,
     ):
-        ledger.claim(engine, row.delivery_id)
-        ledger.record(engine, row.delivery_id, state, code, answer)
+        ledger.claim(engine, row.delivery_id, "run")
+        ledger.record(engine, row.delivery_id, state, code, answer, owner="run")
     report = distribution_report(engine, ("demo", "2023-08"))
     assert report["counts"] == {"pending": 1, "sending": 0, "sent": 1, "failed": 1, "unknown": 1, "total": 4}
     assert report["document_number"] == 3 and report["letter_id"] == letter_id

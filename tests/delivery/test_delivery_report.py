@@ -139,7 +139,8 @@ def test_cli_dry_run_then_real_then_report(cli_letter, smtp_server, capsys):
     assert smtp_server.handler.received[-1].rcpt_tos == ["haky@thu.gov.vn"]
 
     assert cli.run_from_args(_args(cli_letter, smtp_server, "--report")) == 0
-    assert "đã gửi 11, lỗi 0, không rõ 0, chờ gửi 0 (tổng 11)" in capsys.readouterr().out
+    # Real deliveries only (issue 10): the five messages of the dry run are not the letter's deliveries.
+    assert "đã gửi 6, lỗi 0, không rõ 0, chờ gửi 0 (tổng 6)" in capsys.readouterr().out
 
 
 def test_preview_and_approval_summary_send_nothing(sqlite_engine, smtp_server, letter):

@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import pytest
 from support.authorities import FOUR_UNITS, make_authority
-from support.decisions import GOOD, LOW_PAYMENT, PLAIN, counts_by_unit, history_rows, runs, stored_rows
+from support.decisions import (
+    GOOD,
+    LOW_PAYMENT,
+    PLAIN,
+    counts_by_unit,
+    history_rows,
+    issue_period,
+    runs,
+    stored_rows,
+)
 from support.warehouse import load_period
 
 from cchc.rules.history import import_history
-from cchc.rules.service import DecisionError, decide_period
+from cchc.rules.service import DecisionError, decide_period, recount_after_issue
 from cchc.rules.store import read_stored
 from cchc.warehouse.rates import compute_rates
 
@@ -45,9 +54,10 @@ def test_a_new_year_resets_the_count(engine, tmp_path):
     periods = ("2023-11", "2023-12", "2024-01", "2024-02")
     for period in periods:
         load_period(engine, authority, period, rows(X_C=LOW_PAYMENT))
-    counts = [
-        counts_by_unit(decide_period(engine, authority, p, output_dir=tmp_path / "out")) for p in periods
-    ]
+    counts = []
+    for p in periods:
+        counts.append(counts_by_unit(decide_period(engine, authority, p, output_dir=tmp_path / "out")))
+        issue_period(engine, "demo", p)  # the month's letter went out: its criticisms count from now on
     assert counts == [{"X-C": 1}, {"X-C": 2}, {"X-C": 1}, {"X-C": 2}]
 
 
@@ -56,7 +66,9 @@ def test_criticism_reset_never_counts_across_years(engine, tmp_path):
     for period in ("2023-12", "2024-01"):
         load_period(engine, authority, period, rows(X_C=LOW_PAYMENT))
     decide_period(engine, authority, "2024-01", output_dir=tmp_path / "out")
-    decide_period(engine, authority, "2023-12", output_dir=tmp_path / "out")  # backfill: January recounted
+    decide_period(engine, authority, "2023-12", output_dir=tmp_path / "out")  # backfill
+    issue_period(engine, "demo", "2023-12")
+    recount_after_issue(engine, authority, tmp_path / "out")  # December went out: January recounted
     assert counts_by_unit(read_stored(engine, "demo", "2024-01")["decisions"]) == {"X-C": 2}
 
 
@@ -65,6 +77,7 @@ def test_vertical_agency_is_requested_never_criticised_nor_counted(engine, tmp_p
     for period in ("2023-05", "2023-06"):
         load_period(engine, authority, period, rows(V_T=LOW_PAYMENT, X_B=LOW_PAYMENT))
         result = decide_period(engine, authority, period, output_dir=tmp_path / "out")
+        issue_period(engine, "demo", period)
     sections = result.document["sections"]
     assert [(s["number"], s["kind"]) for s in sections] == [
         ("1", "criticise"),
@@ -144,7 +157,10 @@ def test_a_decided_period_overrides_its_history(engine, tmp_path):
         "X-B": 2
     }
     result = decide_period(engine, authority, "2023-05", output_dir=tmp_path / "out")
-    assert result.decisions == [] and result.recounted == ["2023-06"]
+    assert result.decisions == []
+    # May's letter goes out (it criticised nobody): it, not the history, is May's source now.
+    issue_period(engine, "demo", "2023-05")
+    assert sorted(recount_after_issue(engine, authority, tmp_path / "out").documents) == ["2023-06"]
     assert counts_by_unit(read_stored(engine, "demo", "2023-06")["decisions"]) == {"X-B": 1}
 
 
@@ -170,7 +186,7 @@ def test_rates_computed_with_other_campaign_starts_are_refused(engine, tmp_path)
         FOUR_UNITS, folder=tmp_path / "demo", rules={"campaign_start": {"payment": {2023: "2023-06"}}}
     )
     load_period(engine, authority, "2023-06", rows())
-    compute_rates(engine, "demo", "2023-06", {"payment": "2023-04"})
+    compute_rates(engine, "demo", "2023-06", {"payment": "2023-04"}, partial=True)
     with pytest.raises(DecisionError, match="payment: tỷ lệ tính từ 2023-04, bộ quy tắc quy định từ 2023-06"):
         decide_period(engine, authority, "2023-06", output_dir=tmp_path / "out")
     assert runs(engine, "demo") == []

@@ -354,11 +354,23 @@ def _all_counts(engine, authority_id):
     }
 
 
+def went_out(engine, authority, period: str, output):
+    """The period's letter is issued (escalation counts what went out: issue 10), and the later
+    months recounted as the issue task does; returns what that recount rewrote."""
+    from support.decisions import issue_period
+
+    from cchc.rules.service import recount_after_issue
+
+    issue_period(engine, authority.id, period)
+    return recount_after_issue(engine, authority, output)
+
+
 def test_in_order_through_the_system_gives_the_history_counts(bare):
     engine, authority, output = bare
     for month in range(4, 9):
         result = decide_period(engine, authority, f"2023-{month:02d}", output_dir=output)
         assert result.recounted == []
+        assert went_out(engine, authority, f"2023-{month:02d}", output).documents == {}
     assert counts_by_unit(result) == AUGUST_COUNTS
     assert _all_counts(engine, authority.id) == {
         "2023-04": {"P-TCKH": 1, "X-CL": 1, "X-HK": 1, "X-TS": 1, "X-TK": 1},
@@ -391,16 +403,14 @@ def test_out_of_order_backfill_ends_with_the_in_order_counts(bare, tmp_path):
     }  # nothing known before August yet
     assert [s["count"] for s in first.document["sections"] if s["kind"] == "criticise"] == [1]
 
-    july = decide_period(engine, authority, "2023-07", output_dir=output)
-    assert july.recounted == ["2023-08"]
-    assert counts_by_unit(read_stored(engine, authority.id, "2023-08")["decisions"]) == {
-        "X-HD": 2,
-        "X-PK": 1,
-        "X-DC": 2,
-        "X-TD": 2,
-    }
+    # Decided, not issued: July's criticisms do not count for August yet (issue 10).
+    decide_period(engine, authority, "2023-07", output_dir=output)
+    assert counts_by_unit(read_stored(engine, authority.id, "2023-08")["decisions"]) == counts_by_unit(first)
     for month in (5, 4, 6):
         decide_period(engine, authority, f"2023-{month:02d}", output_dir=output)
+    # The letters go out in order; each issue recounts the later months' drafts.
+    recounted = [sorted(went_out(engine, authority, f"2023-{m:02d}", output).documents) for m in (4, 5, 6, 7)]
+    assert "2023-08" in recounted[-1]
 
     assert _all_counts(engine, authority.id)["2023-08"] == AUGUST_COUNTS
     assert _all_counts(engine, authority.id)["2023-07"] == {"X-DC": 2, "X-HD": 1, "X-TD": 2}
@@ -416,12 +426,29 @@ def test_out_of_order_backfill_ends_with_the_in_order_counts(bare, tmp_path):
     ] == [("3", 2, "lần thứ hai", ["X-HD", "X-PK"]), ("4", 3, "lần thứ ba", ["X-DC", "X-TD"])]
     assert document["units"]["X-TD"]["decisions"][-1]["count"] == 3
 
+    # A letter that went out is frozen: a later recount that would change it is reported, not written.
+    stored_july = read_stored(engine, authority.id, "2023-07")["decisions_hash"]
+    from support.decisions import issue_period
+
+    from cchc.rules.escalation import recount
+
+    issue_period(engine, authority.id, "2023-08")
+    with engine.begin() as conn:  # pretend April's history had one more criticism of X-HD
+        conn.exec_driver_sql(
+            "INSERT INTO criticism_history (authority_id, period, unit_code, count, imported_at) "
+            "VALUES ('tu-ky', '2023-03', 'X-HD', 1, '2023-04-05')"
+        )
+        done = recount(conn, authority.id, "test")
+    assert done.documents == {} and "2023-08" in done.conflicts
+    assert read_stored(engine, authority.id, "2023-07")["decisions_hash"] == stored_july
+
     # The same decisions as an in-order run, period by period (only run ids and causes differ).
     reference = migrated(sqlite_url(tmp_path))
     try:
         load_seed(reference, authority)
         for month in range(4, 9):
             decide_period(reference, authority, f"2023-{month:02d}", output_dir=tmp_path / "reference")
+            went_out(reference, authority, f"2023-{month:02d}", tmp_path / "reference")
         for month in range(4, 9):
             period = f"2023-{month:02d}"
             assert (

@@ -124,3 +124,58 @@ def counts_by_unit(result) -> dict[str, int]:
     """unit → criticism count of a DecisionResult (or of a list of decisions)."""
     items = result.decisions if hasattr(result, "decisions") else result
     return {d.unit_code: d.count for d in items if d.kind == "criticise"}
+
+
+def issue_period(engine, authority_id: str, period: str, status: str = "issued") -> int:
+    """The period's letter went out: a letter row made from the period's current decision run, numbered
+    (escalation counts only what was issued, issue 10). ``status="rejected"`` records a draft the
+    approver rejected instead (never numbered, never counted)."""
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from cchc.warehouse.schema import decision_runs, letters
+
+    stamp = datetime(2023, 9, 5, tzinfo=UTC)
+    with engine.begin() as conn:
+        run_key = conn.execute(
+            sa.select(decision_runs.c.run_key).where(
+                decision_runs.c.authority_id == authority_id,
+                decision_runs.c.period == period,
+                decision_runs.c.is_current.is_(True),
+            )
+        ).scalar_one()
+        numbered = status != "rejected"
+        number = None
+        if numbered:
+            number = 1 + (
+                conn.execute(
+                    sa.select(sa.func.max(letters.c.document_number)).where(
+                        letters.c.authority_id == authority_id
+                    )
+                ).scalar()
+                or 0
+            )
+        conn.execute(
+            letters.update()
+            .where(letters.c.authority_id == authority_id, letters.c.period == period)
+            .values(is_current=False)
+        )
+        return conn.execute(
+            letters.insert().values(
+                authority_id=authority_id,
+                period=period,
+                status=status,
+                document_number=number,
+                issued_at=stamp if numbered else None,
+                decisions_hash="0" * 64,
+                rulebook_version="test",
+                docx_path="letter.docx",
+                docx_sha256="0" * 64,
+                signed=False,
+                run_id="test",
+                is_current=True,
+                created_at=stamp,
+                decision_run_key=run_key,
+            )
+        ).inserted_primary_key[0]

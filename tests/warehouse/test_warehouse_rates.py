@@ -214,5 +214,15 @@ def test_recompute_replaces_and_refuses_without_facts(three_months, authority):
 
 def test_missing_earlier_months_are_reported(engine, authority):
     _load(engine, authority, ("2024-03",))
-    result = compute_rates(engine, authority.id, "2024-03")
+    result = compute_rates(engine, authority.id, "2024-03", partial=True)
     assert result.missing_periods == ["2024-01", "2024-02"]
+
+
+def test_missing_earlier_months_are_refused_before_anything_is_written(engine, authority):
+    """Issue 10: no partial year-to-date rate is ever committed (the campaign starts neither)."""
+    _load(engine, authority, ("2024-03",))
+    with pytest.raises(WarehouseError, match="2024-01, 2024-02"):
+        compute_rates(engine, authority.id, "2024-03", {"payment": "2024-02"})
+    assert read_rates(engine, authority.id, "2024-03") == []
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(campaign_windows)).scalar() == 0

@@ -68,6 +68,16 @@ def publish(staged: list[Path], folder: Path) -> dict[str, str]:
     return hashes
 
 
+def move_folder(source: Path, target: Path) -> None:
+    """Rename a finished staging folder to its place (atomic on one file system). A folder already at
+    ``target`` is removed first: the caller knows nothing owns it (a run that never committed)."""
+    import shutil
+
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(source, target)
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

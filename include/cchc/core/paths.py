@@ -6,7 +6,9 @@
         validation/index.html …              Great Expectations Data Docs; validation/result.json the latest
         decisions.json                       the decisions (docs/decisions.md)
         letter.docx, letter.pdf, annex_chart.png   the period's current letter
-        letters/<letter_id>/…                where each letter's own files live
+        letters/<letter_id>/…                each letter's own files: draft.*, letter.* (issued, never
+                                             changed), decisions.json and authority.json it was made from
+        revision.json                        what changed since the issued letter (figures revised …)
     <output>/mail/<period>/                  the local SMTP sink's messages of make demo / make run
     <output>/mail/airflow/                   the local SMTP sink's messages of make airflow (any period)
     <output>/logs/                           logs of the helpers make run / make airflow start
@@ -41,6 +43,10 @@ DOCX_NAME = "letter.docx"
 PDF_NAME = "letter.pdf"
 CHART_NAME = "annex_chart.png"
 LETTERS_DIR = "letters"
+REVISION_NAME = "revision.json"
+DRAFT_STEM = "draft"
+LETTER_STEM = "letter"
+AUTHORITY_SNAPSHOT = "authority.json"
 MAIL_DIR = "mail"
 STANDALONE_MAIL_DIR = "airflow"
 LOGS_DIR = "logs"
@@ -98,13 +104,24 @@ class PeriodFolder:
     letter_docx = _Under(DOCX_NAME)
     letter_pdf = _Under(PDF_NAME)
     annex_chart = _Under(CHART_NAME)
+    revision_json = _Under(REVISION_NAME)
+    letters_dir = _Under(LETTERS_DIR)
 
     def validation_run(self, safe_run_id: str) -> Path:
         return self.validation_dir / VALIDATION_RUNS_DIR / f"{safe_run_id}.json"
 
     def letter_dir(self, letter_id: int | str) -> Path:
-        """The folder of one letter's own files (``letters/<letter_id>/``)."""
+        """The folder of one letter's own files (``letters/<letter_id>/``): its draft, the issued
+        files, and the decisions and authority lines it was made from."""
         return self.root / LETTERS_DIR / str(int(letter_id))
+
+    def letter_snapshot(self, letter_id: int | str) -> Path:
+        """The decisions.json the letter was made from, kept with it (what it printed)."""
+        return self.letter_dir(letter_id) / DECISIONS_NAME
+
+    def letter_authority(self, letter_id: int | str) -> Path:
+        """The printed lines of authority.yaml the letter was made with."""
+        return self.letter_dir(letter_id) / AUTHORITY_SNAPSHOT
 
     # -- stored paths
     def relative(self, path: str | os.PathLike) -> str:

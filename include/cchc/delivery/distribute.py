@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 from cchc.core import settings
 from cchc.core.authorities import Authority
 from cchc.core.db import mask_text
+from cchc.core.files import sha256_bytes
 from cchc.core.paths import PeriodFolder
 from cchc.core.periods import Period
 from cchc.delivery import ledger
@@ -43,6 +44,7 @@ from cchc.delivery.recipients import (
     select,
 )
 from cchc.delivery.send import SmtpSession, SmtpSettings, message_bytes
+from cchc.delivery.status import mark_sending, sync_letter_state
 from cchc.letter.decisions import read_decisions_file
 from cchc.letter.errors import DecisionsError
 from cchc.letter.records import LetterKey, LetterRef, default_paths, find_letter
@@ -63,6 +65,7 @@ class DistributionResult:
     document_number: str | None
     sent: list[str] = field(default_factory=list)  # sent by this run
     already_sent: list[str] = field(default_factory=list)  # sent by an earlier run: skipped
+    in_progress: list[str] = field(default_factory=list)  # held by another run sending at the same time
     failed: list[dict[str, Any]] = field(default_factory=list)
     unknown: list[dict[str, Any]] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)  # left for the next run (server unreachable)
@@ -177,6 +180,7 @@ class Prepared:
     envelope: dict[str, str]  # recipient key -> envelope address
     missing_email: list[str]
     test_address: str | None
+    pdf: bytes = b""
 
 
 def _letter_ref(
@@ -282,6 +286,7 @@ def prepare(
         envelope,
         plan.missing_email,
         target,
+        pdf or b"",
     )
 
 
@@ -303,6 +308,7 @@ def _ledger_rows(engine: Engine, prepared: Prepared) -> list[ledger.Delivery]:
     with engine.begin() as conn:
         require_head(conn)
         swept = ledger.sweep_sending(conn, ref.letter_id)
+        replaced = ledger.replace_corrected(conn, ref.letter_id, planned) if prepared.kind == "normal" else []
         rows = ledger.ensure_rows(
             conn,
             letter_id=ref.letter_id,
@@ -315,10 +321,16 @@ def _ledger_rows(engine: Engine, prepared: Prepared) -> list[ledger.Delivery]:
     for row in swept:
         log.error(
             "thư %s tới %s (%s) ở trạng thái 'không rõ': lần chạy trước dừng khi đang gửi; không tự gửi lại, "
-            "cần kiểm tra với người nhận rồi gửi lại (resend) nếu cần",
+            "cần kiểm tra với người nhận rồi gửi lại (resend) hoặc ghi nhận kết quả (cchc distribute --settle)",
             row.message_id,
             row.recipient,
             row.kind,
+        )
+    for row in replaced:
+        log.info(
+            "địa chỉ của %s đã đổi (%s → địa chỉ mới): thư cũ không còn được tính, địa chỉ mới sẽ nhận thư",
+            ", ".join(row.unit_codes),
+            row.recipient,
         )
     return rows
 
@@ -348,9 +360,16 @@ def distribute(*args: Any, policy: SendPolicy | None = None, **kwargs: Any) -> D
         envelope_to=prepared.test_address,
     )
     todo = []
+    stamp = ledger.now()
     for row in _ledger_rows(engine, prepared):
         if row.state == "sent":
             result.already_sent.append(row.recipient)
+        elif (
+            row.state == "sending"
+            and row.lease_expires_at is not None
+            and _aware(row.lease_expires_at) > stamp
+        ):
+            result.in_progress.append(row.recipient)  # another run holds it under a live lease
         elif row.state in ("unknown", "sending"):
             result.unknown.append(
                 _problem(row.recipient, row.smtp_code, row.smtp_answer or ledger.STUCK_NOTE)
@@ -358,7 +377,7 @@ def distribute(*args: Any, policy: SendPolicy | None = None, **kwargs: Any) -> D
         else:
             todo.append(row)
     log.info(
-        "%s kỳ %s (%s%s): %d thư cần gửi, %d đã gửi trước đó, %d không rõ",
+        "%s kỳ %s (%s%s): %d thư cần gửi, %d đã gửi trước đó, %d không rõ, %d do lần chạy khác đang gửi",
         authority.id,
         ref.period,
         prepared.kind,
@@ -366,22 +385,25 @@ def distribute(*args: Any, policy: SendPolicy | None = None, **kwargs: Any) -> D
         len(todo),
         len(result.already_sent),
         len(result.unknown),
+        len(result.in_progress),
     )
     if not todo:
         return result
 
-    session = SmtpSession(smtp, sleep=policy.sleep, max_attempts=attempts_limit, backoff_seconds=backoff)
+    real = prepared.kind != "test"  # a dry run never counts as the letter being sent
+    if real:
+        mark_sending(engine, ref.letter_id)
+    sender = _Sender(
+        engine,
+        SmtpSession(smtp, sleep=policy.sleep, max_attempts=attempts_limit, backoff_seconds=backoff),
+        attempts_limit,
+        result,
+        pdf_sha256=sha256_bytes(prepared.pdf) if prepared.pdf else None,
+    )
     try:
         for index, row in enumerate(todo):
             try:
-                _deliver(
-                    engine,
-                    session,
-                    row,
-                    message_bytes(prepared.messages[row.recipient]),
-                    attempts_limit,
-                    result,
-                )
+                sender.deliver(row, message_bytes(prepared.messages[row.recipient]))
             except SmtpUnavailable as exc:
                 result.pending.extend(r.recipient for r in todo[index:])
                 result.aborted = str(exc)
@@ -389,7 +411,9 @@ def distribute(*args: Any, policy: SendPolicy | None = None, **kwargs: Any) -> D
                 log.error("dừng gửi: %s; %d thư còn chờ gửi ở lần chạy sau", exc, len(todo) - index)
                 raise
     finally:
-        session.close()
+        sender.session.close()
+        if real:
+            sync_letter_state(engine, ref.letter_id)
     log.info(
         "%s kỳ %s: đã gửi %d, lỗi %d, không rõ %d (máy chủ thư %s, %d kết nối)",
         authority.id,
@@ -398,63 +422,82 @@ def distribute(*args: Any, policy: SendPolicy | None = None, **kwargs: Any) -> D
         len(result.failed),
         len(result.unknown),
         smtp.describe(),
-        session.connections,
+        sender.session.connections,
     )
     return result
+
+
+def _aware(stamp: datetime) -> datetime:
+    # SQLite hands back naive datetimes (stored in UTC); PostgreSQL aware ones.
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
 
 
 def _problem(recipient: str, code: int | None, answer: str | None) -> dict[str, Any]:
     return {"recipient": recipient, "smtp_code": code, "smtp_answer": answer or ""}
 
 
-def _deliver(
-    engine: Engine,
-    session: SmtpSession,
-    row: ledger.Delivery,
-    payload: bytes,
-    limit: int,
-    result: DistributionResult,
-) -> None:
-    """One ledger row through SMTP: temporary failures retried with backoff, the outcome committed."""
-    for attempt in range(1, limit + 1):
-        session.connect()  # before the claim: a server that cannot be reached leaves the row pending
-        if not ledger.claim(engine, row.delivery_id):
-            log.warning("thư tới %s đang được một lần chạy khác xử lý: bỏ qua", row.recipient)
-            return
-        outcome = session.attempt(payload, row.envelope_to)
-        answer = mask_text(outcome.answer)
-        if outcome.state == "sent":
-            ledger.record(engine, row.delivery_id, "sent", outcome.code, answer)
-            result.sent.append(row.recipient)
-            log.info("đã gửi %s tới %s: %s", row.message_id, row.envelope_to, outcome.text)
-            return
-        if outcome.state == "unknown":
-            ledger.record(engine, row.delivery_id, "unknown", outcome.code, answer)
-            result.unknown.append(_problem(row.recipient, outcome.code, answer))
+class _Sender:
+    """Ledger rows through one SMTP session, each under this run's lease: temporary failures retried
+    with backoff, every outcome committed by the run that holds the row."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        session: SmtpSession,
+        limit: int,
+        result: DistributionResult,
+        pdf_sha256: str | None,
+    ) -> None:
+        self.engine, self.session, self.limit, self.result = engine, session, limit, result
+        self.owner = uuid.uuid4().hex
+        self.pdf_sha256 = pdf_sha256
+
+    def _finish(self, row: ledger.Delivery, state: str, code: int | None, answer: str) -> None:
+        if not ledger.record(self.engine, row.delivery_id, state, code, answer, owner=self.owner):
             log.error(
-                "không rõ thư %s tới %s đã đến máy chủ hay chưa: %s", row.message_id, row.envelope_to, answer
+                "thư tới %s: lần chạy này không còn giữ dòng sổ gửi (đã quá hạn giữ chỗ); kết quả '%s' "
+                "không được ghi, xem trạng thái trong sổ",
+                row.recipient,
+                state,
             )
-            return
-        if outcome.state == "failed":
-            ledger.record(engine, row.delivery_id, "failed", outcome.code, answer)
-            result.failed.append(_problem(row.recipient, outcome.code, answer))
-            log.error("máy chủ thư từ chối thư tới %s: %s", row.envelope_to, outcome.text)
-            return
-        if attempt == limit:
-            note = f"{answer} (lỗi tạm thời, đã thử {limit} lần)"
-            ledger.record(engine, row.delivery_id, "failed", outcome.code, note)
-            result.failed.append(_problem(row.recipient, outcome.code, note))
-            log.error("gửi tới %s thất bại sau %d lần thử: %s", row.envelope_to, limit, outcome.text)
-            return
-        # Back to pending before waiting: a crash while waiting must not turn this row into "unknown".
-        ledger.record(engine, row.delivery_id, "pending", outcome.code, answer)
-        wait = session.delay(attempt)
-        log.warning(
-            "lỗi tạm thời khi gửi tới %s (lần %d/%d): %s; thử lại sau %.1f giây",
-            row.envelope_to,
-            attempt,
-            limit,
-            outcome.text,
-            wait,
-        )
-        session.sleep(wait)
+
+    def deliver(self, row: ledger.Delivery, payload: bytes) -> None:
+        result = self.result
+        for attempt in range(1, self.limit + 1):
+            self.session.connect()  # before the claim: a server that cannot be reached leaves the row pending
+            if not ledger.claim(self.engine, row.delivery_id, self.owner, pdf_sha256=self.pdf_sha256):
+                log.warning("thư tới %s đang được một lần chạy khác xử lý: bỏ qua", row.recipient)
+                result.in_progress.append(row.recipient)
+                return
+            outcome = self.session.attempt(payload, row.envelope_to)
+            answer = mask_text(outcome.answer)
+            if outcome.state == "sent":
+                self._finish(row, "sent", outcome.code, answer)
+                result.sent.append(row.recipient)
+                log.info("đã gửi %s tới %s: %s", row.message_id, row.envelope_to, outcome.text)
+                return
+            if outcome.state in ("unknown", "failed") or attempt == self.limit:
+                note = (
+                    answer
+                    if outcome.state in ("unknown", "failed")
+                    else f"{answer} (lỗi tạm thời, đã thử {self.limit} lần)"
+                )
+                state = "unknown" if outcome.state == "unknown" else "failed"
+                self._finish(row, state, outcome.code, note)
+                (result.unknown if state == "unknown" else result.failed).append(
+                    _problem(row.recipient, outcome.code, note)
+                )
+                log.error("gửi tới %s không thành (%s): %s", row.envelope_to, state, note)
+                return
+            # Back to pending before waiting: a crash while waiting must not turn this row into "unknown".
+            self._finish(row, "pending", outcome.code, answer)
+            wait = self.session.delay(attempt)
+            log.warning(
+                "lỗi tạm thời khi gửi tới %s (lần %d/%d): %s; thử lại sau %.1f giây",
+                row.envelope_to,
+                attempt,
+                self.limit,
+                outcome.text,
+                wait,
+            )
+            self.session.sleep(wait)

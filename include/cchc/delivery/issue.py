@@ -21,16 +21,21 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from cchc.core.authorities import Authority
 from cchc.core.db import advisory_lock, mask_text
-from cchc.core.paths import PeriodFolder
+from cchc.core.paths import DRAFT_STEM, LETTER_STEM, PeriodFolder, under_output
 from cchc.core.periods import TIMEZONE
 from cchc.delivery.errors import DeliveryError
-from cchc.letter.records import ISSUED, LetterKey, describe_key, find_letter, record_letter, select_letter
+from cchc.delivery.recipients import check_allowed, distribution_config, plan_recipients
+from cchc.letter.content import content_hash
+from cchc.letter.decisions import read_decisions_file
+from cchc.letter.lifecycle import is_numbered, move
+from cchc.letter.records import ISSUED, LetterKey, describe_key, letter_row, record_letter, select_letter
 from cchc.warehouse.migrate import require_head
 from cchc.warehouse.schema import document_numbers, letters
 
@@ -56,7 +61,7 @@ def _issue_once(conn: Connection, letter: LetterKey, issued_at: datetime) -> tup
         )
     ).first()
     if existing is not None:
-        if row["document_number"] != existing.number or row["status"] != ISSUED:
+        if row["document_number"] != existing.number or not is_numbered(row["status"]):
             _mark_issued(conn, letter_id, existing.number, existing.issued_at)  # repair a half-done issue
         return int(existing.number), False
     if not row["is_current"]:
@@ -84,10 +89,13 @@ def _issue_once(conn: Connection, letter: LetterKey, issued_at: datetime) -> tup
 
 
 def _mark_issued(conn: Connection, letter_id: int, number: int, issued_at: datetime) -> None:
-    conn.execute(
-        letters.update()
-        .where(letters.c.letter_id == letter_id)
-        .values(status=ISSUED, document_number=number, issued_at=issued_at)
+    move(
+        conn,
+        letter_id,
+        ISSUED,
+        values={"document_number": number, "issued_at": issued_at},
+        details={"document_number": number},
+        at=issued_at,
     )
 
 
@@ -128,9 +136,47 @@ def issue_letter(engine: Engine, letter: LetterKey, *, issued_at: datetime | Non
 @dataclass(frozen=True)
 class IssuedLetter:
     number: int
-    docx: Path | None
-    pdf: Path | None
-    kept_files: bool
+    docx: Path
+    pdf: Path
+    rendered: bool  # False when the numbered files were already there (a retry, or a letter reused)
+
+
+def check_before_number(
+    engine: Engine,
+    authority: Authority,
+    row: dict[str, Any],
+    folder: PeriodFolder,
+    *,
+    approval_required: bool,
+) -> None:
+    """Everything that must hold before a number is taken: the content is the draft's (and what the
+    approver approved), and every recipient may receive it. Raises ``DeliveryError``, taking nothing."""
+    where = f"công văn {authority.id} kỳ {row['period']} (bản ghi {row['letter_id']})"
+    decisions, _ = read_decisions_file(folder.decisions_json)
+    digest = content_hash(decisions, authority)
+    if row["content_hash"] and digest != row["content_hash"]:
+        raise DeliveryError(
+            f"{where}: quyết định hoặc cấu hình đã thay đổi sau khi soạn bản thảo (nội dung {digest[:12]}, bản thảo "
+            f"{row['content_hash'][:12]}): không cấp số, không gửi; chạy lại để soạn và duyệt bản thảo mới"
+        )
+    if approval_required:
+        if row["status"] != "approved":
+            raise DeliveryError(
+                f"{where}: cần được duyệt trước khi cấp số (đang ở trạng thái {row['status']})"
+            )
+        if (
+            row["approved_content_hash"] != row["content_hash"]
+            or row["approved_pdf_sha256"] != row["pdf_sha256"]
+        ):
+            raise DeliveryError(
+                f"{where}: nội dung hoặc tệp PDF khác bản đã được duyệt: không cấp số, không gửi; cần duyệt lại"
+            )
+    config = distribution_config(authority)
+    plan = plan_recipients(authority, decisions, config)
+    if not plan.recipients:
+        raise DeliveryError(f"{where}: không có người nhận nào có địa chỉ email: không cấp số")
+    units = decisions.get("units") or {}
+    check_allowed(plan.recipients, config, unit_names={c: u.get("name", c) for c, u in units.items()})
 
 
 def issue_with_files(
@@ -141,25 +187,64 @@ def issue_with_files(
     *,
     issued_at: datetime | None = None,
     run_id: str | None = None,
+    approval_required: bool | None = None,
 ) -> IssuedLetter:
-    """The letter's number (the same one on a retry), written into its DOCX and PDF.
+    """Issue a draft: checks first (``check_before_number``), then its number, then its numbered files.
 
-    Once sending has started, the files recipients got must stay exactly as they are: they are kept.
+    The numbered DOCX and PDF are rendered from the decisions the draft was made from (kept in the
+    letter's folder) into ``letters/<letter_id>/letter.*``, once: a retry finds them. A re-issue
+    marks the letter it replaces superseded.
     """
-    from cchc.delivery.status import distribution_report
     from cchc.letter.render import render_letter  # docxtpl, matplotlib: only when a letter is made
 
+    row = letter_row(engine, letter_id)
+    folder = PeriodFolder(output_dir, authority.id, row["period"])
+    if not is_numbered(row["status"]):
+        required = (
+            distribution_config(authority).require_approval
+            if approval_required is None
+            else approval_required
+        )
+        check_before_number(engine, authority, row, folder, approval_required=required)
     number = issue_letter(engine, letter_id, issued_at=issued_at)
-    ref = find_letter(engine, letter_id, output_dir=output_dir)
-    if distribution_report(engine, letter_id)["counts"].get("total"):
-        log.info("Công văn %s kỳ %s (số %s) đã bắt đầu gửi: giữ nguyên tệp", authority.id, ref.period, number)
-        return IssuedLetter(number, None, None, kept_files=True)
-    folder = PeriodFolder(output_dir, authority.id, ref.period)
+    row = letter_row(engine, letter_id)
+    target = folder.letter_dir(letter_id)
+    current_pdf = under_output(row["pdf_path"], output_dir) if row["pdf_path"] else None
+    if current_pdf is not None and current_pdf.name != f"{DRAFT_STEM}.pdf" and current_pdf.exists():
+        # The numbered files exist (a retry, or a letter reused): they went out, or will: never again.
+        return IssuedLetter(number, under_output(row["docx_path"], output_dir), current_pdf, rendered=False)
+    snapshot = folder.letter_snapshot(letter_id)
+    replaced = letter_row(engine, row["replaces_letter_id"]) if row["replaces_letter_id"] else None
     result = render_letter(
-        folder.decisions_json, authority, output_dir, document_number=number, run_id=run_id
+        snapshot if snapshot.exists() else folder.decisions_json,
+        authority,
+        output_dir,
+        document_number=number,
+        run_id=run_id,
+        folder=target,
+        stem=LETTER_STEM,
+        replaces=None
+        if replaced is None
+        else {"document_number": replaced["document_number"], "issued_at": replaced["issued_at"]},
     )
     record_letter(engine, result, letter_id=letter_id)
+    if replaced is not None and replaced["status"] != "superseded":
+        move(
+            engine,
+            int(replaced["letter_id"]),
+            "superseded",
+            reason=row["reason"],
+            run_id=run_id,
+            details={"replaced_by": letter_id, "document_number": number},
+        )
     log.info(
-        "Đã cấp số %s/%s cho công văn %s kỳ %s", number, authority.document_symbol, authority.id, ref.period
+        "Đã cấp số %s/%s cho công văn %s kỳ %s: %s",
+        number,
+        authority.document_symbol,
+        authority.id,
+        row["period"],
+        result.pdf_path,
     )
-    return IssuedLetter(number, result.docx_path, result.pdf_path, kept_files=False)
+    return IssuedLetter(
+        number, result.docx_path, result.pdf_path or target / f"{LETTER_STEM}.pdf", rendered=True
+    )

@@ -4,8 +4,15 @@ The algorithm (``cchc.delivery.distribute``) only ever moves a row forward, one 
 
     pending ──claim──▶ sending ──SMTP answer──▶ sent | failed | pending (temporary failure, retried)
                           │
-                          └── found at start of a run, or the connection died after the message's
-                              final dot: unknown (the server may hold it; never resent automatically)
+                          └── its lease expired (the run died mid-message), or the connection died
+                              after the message's final dot: unknown (the server may hold it; never
+                              resent automatically; ``settle_unknown`` records the operator's verdict)
+    a unit's row whose address was corrected ──▶ replaced (the new address gets its own row)
+
+A row in ``sending`` is leased: it names the run that holds it (``lease_owner``) until
+``lease_expires_at``. Recovery sweeps only expired leases, and an outcome is recorded only by the run
+that still holds the lease, so two runs at once (the DAG and the command line) never turn a message
+being delivered into "unknown" nor send it twice.
 
 ``kind`` is ``normal`` (the letter's distribution, ``batch`` empty), ``resend`` (an operator's resend to
 chosen recipients) or ``test`` (a dry run to the test address). A resend and a dry run carry a
@@ -18,7 +25,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +37,9 @@ from cchc.warehouse.schema import DELIVERY_KINDS, DELIVERY_STATES, deliveries
 
 # States a run (re)sends; ``unknown`` is left to the operator, ``sending`` is swept to unknown first.
 SENDABLE = ("pending", "failed")
+# How long a run holds a row it is sending: longer than one SMTP exchange, short enough that a dead
+# run's row is reported soon (the wait between retries is spent in ``pending``, not under a lease).
+LEASE_SECONDS = 600.0
 STUCK_NOTE = "lần chạy trước dừng giữa chừng khi đang gửi thư này: không rõ máy chủ đã nhận thư hay chưa"
 
 
@@ -81,6 +91,9 @@ class Delivery(Planned):
     updated_at: datetime | None
     last_attempt_at: datetime | None
     sent_at: datetime | None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    pdf_sha256: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Delivery:
@@ -93,7 +106,7 @@ class Delivery(Planned):
         out = dict(self.__dict__)
         out["unit_codes"] = list(self.unit_codes)
         out["roles"] = list(self.roles)
-        for key in ("created_at", "updated_at", "last_attempt_at", "sent_at"):
+        for key in ("created_at", "updated_at", "last_attempt_at", "sent_at", "lease_expires_at"):
             if out[key] is not None:
                 out[key] = out[key].isoformat()
         return out
@@ -107,26 +120,69 @@ def _insert(connection: Connection):
     raise NotImplementedError(connection.dialect.name)  # pragma: no cover - the engine refuses others
 
 
-def sweep_sending(connection: Connection, letter_id: int) -> list[Delivery]:
-    """Rows left in ``sending`` by a run that died mid-message become ``unknown``; returns them.
+def sweep_sending(connection: Connection, letter_id: int, at: datetime | None = None) -> list[Delivery]:
+    """Rows whose lease expired in ``sending`` (a run died mid-message) become ``unknown``; returns them.
 
     The server may have taken the message before the crash: sending it again could deliver it twice,
-    so the operator decides (a resend) after checking with the recipient.
+    so the operator decides (a resend, or ``settle_unknown``) after checking with the recipient. A row
+    another run holds under a live lease is left alone.
     """
+    stamp = at or now()
+    expired = sa.or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at < stamp)
     stuck = connection.execute(
-        sa.select(deliveries).where(deliveries.c.letter_id == letter_id, deliveries.c.state == "sending")
+        sa.select(deliveries).where(
+            deliveries.c.letter_id == letter_id, deliveries.c.state == "sending", expired
+        )
     ).all()
     if stuck:
         connection.execute(
             deliveries.update()
             .where(
-                deliveries.c.delivery_id.in_([r.delivery_id for r in stuck]), deliveries.c.state == "sending"
+                deliveries.c.delivery_id.in_([r.delivery_id for r in stuck]),
+                deliveries.c.state == "sending",
+                expired,
             )
-            .values(state="unknown", updated_at=now(), smtp_code=None, smtp_answer=STUCK_NOTE)
+            .values(
+                state="unknown",
+                updated_at=stamp,
+                smtp_code=None,
+                smtp_answer=STUCK_NOTE,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
         )
     return [
         replace(Delivery.from_row(r), state="unknown", smtp_code=None, smtp_answer=STUCK_NOTE) for r in stuck
     ]
+
+
+def replace_corrected(connection: Connection, letter_id: int, planned: Sequence[Planned]) -> list[Delivery]:
+    """A unit's earlier row whose address is no longer the unit's becomes ``replaced``; returns them.
+
+    The unit's corrected address gets a row of its own (and the letter); the old row stays in the
+    ledger as what happened, but no longer counts as the unit's delivery.
+    """
+    addresses = {p.recipient.casefold() for p in planned}
+    units = {code for p in planned for code in p.unit_codes}
+    rows = connection.execute(
+        sa.select(deliveries).where(
+            deliveries.c.letter_id == letter_id,
+            deliveries.c.kind == "normal",
+            deliveries.c.state.notin_(("replaced", "sending")),
+        )
+    ).all()
+    old = [
+        r
+        for r in rows
+        if r.recipient not in addresses and r.unit_codes and set(r.unit_codes.split(",")) <= units
+    ]
+    if old:
+        connection.execute(
+            deliveries.update()
+            .where(deliveries.c.delivery_id.in_([r.delivery_id for r in old]))
+            .values(state="replaced", updated_at=now())
+        )
+    return [replace(Delivery.from_row(r), state="replaced") for r in old]
 
 
 def ensure_rows(
@@ -182,25 +238,47 @@ def ensure_rows(
     return [by_recipient[p.recipient.casefold()] for p in planned]
 
 
-def claim(engine: Engine, delivery_id: int) -> bool:
-    """Mark one row ``sending`` (and count the attempt) before its message goes out; commits.
-
-    The update is conditional, so of two runs racing for the same row only one gets it.
-    """
+def claim(
+    engine: Engine,
+    delivery_id: int,
+    owner: str,
+    *,
+    lease_seconds: float = LEASE_SECONDS,
+    pdf_sha256: str | None = None,
+) -> bool:
+    """Lease one row (``sending``, owner, expiry) and count the attempt before its message goes out;
+    commits. The update is conditional, so of two runs racing for the same row only one gets it."""
     stamp = now()
     with engine.begin() as conn:
         result = conn.execute(
             deliveries.update()
             .where(deliveries.c.delivery_id == delivery_id, deliveries.c.state.in_(SENDABLE))
             .values(
-                state="sending", attempts=deliveries.c.attempts + 1, last_attempt_at=stamp, updated_at=stamp
+                state="sending",
+                attempts=deliveries.c.attempts + 1,
+                last_attempt_at=stamp,
+                updated_at=stamp,
+                lease_owner=owner,
+                lease_expires_at=stamp + timedelta(seconds=lease_seconds),
+                **({"pdf_sha256": pdf_sha256} if pdf_sha256 else {}),
             )
         )
         return result.rowcount == 1
 
 
-def record(engine: Engine, delivery_id: int, state: str, code: int | None, answer: str | None) -> None:
-    """Store the outcome of an attempt (``sent``, ``failed``, ``unknown``, or ``pending`` to retry); commits."""
+def record(
+    engine: Engine,
+    delivery_id: int,
+    state: str,
+    code: int | None,
+    answer: str | None,
+    owner: str | None = None,
+) -> bool:
+    """Store the outcome of an attempt (``sent``, ``failed``, ``unknown``, or ``pending`` to retry); commits.
+
+    Only while the row is still ``sending`` under this run's lease (``owner``): returns False, and
+    changes nothing, when it is not ours any more.
+    """
     if state not in DELIVERY_STATES:
         raise ValueError(state)
     stamp = now()
@@ -209,15 +287,16 @@ def record(engine: Engine, delivery_id: int, state: str, code: int | None, answe
         "smtp_code": code,
         "smtp_answer": (answer or "")[:2000],
         "updated_at": stamp,
+        "lease_owner": None,
+        "lease_expires_at": None,
     }
     if state == "sent":
         values["sent_at"] = stamp
+    ours = [deliveries.c.delivery_id == delivery_id, deliveries.c.state == "sending"]
+    if owner is not None:
+        ours.append(deliveries.c.lease_owner == owner)
     with engine.begin() as conn:
-        conn.execute(
-            deliveries.update()
-            .where(deliveries.c.delivery_id == delivery_id, deliveries.c.state == "sending")
-            .values(**values)
-        )
+        return conn.execute(deliveries.update().where(*ours).values(**values)).rowcount == 1
 
 
 def read(

@@ -265,3 +265,68 @@ def failure_alert_message(
     if isinstance(sender, str):
         sender = Address(addr_spec=sender)
     return _notice(subject, body, sender=sender, to=list(to))
+
+
+# ------------------------------------------------------------------------------ revision, approval
+
+
+def _operators(authority: Authority) -> list[Address]:
+    config = distribution_config(authority)
+    return [Address(display_name=c.name, addr_spec=c.email) for c in config.operators]
+
+
+def revision_message(
+    authority: Authority,
+    period: str,
+    document_number: int | None,
+    changes: Iterable[str],
+    report_path: str | None,
+    *,
+    sender: str,
+) -> EmailMessage:
+    """To the operators: the letter that went out no longer matches the recomputed decisions."""
+    config = distribution_config(authority)
+    number = (
+        document_number_text(document_number, authority.document_symbol) if document_number else "(chưa số)"
+    )
+    year, month = period.split("-")
+    lines = [
+        f"Công văn số {number} về cải cách hành chính tháng {int(month)}/{year} của UBND {authority.name} đã "
+        "phát hành, nhưng quyết định tính lại từ số liệu hiện có đã khác nội dung công văn.",
+        "",
+        "Công văn đã gửi giữ nguyên (là văn bản đã phát hành); lần chạy này không cấp số, không gửi thư nào.",
+        "",
+        "Những gì thay đổi (cũ → mới):",
+        *(f"- {line}" for line in changes),
+        "",
+    ]
+    if report_path:
+        lines += [f"Báo cáo chi tiết: {report_path}", ""]
+    lines.append(
+        "Nếu cần phát hành lại công văn thay thế, chạy DAG cchc_letters với tham số reissue = true và "
+        "nêu lý do (reissue_reason); công văn mới sẽ được cấp số mới và ghi rõ thay thế công văn cũ."
+    )
+    return _notice(
+        f"[CCHC] Số liệu tháng {int(month)}/{year} thay đổi sau khi phát hành công văn số {number}",
+        "\n".join(lines) + "\n",
+        sender=Address(display_name=sender_name(authority, config), addr_spec=sender),
+        to=_operators(authority),
+        authority_id=authority.id,
+    )
+
+
+def approval_request_message(
+    authority: Authority, config: Any, subject: str, body: str, pdf: bytes | None, *, sender: str
+) -> EmailMessage:
+    """To the authority's approvers: the draft to read (attached) and where to approve it."""
+    text = body + "\nDuyệt hoặc từ chối trong giao diện Airflow, mục Required Actions (Duyệt phát hành).\n"
+    message = _notice(
+        f"[CCHC] {subject}",
+        text,
+        sender=Address(display_name=sender_name(authority, config), addr_spec=sender),
+        to=[Address(display_name=c.name, addr_spec=c.email) for c in config.approvers],
+        authority_id=authority.id,
+    )
+    if pdf:
+        message.add_attachment(pdf, maintype="application", subtype="pdf", filename="Bản thảo công văn.pdf")
+    return message

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from cchc.core.authorities import Authority
+from cchc.core.wording import document_number_text
 from cchc.delivery.compose import MailContext, overview_lines
 from cchc.delivery.distribute import load_decisions
 from cchc.delivery.recipients import distribution_config, plan_recipients
-from cchc.letter.records import LetterKey, default_paths, find_letter
+from cchc.letter.records import LetterKey, default_paths, find_letter, letter_row
 
 
 def distribution_preview(
@@ -47,7 +48,13 @@ def distribution_preview(
             refused.append(f"{recipient.address} của {who}")
     ctx = MailContext(authority=authority, config=config, letter=ref, decisions=data, from_email="", pdf=b"")
     pdf_default, docx_default = default_paths(authority.id, ref.period, out)
+    row = letter_row(engine, ref.letter_id)
+    replaced = letter_row(engine, row["replaces_letter_id"]) if row["replaces_letter_id"] else None
     return {
+        "replaces": document_number_text(replaced["document_number"], authority.document_symbol)
+        if replaced and replaced["document_number"]
+        else None,
+        "reason": row["reason"],
         "letter_id": ref.letter_id,
         "authority": authority.id,
         "authority_name": authority.name,
@@ -69,8 +76,14 @@ def distribution_preview(
     }
 
 
-def approval_summary(preview: Mapping[str, Any], *, letter_url: str | None = None) -> str:
-    """The approval task's text (Markdown, Vietnamese) from ``distribution_preview``."""
+def approval_summary(
+    preview: Mapping[str, Any], *, letter_url: str | None = None, content_hash: str | None = None
+) -> str:
+    """The approval task's text (Markdown, Vietnamese) from ``distribution_preview``.
+
+    ``content_hash`` is the canonical hash of what the draft prints: the approval is recorded against
+    it, and the letter is issued only with that content.
+    """
     number = preview.get("document_number") or "chưa cấp số (sẽ cấp khi duyệt)"
     lines = [
         f"**Công văn biểu dương, nhắc nhở CCHC tháng {preview['period_label']} — UBND {preview['authority_name']}**",
@@ -80,6 +93,12 @@ def approval_summary(preview: Mapping[str, Any], *, letter_url: str | None = Non
         f"- Người nhận: {preview['recipients']} địa chỉ ({preview['units']} thủ trưởng cơ quan, đơn vị; "
         f"{len(preview['copies'])} nơi nhận để biết; {len(preview['operators'])} bộ phận theo dõi)",
     ]
+    if content_hash:
+        lines.append(f"- Mã nội dung bản thảo (để đối chiếu khi cấp số): `{content_hash[:16]}`")
+    if preview.get("replaces"):
+        lines.append(
+            f"- **Phát hành lại, thay thế công văn số {preview['replaces']}**: {preview.get('reason') or ''}"
+        )
     if preview.get("missing_email"):
         lines.append(f"- Đơn vị chưa có email (sẽ không nhận được): {', '.join(preview['missing_email'])}")
     if preview.get("refused"):

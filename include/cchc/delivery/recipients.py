@@ -13,7 +13,9 @@ domains may receive anything at all::
         - {name: Bộ phận CCHC, email: cchc@tuky.haiduong.gov.vn}   # or just the address
       allowed_domains: [tuky.haiduong.gov.vn]  # a domain also allows its sub-domains
       require_approval: false                  # "Duyệt phát hành" before issuing
-      approval_timeout_hours: 48               # no decision in time counts as a rejection
+      approvers:                               # who approves (Airflow user), told by email with the draft
+        - {name: Chánh Văn phòng, email: chanhvp@tuky.haiduong.gov.vn, user: chanhvp}
+      approval_timeout_hours: 48               # no decision in time counts as a rejection (default 72)
       test_address: thunghiem@tuky.haiduong.gov.vn  # where a dry run sends everything
       subject: "V/v … tháng {period_label}"    # optional: the letter's trích yếu by default; {summary} is it,
                                                # {period_label} is "8/2023"
@@ -49,6 +51,7 @@ _KEYS = {
     "operators",
     "allowed_domains",
     "require_approval",
+    "approvers",
     "approval_timeout_hours",
     "test_address",
     "subject",
@@ -62,6 +65,7 @@ _KEYS = {
 class Contact:
     name: str
     email: str
+    user: str | None = None  # an approver's Airflow user name (the approval task is assigned to it)
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class DistributionConfig:
     sender_name: str | None = None
     reply_to: str | None = None
     require_approval: bool = False
+    approvers: tuple[Contact, ...] = ()
     approval_timeout_hours: float | None = None
     test_address: str | None = None
     subject: str = DEFAULT_SUBJECT
@@ -145,10 +150,14 @@ def _contacts(value: Any, key: str, where: str, default_name: str) -> tuple[Cont
         if isinstance(item, str):
             out.append(Contact(default_name, validate_address(item, spot)))
         elif isinstance(item, Mapping) and item.get("email"):
-            unknown = set(item) - {"name", "email"}
+            allowed = {"name", "email", "user"} if key == "approvers" else {"name", "email"}
+            unknown = set(item) - allowed
             if unknown:
                 raise ConfigError(f"{spot}: khóa không biết: {', '.join(sorted(unknown))}")
-            out.append(Contact(str(item.get("name") or default_name), validate_address(item["email"], spot)))
+            user = str(item["user"]).strip() if item.get("user") else None
+            out.append(
+                Contact(str(item.get("name") or default_name), validate_address(item["email"], spot), user)
+            )
         else:
             raise ConfigError(f"{spot}: cần một địa chỉ email hoặc {{name: …, email: …}}")
     return tuple(out)
@@ -195,6 +204,7 @@ def distribution_config(authority: Authority) -> DistributionConfig:
         allowed_domains=tuple(d.strip().casefold().lstrip("@").rstrip(".") for d in domains),
         copies=_contacts(data.get("copies"), "copies", where, "Nơi nhận"),
         operators=_contacts(data.get("operators"), "operators", where, "Bộ phận cải cách hành chính"),
+        approvers=_contacts(data.get("approvers"), "approvers", where, "Người duyệt"),
         sender_name=str(data["sender_name"]) if data.get("sender_name") else None,
         reply_to=validate_address(data["reply_to"], f"{where}, distribution.reply_to")
         if data.get("reply_to")

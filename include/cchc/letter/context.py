@@ -45,7 +45,7 @@ from typing import Any
 from cchc.core import wording
 from cchc.core.authorities import Authority
 from cchc.core.percent import format_percent
-from cchc.core.periods import Period
+from cchc.core.periods import TIMEZONE, Period
 from cchc.letter.errors import DecisionsError, LetterTemplateError
 
 # Local committees, in the order the law lists them ("xã, phường, thị trấn", "xã, phường, đặc khu").
@@ -132,6 +132,20 @@ def document_number_text(document_number: int | str | None) -> str:
             raise LetterTemplateError(f"số văn bản phải là số dương, nhận được {document_number}")
         return wording.count(document_number)
     return str(document_number)
+
+
+def replaces_sentence(authority: Authority, replaces: Mapping[str, Any] | None) -> str:
+    """A re-issue says which letter it replaces (BRIEF §4); empty for a first issue."""
+    if not replaces:
+        return ""
+    number = wording.document_number_text(int(replaces["document_number"]), authority.document_symbol)
+    issued = replaces.get("issued_at")
+    if (
+        issued is not None and issued.tzinfo is not None
+    ):  # PostgreSQL answers in UTC; SQLite keeps the wall time
+        issued = issued.astimezone(TIMEZONE)
+    day = f" ngày {wording.day_month(issued.day, issued.month)}/{issued.year}" if issued else ""
+    return f"Công văn này thay thế Công văn số {number}{day} của UBND {authority.name}."
 
 
 def _rest_of_year(period: Period) -> tuple[str, str]:
@@ -376,6 +390,7 @@ def build_context(
     *,
     document_number: int | str | None = None,
     annex: Any = False,
+    replaces: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The template's variables (see the module's docstring)."""
     builder = _Builder(decisions, authority)
@@ -403,6 +418,7 @@ def build_context(
             "signer": {"on_behalf": signer.on_behalf or "", "title": signer.title, "name": signer.name},
         },
         "number": document_number_text(document_number),
+        "replaces": replaces_sentence(authority, replaces),
         "date_line": wording.date_line(authority.place, dated.month, dated.year),
         "period": str(period),
         "period_label": decisions["period_label"],

@@ -10,6 +10,7 @@ output folder (``CCHC_OUTPUT_DIR``); numbers are allocated by ``cchc.delivery.is
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from cchc.core.paths import PeriodFolder, relative_to_output, under_output
 from cchc.core.periods import Period
 from cchc.core.wording import document_number_text
 from cchc.letter.errors import LetterError
+from cchc.letter.lifecycle import PIPELINE, move, record_event
 from cchc.warehouse.migrate import require_head
 from cchc.warehouse.schema import document_numbers, letters
 
@@ -87,13 +89,20 @@ def _number(result: LetterResult) -> int | None:
 
 
 def record_letter(
-    bind: Bind, result: LetterResult, *, letter_id: int | None = None, created_at: datetime | None = None
+    bind: Bind,
+    result: LetterResult,
+    *,
+    letter_id: int | None = None,
+    created_at: datetime | None = None,
+    content: Mapping[str, Any] | None = None,
 ) -> int:
     """Store ``result`` in ``letters``; returns the letter id.
 
-    Without ``letter_id``: a new row, current for its (authority, period). With ``letter_id``: that row's
-    paths, hashes, status and number are replaced by the re-rendered files' (same authority and period).
-    Paths are stored relative to the output folder (CCHC_OUTPUT_DIR).
+    Without ``letter_id``: a new row, current for its (authority, period); a draft the new row replaces
+    before it was issued is discarded, and the new row's first step is recorded. With ``letter_id``:
+    that row's paths, hashes, status and number are replaced by the re-rendered files'. ``content``
+    adds what the letter was made from: ``content_hash``, ``decision_run_key``, ``replaces_letter_id``,
+    ``reason``. Paths are stored relative to the output folder (CCHC_OUTPUT_DIR).
     """
     stamp = created_at or datetime.now(UTC)
     number = _number(result)
@@ -108,6 +117,7 @@ def record_letter(
         "pdf_sha256": result.pdf_sha256,
         "signed": result.signed,
         "run_id": result.run_id,
+        **dict(content or {}),
     }
     where = f"công văn {result.authority_id}, kỳ {result.period}"
     engine = engine_of(bind)
@@ -128,15 +138,17 @@ def record_letter(
                     )
                 conn.execute(letters.update().where(letters.c.letter_id == letter_id).values(**values))
                 return letter_id
-            conn.execute(
-                letters.update()
-                .where(
+            previous = conn.execute(
+                sa.select(letters.c.letter_id, letters.c.status).where(
                     letters.c.authority_id == result.authority_id,
                     letters.c.period == result.period,
                     letters.c.is_current == sa.true(),
                 )
-                .values(is_current=False)
-            )
+            ).first()
+            if previous is not None:
+                conn.execute(
+                    letters.update().where(letters.c.letter_id == previous.letter_id).values(is_current=False)
+                )
             inserted = conn.execute(
                 letters.insert().values(
                     authority_id=result.authority_id,
@@ -146,13 +158,60 @@ def record_letter(
                     **values,
                 )
             )
-            return new_key(inserted)
+            new_id = new_key(inserted)
+            record_event(
+                conn,
+                new_id,
+                values["status"],
+                previous=None,
+                actor=PIPELINE,
+                run_id=result.run_id,
+                reason=values.get("reason"),
+                at=stamp,
+            )
+            if previous is not None and previous.status in ("draft", "approved"):
+                move(
+                    conn,
+                    previous.letter_id,
+                    "discarded",
+                    reason=f"thay bằng bản thảo mới (bản ghi {new_id})",
+                    run_id=result.run_id,
+                    at=stamp,
+                )
+            return new_id
     except (LetterError, WarehouseError):
         raise
     except sa.exc.SQLAlchemyError as exc:
         raise WarehouseError(
             f"kho dữ liệu: không ghi được {where}: {mask_text(str(exc), engine.url)}"
         ) from exc
+
+
+def letter_row(bind: Bind, letter_id: int) -> dict[str, Any]:
+    with connect(bind) as conn:
+        row = conn.execute(sa.select(letters).where(letters.c.letter_id == letter_id)).mappings().first()
+    if row is None:
+        raise LetterError(f"không có công văn bản ghi {letter_id} trong kho")
+    return dict(row)
+
+
+def standing_letter(bind: Bind, authority_id: str, period: str) -> dict[str, Any] | None:
+    """The period's letter that went out and stands: numbered and not superseded (None if none)."""
+    with connect(bind) as conn:
+        row = (
+            conn.execute(
+                sa.select(letters)
+                .where(
+                    letters.c.authority_id == authority_id,
+                    letters.c.period == str(period),
+                    letters.c.status.in_(("issued", "sending", "sent", "partly_sent")),
+                )
+                .order_by(letters.c.letter_id.desc())
+            )
+            .mappings()
+            .first()
+        )
+    return dict(row) if row else None
 
 
 def read_letters(bind: Bind, authority_id: str, period: str) -> list[dict[str, Any]]:

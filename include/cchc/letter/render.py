@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from docxtpl import DocxTemplate, InlineImage
 from cchc.core import wording
 from cchc.core.authorities import Authority, load_authority
 from cchc.core.files import publish
-from cchc.core.paths import CHART_NAME, DOCX_NAME, PDF_NAME, PeriodFolder
+from cchc.core.paths import CHART_NAME, PeriodFolder
 from cchc.letter import layout
 from cchc.letter.annex import annex_context, drop_column, render_chart
 from cchc.letter.build_template import TEMPLATE_PATH
@@ -225,21 +225,22 @@ def _produce(
     template: Path,
     decisions: dict[str, Any],
     authority: Authority,
-    document_number: int | str | None,
+    context_args: dict[str, Any],
     meta: dict[str, str],
     *,
     pdf: bool,
     annex: bool,
     signing: Any,
     timeout: float,
+    stem: str,
 ) -> list[Path]:
     """Chart, DOCX, PDF and signature, all in ``staging``; returns the files made, in that order."""
     chart = render_chart(decisions, staging / CHART_NAME) if annex else None
-    docx = staging / DOCX_NAME
-    _render_docx(template, {"document_number": document_number}, decisions, authority, docx, chart, meta)
+    docx = staging / f"{stem}.docx"
+    _render_docx(template, context_args, decisions, authority, docx, chart, meta)
     pdf_file = None
     if pdf:
-        pdf_file = to_pdf(docx, staging / PDF_NAME, timeout=timeout)
+        pdf_file = to_pdf(docx, staging / f"{stem}.pdf", timeout=timeout)
         if signing is not None:
             sign_pdf(
                 pdf_file,
@@ -286,9 +287,17 @@ def render_letter(
     annex: bool = True,
     sign: bool | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    folder: str | os.PathLike | None = None,
+    stem: str = "letter",
+    replaces: Mapping[str, Any] | None = None,
 ) -> LetterResult:
-    """Render the letter of one authority and period into ``<output_dir>/<authority>/<period>/``.
+    """Render the letter of one authority and period into ``folder`` (default: the period folder).
 
+    The files are ``<stem>.docx``, ``<stem>.pdf`` and ``annex_chart.png``; the letters DAG gives each
+    letter its own folder (``letters/<letter_id>/``), the command line writes beside decisions.json.
+
+    ``replaces`` (``document_number``, ``issued_at``) names the letter a re-issue replaces: the letter
+    then says so ("Công văn này thay thế Công văn số 01/UBND-NV ngày 05/9/2023 của …").
     ``document_number`` is None for the draft ("Số:       /UBND-NV"); the distribution stage renders
     again with the number allocated from the register when the letter is issued. ``sign``: None signs
     when a certificate is configured (see ``cchc.letter.sign``), True requires one, False never signs.
@@ -300,7 +309,8 @@ def render_letter(
     output_dir = Path(output_dir).resolve()
     template = Path(template) if template is not None else TEMPLATE_PATH
     decisions, decisions_sha256, signing = _check_inputs(decisions_path, authority, sign, pdf)
-    folder = PeriodFolder(output_dir, authority.id, str(decisions["period"]))
+    period_folder = PeriodFolder(output_dir, authority.id, str(decisions["period"]))
+    target = Path(folder).resolve() if folder is not None else period_folder.root
     number = None if document_number in (None, "") else str(document_number)
     meta = {
         "decisions_sha256": decisions_sha256,
@@ -308,30 +318,31 @@ def render_letter(
         "run_id": run_id or "",
         "document_number": number or "",
     }
-    with _staging_in(folder.root) as staging:
+    with _staging_in(target) as staging:
         staged = _produce(
             staging,
             template,
             decisions,
             authority,
-            document_number,
+            {"document_number": document_number, "replaces": replaces},
             meta,
             pdf=pdf,
             annex=annex,
             signing=signing,
             timeout=timeout,
+            stem=stem,
         )
-        hashes = publish(staged, folder.root)
+        hashes = publish(staged, target)
     result = LetterResult(
         authority_id=authority.id,
-        period=folder.period,
+        period=period_folder.period,
         output_dir=output_dir,
-        folder=folder.root,
-        docx_path=folder.letter_docx,
-        docx_sha256=hashes[DOCX_NAME],
-        pdf_path=folder.letter_pdf if pdf else None,
-        pdf_sha256=hashes.get(PDF_NAME),
-        chart_path=folder.annex_chart if annex else None,
+        folder=target,
+        docx_path=target / f"{stem}.docx",
+        docx_sha256=hashes[f"{stem}.docx"],
+        pdf_path=target / f"{stem}.pdf" if pdf else None,
+        pdf_sha256=hashes.get(f"{stem}.pdf"),
+        chart_path=target / CHART_NAME if annex else None,
         decisions_path=decisions_path,
         decisions_sha256=decisions_sha256,
         rulebook_version=meta["rulebook"],
@@ -340,7 +351,9 @@ def render_letter(
         run_id=run_id,
         template_path=template,
     )
-    log.info("công văn %s kỳ %s (%s): %s", authority.id, folder.period, result.status, result.docx_path)
+    log.info(
+        "công văn %s kỳ %s (%s): %s", authority.id, period_folder.period, result.status, result.docx_path
+    )
     return result
 
 

@@ -15,6 +15,8 @@ from airflow.sdk import Param
 from cchc.core import settings
 
 START_DATE = pendulum.datetime(2023, 1, 1, tz="Asia/Ho_Chi_Minh")
+# How often a run waiting for its turn on an authority's period (another run holds it) looks again.
+HOLD_POKE_SECONDS = 30
 PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 

@@ -5,18 +5,22 @@ Tasks pass keys and small summaries through XCom, never data: the data travels b
 as a small dict of its fields (``to_xcom``) and read back strictly (``from_xcom``): a task wired to
 the wrong upstream fails at once, naming the fields that do not fit.
 
-    cchc_monthly:  plan → Job → plan_loads → Job → wait_for_period_closed → Job → extract → Extracted
-                   → validate → Validated → load → Loaded;  plan → Job → compute_rates → Rated
-                   → decide → Decided → letters_conf → LettersRequest (the conf of cchc_letters)
-    cchc_letters:  plan → Job → render → Rendered → (approve) → issue → Issued → distribute
-                   → Distributed → report → Reported
+    cchc_monthly   plan → Job ─┬─ per authority (a mapped task group, each on its own):
+                               │  hold → plan_loads → Loads → wait_for_period_closed → extract
+                               │  → Extracted → validate → Validated → load → Loaded → compute_rates
+                               │  → Rated → decide → Decided → letters_conf → LettersRequest
+                               │  → trigger_letters → release
+                               └─ summary (every authority's outcome)
+    cchc_letters   plan → Job ─┬─ per authority: hold → render → Rendered → approve → issue → Issued
+                               │  → distribute → Distributed → report → Reported → release
+                               └─ summary
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Any, Self
+from typing import Any, Self, TypedDict
 
 from cchc.core.errors import CchcError
 
@@ -60,15 +64,20 @@ class Payload:
 
 @dataclass(frozen=True, kw_only=True)
 class Job(Payload):
-    """A period to work on; ``backfill`` marks an earlier month loaded only for the year-to-date rates."""
-
-    backfill: bool = False
+    """An authority's period to work on (what ``plan`` gives each authority's task group)."""
 
 
 @dataclass(frozen=True, kw_only=True)
-class Extracted(Job):
-    """``extract``: the tidy table's path and its raw landing."""
+class Loads(Payload):
+    """``plan_loads``: the months to load, oldest first: the earlier months of the year the warehouse
+    lacks (``backfilled``, for the year-to-date rates), then the period itself."""
 
+    months: list[str]
+    backfilled: list[str] = field(default_factory=list)
+
+
+class MonthExtract(TypedDict):
+    period: str
     path: str
     rows: int
     units: int
@@ -77,9 +86,14 @@ class Extracted(Job):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Validated(Payload):
-    """``validate``: the validation result (``result`` is its JSON, which ``load`` reads)."""
+class Extracted(Payload):
+    """``extract``: per month, the tidy table's path and its raw landing."""
 
+    months: list[MonthExtract]
+
+
+class MonthValidation(TypedDict):
+    period: str
     source: str
     run_id: str
     success: bool
@@ -88,20 +102,32 @@ class Validated(Payload):
     critical: int
     warnings: int
     data_docs: str | None
-    result: str
+    result: str  # the validation result JSON, which ``load`` reads
     extracted: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class Loaded(Payload):
-    """``load``: what the registry sync and the load of the facts did."""
+class Validated(Payload):
+    """``validate``: per month, the validation result (every month passed, or the task failed)."""
 
+    months: list[MonthValidation]
+
+
+class MonthLoad(TypedDict):
+    period: str
     units: dict[str, Any]
     load_id: int
     version: int
     rows: int
     changed: bool
     content_hash: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Loaded(Payload):
+    """``load``: per month, what the registry sync and the load of the facts did."""
+
+    months: list[MonthLoad]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,6 +151,7 @@ class Decided(Payload):
     sections: list[dict[str, Any]]
     recounted: list[str] = field(default_factory=list)
     history: dict[str, Any] | None = None
+    conflicts: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,24 +167,38 @@ class LettersRequest:
 
 @dataclass(frozen=True, kw_only=True)
 class Rendered(Payload):
-    """``render``: the period's current letter (its warehouse id and files)."""
+    """``render``: the letter the run works on. ``outcome``: ``draft`` (to approve and issue),
+    ``reused`` (went out with the same content: send only to whom has not got it), ``revision`` (went
+    out, the content changed: nothing is done, ``revision`` is the report)."""
+
+    outcome: str
+    letter_id: int
+    content_hash: str
+    status: str | None = None
+    docx: str | None = None
+    pdf: str | None = None
+    pdf_sha256: str | None = None
+    document_number: int | None = None
+    replaces: int | None = None
+    revision: str | None = None
+    changes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Issued(Payload):
+    """``issue``: the letter with its document number and its numbered files."""
 
     letter_id: int
+    document_number: int
     docx: str
     pdf: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class Issued(Rendered):
-    """``issue``: the letter with its document number."""
-
-    document_number: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class Distributed(Issued):
+class Distributed(Payload):
     """``distribute``: what this run sent (``DistributionResult.as_dict``)."""
 
+    letter_id: int
     distribution: dict[str, Any]
 
 

@@ -74,7 +74,8 @@ def prepare_rates(engine, authority, period: Period) -> list[str]:
             sync_units(engine, authority, month)
             load_facts(engine, authority.id, month, frame, run_id, SOURCE)
             done.append(f"nạp số liệu kỳ {month} từ {authority.monthly_path}")
-    result = compute_rates(engine, authority.id, period, starts)
+    # An operator's look: partial windows are computed and said (the DAG refuses them).
+    result = compute_rates(engine, authority.id, period, starts, partial=True)
     done.append(
         f"tính tỷ lệ kỳ {period} (chiến dịch từ: "
         f"{', '.join(f'{m} {p}' for m, p in result.campaign_starts.items())})"

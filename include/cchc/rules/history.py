@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from cchc.core.authorities import load_history
 from cchc.core.db import guarded
 from cchc.core.errors import ConfigError
-from cchc.rules.escalation import lock_authority, recount
+from cchc.rules.escalation import Recount, lock_authority, log_conflicts, recount
 from cchc.rules.store import write_document
 from cchc.warehouse.migrate import require_head
 from cchc.warehouse.schema import criticism_history
@@ -135,7 +135,9 @@ def import_history(
                 )
             )
             removed.append(f"{key[0]} {key[1]}")
-        recounted = recount(conn, authority.id, run_id) if (added or changed or removed) else {}
+        redone = recount(conn, authority.id, run_id) if (added or changed or removed) else Recount()
+    recounted = redone.documents
+    log_conflicts(authority.id, redone)
     if added or changed or removed:
         log.info(
             "%s: lịch sử phê bình (history.csv) — thêm %d, đổi %d, bỏ %d dòng",

@@ -25,7 +25,14 @@ from cchc.core.fields import RATE_METRICS
 from cchc.core.periods import Period
 from cchc.rules.decide import Decision, Figure, UnitInfo, decide_period_pure
 from cchc.rules.document import build_document
-from cchc.rules.escalation import earlier_criticisms, load_tallies, lock_authority, recount
+from cchc.rules.escalation import (
+    Recount,
+    earlier_criticisms,
+    load_tallies,
+    lock_authority,
+    log_conflicts,
+    recount,
+)
 from cchc.rules.history import HistoryImport, import_history
 from cchc.rules.rulebook import Rulebook, load_rulebook
 from cchc.rules.rulebook import operator_note as note_for
@@ -58,6 +65,8 @@ class DecisionResult:
     # Other periods whose criticism counts were refreshed (and their decisions.json rewritten).
     recounted: list[str] = field(default_factory=list)
     history: HistoryImport | None = None
+    # Issued periods whose counts a recount would have changed: reported, never written.
+    conflicts: list[str] = field(default_factory=list)
 
     def section_counts(self) -> list[dict[str, Any]]:
         out = []
@@ -115,6 +124,7 @@ class DecisionResult:
             "sections": self.section_counts(),
             "recounted": list(self.recounted),
             "history": self.history.summary() if self.history else None,
+            "conflicts": list(self.conflicts),
         }
 
     def text(self) -> str:
@@ -236,7 +246,9 @@ def decide_period(
             rules.values_json(),
             run_id,
         )
-        recounted = recount(conn, authority.id, run_id, exclude=str(period))
+        redone = recount(conn, authority.id, run_id, exclude=str(period))
+    recounted = redone.documents
+    log_conflicts(authority.id, redone)
 
     path = write_document(output_dir, authority.id, period, document)
     for when, other in recounted.items():
@@ -254,6 +266,7 @@ def decide_period(
         changed,
         sorted(recounted),
         history_result,
+        redone.conflict_lines(),
     )
     counts = result.summary()["decisions"]
     log.info(
@@ -282,11 +295,22 @@ def stale_rates(rows: list[dict[str, Any]], expected: Mapping[str, Period]) -> b
     return any(starts.get(m) != expected[m] for m in RATE_METRICS)
 
 
-__all__ = [
-    "DecisionError",
-    "DecisionResult",
-    "decide_period",
-    "period_units",
-    "rates_campaign_starts",
-    "stale_rates",
-]
+def recount_after_issue(
+    engine: Engine, authority: Authority, output_dir: str | os.PathLike, run_id: str | None = None
+) -> Recount:
+    """A letter was just issued: its criticisms now count, so the later periods' stored counts (their
+    drafts) are refreshed and their decisions.json rewritten; issued periods are reported, not changed."""
+    with engine.begin() as conn:
+        require_head(conn)
+        lock_authority(conn, authority.id)
+        done = recount(conn, authority.id, run_id or "issue")
+    for when, document in done.documents.items():
+        write_document(output_dir, authority.id, when, document)
+    if done.documents:
+        log.warning(
+            "%s: số lần phê bình của kỳ %s được tính lại sau khi phát hành công văn",
+            authority.id,
+            ", ".join(sorted(done.documents)),
+        )
+    log_conflicts(authority.id, done)
+    return done

@@ -130,7 +130,8 @@ def _load(args: argparse.Namespace, engine, shown_url: str) -> int:
 def _rates(args: argparse.Namespace, engine, shown_url: str) -> int:
     period = Period.parse(args.period)
     if not args.no_compute:
-        compute_rates(engine, args.authority, period, _campaigns(args.campaign) or None)
+        # An operator's look: partial windows are computed (the DAG refuses them).
+        compute_rates(engine, args.authority, period, _campaigns(args.campaign) or None, partial=True)
     totals = authority_totals(engine, args.authority, period)
     print(f"{args.authority} kỳ {period.label} (kho {shown_url})")
     for line in display_lines(totals):

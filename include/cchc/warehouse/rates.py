@@ -75,9 +75,14 @@ class RatesResult:
 
 
 def _resolve_starts(
-    conn: sa.Connection, authority_id: str, period: Period, given: Mapping[str, Period | str] | None
+    conn: sa.Connection,
+    authority_id: str,
+    period: Period,
+    given: Mapping[str, Period | str] | None,
+    store: bool = True,
 ) -> dict[str, Period]:
-    """Store the given starts for the period's year, then read back one start per rate metric."""
+    """One start per rate metric: the given ones (stored for the period's year when ``store``), else
+    the stored ones, else the defaults."""
     given = dict(given or {})
     unknown = sorted(set(given) - set(RATE_METRICS))
     if unknown:
@@ -86,7 +91,7 @@ def _resolve_starts(
             f"(chỉ nhận {', '.join(RATE_METRICS)})"
         )
     now = datetime.now(UTC)
-    for metric, start in given.items():
+    for metric, start in given.items() if store else ():
         start = as_period(start)
         key = sa.and_(
             campaign_windows.c.authority_id == authority_id,
@@ -115,7 +120,8 @@ def _resolve_starts(
         )
     }
     defaults = default_campaign_starts(period.year)
-    return {metric: stored.get(metric, defaults[metric]) for metric in RATE_METRICS}
+    wanted = {metric: as_period(start) for metric, start in given.items()}
+    return {metric: wanted.get(metric) or stored.get(metric, defaults[metric]) for metric in RATE_METRICS}
 
 
 @guarded("đọc thời điểm bắt đầu chiến dịch")
@@ -226,8 +232,15 @@ def compute_rates(
     authority_id: str,
     period: Period | str,
     campaign_starts: Mapping[str, Period | str] | None = None,
+    *,
+    partial: bool = False,
 ) -> RatesResult:
     """Recompute and store every rate of (authority, period) from the current facts, in one transaction.
+
+    The windows are checked before anything is written: when a month of the year-to-date or campaign
+    windows has no facts, a year-to-date rate would cover part of the year, so it refuses
+    (``WarehouseError``, the warehouse as it was) unless ``partial`` (an operator's look, the months
+    then listed in ``missing_periods``).
 
     ``campaign_starts`` maps a metric (receipt, result, payment) to the first month of its campaign
     window; given starts are stored in ``campaign_windows`` for the period's year, missing ones come
@@ -246,6 +259,27 @@ def compute_rates(
         ).scalar_one()
         if not loaded:
             raise WarehouseError(f"{where}: kho chưa có số liệu của kỳ này; nạp số liệu trước khi tính tỷ lệ")
+        starts = _resolve_starts(conn, authority_id, period, campaign_starts, store=False)
+        january = Period(period.year, 1)
+        earliest = min([january, *starts.values()])
+        present = {
+            p
+            for (p,) in conn.execute(
+                sa.select(current_facts.c.period)
+                .distinct()
+                .where(
+                    current_facts.c.authority_id == authority_id,
+                    current_facts.c.period >= str(earliest),
+                    current_facts.c.period <= str(period),
+                )
+            )
+        }
+        missing = [str(p) for p in period.months_since(earliest) if str(p) not in present]
+        if missing and not partial:
+            raise WarehouseError(
+                f"{where}: kho thiếu số liệu các tháng {', '.join(missing)} nên tỷ lệ lũy kế sẽ sai; không tính, "
+                "không ghi gì (chạy lại với tham số backfill = true để nạp bổ sung)"
+            )
         starts = _resolve_starts(conn, authority_id, period, campaign_starts)
         conn.execute(
             rates.delete().where(rates.c.authority_id == authority_id, rates.c.period == str(period))
@@ -262,7 +296,6 @@ def compute_rates(
             .subquery("valid_units")
         )
         previous = period.previous()
-        january = Period(period.year, 1)
         for metric in RATE_METRICS:
             windows = {
                 "month": (period, period),
@@ -282,20 +315,6 @@ def compute_rates(
             .where(rates.c.authority_id == authority_id, rates.c.period == str(period))
         ).scalar_one()
         unit_count = len(units_valid_in(conn, authority_id, period))
-        earliest = min([january, *starts.values()])
-        present = {
-            p
-            for (p,) in conn.execute(
-                sa.select(current_facts.c.period)
-                .distinct()
-                .where(
-                    current_facts.c.authority_id == authority_id,
-                    current_facts.c.period >= str(earliest),
-                    current_facts.c.period <= str(period),
-                )
-            )
-        }
-    missing = [str(p) for p in period.months_since(earliest) if str(p) not in present]
     result = RatesResult(
         authority_id, str(period), rows, unit_count, {m: str(p) for m, p in starts.items()}, missing
     )

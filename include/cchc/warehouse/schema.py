@@ -222,13 +222,28 @@ criticism_history = sa.Table(
 
 
 # --------------------------------------------------------------------------- letters (migration 0003)
-# - ``letters``: every letter rendered for a period (the latest is current), with what it was made
-#   from (decisions hash, rulebook version) and what it is (file paths and hashes). A draft has no
-#   number; issuing marks it issued with its number.
+# - ``letters``: every letter made for a period (the latest is current), with what it was made from
+#   (decisions hash; the canonical hash of what it prints; the decision run; the rulebook version) and
+#   what it is (its files under ``letters/<letter_id>/`` and their hashes). Its life: ``status``
+#   (see ``LETTER_STATES``) and one ``letter_events`` row per step, with who, when and why.
+# - ``letter_events``: the steps of each letter's life, in order.
 # - ``document_numbers``: the per-year register of document numbers. One number per letter, unique
 #   per (authority, year), allocated gap-free (max + 1 in one transaction).
 
-LETTER_STATUSES = ("draft", "issued")
+# draft → approved | rejected → issued → sending → sent | partly_sent → superseded; a draft that a
+# newer draft replaced before it was issued is discarded. A letter has a number from "issued" on.
+LETTER_STATES = (
+    "draft",
+    "approved",
+    "rejected",
+    "discarded",
+    "issued",
+    "sending",
+    "sent",
+    "partly_sent",
+    "superseded",
+)
+NUMBERED_STATES = ("issued", "sending", "sent", "partly_sent", "superseded")
 
 letters = sa.Table(
     "letters",
@@ -237,13 +252,13 @@ letters = sa.Table(
     sa.Column("authority_id", sa.String(64), nullable=False),
     sa.Column("period", sa.String(7), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
-    # NULL in a draft ("Số:      /UBND-NV"); set with the register's number when the letter is issued.
+    # NULL until the letter is issued ("Số:      /UBND-NV"); then the register's number.
     sa.Column("document_number", sa.Integer, nullable=True),
     sa.Column("issued_at", sa.DateTime(timezone=True), nullable=True),
     # sha256 of the decisions.json bytes the letter was written from, and the rulebook behind them.
     sa.Column("decisions_hash", sa.String(64), nullable=False),
     sa.Column("rulebook_version", sa.String(255), nullable=False),
-    # Paths relative to CCHC_OUTPUT_DIR ("tu-ky/2023-08/letter.docx"), so workers may mount it anywhere.
+    # Paths relative to CCHC_OUTPUT_DIR ("tu-ky/2023-08/letters/3/letter.pdf"), so workers may mount it anywhere.
     sa.Column("docx_path", sa.String(1024), nullable=False),
     sa.Column("docx_sha256", sa.String(64), nullable=False),
     sa.Column("pdf_path", sa.String(1024), nullable=True),
@@ -252,13 +267,46 @@ letters = sa.Table(
     sa.Column("run_id", sa.String(250), nullable=True),
     sa.Column("is_current", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("status IN ('draft', 'issued')", name="status_known"),
-    sa.CheckConstraint("(status = 'issued') = (document_number IS NOT NULL)", name="number_iff_issued"),
+    # The canonical hash of what the letter prints (decisions without contact data, and the printed
+    # lines of authority.yaml): a rerun with the same content reuses the letter (migration 0005).
+    sa.Column("content_hash", sa.String(64), nullable=True),
+    sa.Column("decision_run_key", sa.Integer, sa.ForeignKey("decision_runs.run_key"), nullable=True),
+    # A re-issue names the letter it replaces, and why.
+    sa.Column("replaces_letter_id", sa.Integer, sa.ForeignKey("letters.letter_id"), nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    # What the approver approved: the content hash and the draft PDF's hash shown to them.
+    sa.Column("approved_content_hash", sa.String(64), nullable=True),
+    sa.Column("approved_pdf_sha256", sa.String(64), nullable=True),
+    sa.CheckConstraint(
+        "status IN ('draft', 'approved', 'rejected', 'discarded', 'issued', 'sending', 'sent', 'partly_sent', "
+        "'superseded')",
+        name="status_known",
+    ),
+    sa.CheckConstraint(
+        "(status IN ('issued', 'sending', 'sent', 'partly_sent', 'superseded')) = (document_number IS NOT NULL)",
+        name="number_iff_issued",
+    ),
     sa.CheckConstraint("document_number IS NULL OR document_number > 0", name="number_positive"),
 )
 # One current letter per period.
 _one_current(letters, "authority_id", "period")
 sa.Index(None, letters.c.authority_id, letters.c.period)
+
+letter_events = sa.Table(
+    "letter_events",
+    metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("letter_id", sa.Integer, sa.ForeignKey("letters.letter_id"), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("previous_state", sa.String(16), nullable=True),
+    # Who moved it: an Airflow user (an approver), "cchc" (the pipeline), or a CLI operator.
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("run_id", sa.String(250), nullable=True),
+    sa.Column("details", sa.JSON, nullable=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+sa.Index(None, letter_events.c.letter_id)
 
 document_numbers = sa.Table(
     "document_numbers",
@@ -276,10 +324,11 @@ document_numbers = sa.Table(
 )
 
 
-# --------------------------------------------------------------------------- deliveries (migration 0004)
-# ``deliveries``: one row per (letter, recipient, kind, batch) — see ``cchc.delivery.ledger``.
+# --------------------------------------------------------------------------- deliveries (migrations 0004, 0005)
+# ``deliveries``: one row per (letter, recipient, kind, batch) — see ``cchc.delivery.ledger``. A row
+# being sent is leased (owner, expiry); ``replaced`` marks a unit's row whose address was corrected.
 
-DELIVERY_STATES = ("pending", "sending", "sent", "failed", "unknown")
+DELIVERY_STATES = ("pending", "sending", "sent", "failed", "unknown", "replaced")
 DELIVERY_KINDS = ("normal", "resend", "test")
 
 deliveries = sa.Table(
@@ -310,12 +359,38 @@ deliveries = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_attempt_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    # The run that holds a row in ``sending``, and until when: recovery sweeps only expired leases.
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
+    # sha256 of the exact PDF this message carried.
+    sa.Column("pdf_sha256", sa.String(64), nullable=True),
     # The exactly-once key: rerunning a distribution finds its rows instead of adding new ones.
     sa.UniqueConstraint("letter_id", "recipient", "kind", "batch"),
     sa.UniqueConstraint("message_id"),
-    sa.CheckConstraint("state IN ('pending', 'sending', 'sent', 'failed', 'unknown')", name="state_known"),
+    sa.CheckConstraint(
+        "state IN ('pending', 'sending', 'sent', 'failed', 'unknown', 'replaced')", name="state_known"
+    ),
     sa.CheckConstraint("kind IN ('normal', 'resend', 'test')", name="kind_known"),
     sa.CheckConstraint("kind <> 'normal' OR batch = ''", name="normal_has_no_batch"),
     sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
 )
 sa.Index(None, deliveries.c.letter_id, deliveries.c.state)
+
+
+# --------------------------------------------------------------------------- run locks (migration 0005)
+# ``run_locks``: one run at a time per authority and period (two runs of the same authority and
+# period exclude each other; runs of other periods or authorities go side by side).
+
+run_locks = sa.Table(
+    "run_locks",
+    metadata,
+    # Which DAG's runs exclude each other: "cchc_monthly" or "cchc_letters".
+    sa.Column("scope", sa.String(32), nullable=False),
+    sa.Column("authority_id", sa.String(64), nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),
+    # "<dag_id>/<run_id>" or "cli/<id>": who holds it.
+    sa.Column("holder", sa.String(300), nullable=False),
+    sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("scope", "authority_id", "period"),
+)
