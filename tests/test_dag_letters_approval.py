@@ -1,21 +1,11 @@
-"""The letters DAG's approval gate, answered through Airflow's public REST API.
-
-``dag.test()`` runs the DAG in the test's main thread: its in-process task runner installs a SIGTERM
-handler for every task (``signal.signal`` only works in the main thread), so in a background thread
-every task fails at once. The human is a helper thread instead: it waits (bounded) until the
-``approve`` task is parked in ``awaiting_input``, records what had been issued and sent by then, and
-answers through ``PATCH /api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/approve/-1/hitlDetails``
-of Airflow's own FastAPI app (``airflow.api_fastapi.app.create_app``), served in-process by a
-TestClient on the same metadata database. The response handler flips the task back to scheduled and
-``dag.test()`` resumes it, exactly as the api-server would. Mail goes to a real SMTP sink.
+"""The letters DAG's approval gate, answered through Airflow's public REST API (``support.approval``):
+the approver is a helper thread, ``dag.test()`` runs in the main thread. Mail goes to a real SMTP sink.
 """
 
 from __future__ import annotations
 
 import csv
-import threading
-import time
-from datetime import UTC, datetime
+from datetime import datetime
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
@@ -23,6 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
+from support.approval import APPROVE, document_numbers, letter_rows
+from support.approval import run_with_answer as answer
 from support.warehouse import warehouse_of_run
 
 from cchc.core.periods import TIMEZONE
@@ -32,10 +24,6 @@ pytestmark = pytest.mark.airflow
 DAG_ID = "cchc_letters"
 PERIOD = "2023-08"
 AUTHORITY = "tu-ky"
-# Every authority has its own approval, in the per-authority task group (issue 10).
-APPROVE = "authority.approve"
-# Past this, the approver gives up (and rejects, so dag.test() ends instead of waiting forever).
-AWAIT_TIMEOUT = 90.0
 # The hard bound of each test: pytest-timeout's SIGALRM interrupts dag.test() in the main thread.
 TEST_TIMEOUT = 180
 
@@ -43,20 +31,6 @@ TEST_TIMEOUT = 180
 @pytest.fixture(scope="module")
 def letters_dag(load_dag):
     return load_dag(DAG_ID)
-
-
-@pytest.fixture(scope="module")
-def api(airflow_db):
-    """Airflow's public REST API (the api-server's core app), in-process, every caller an admin."""
-    from fastapi.testclient import TestClient
-
-    with pytest.MonkeyPatch.context() as mp:
-        # The simple auth manager then adds an admin token to every request (read per request too).
-        mp.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True")
-        from airflow.api_fastapi.app import create_app
-
-        with TestClient(create_app(apps="core"), base_url="http://localhost") as client:
-            yield client
 
 
 @pytest.fixture
@@ -104,91 +78,8 @@ def scenario(seed_config, mailbox, tmp_path, monkeypatch):
     }
 
 
-class Approver(threading.Thread):
-    """The human: waits for the approval request, notes what exists by then, answers through the API."""
-
-    def __init__(
-        self, api, choice: str, mail: Path, out: Path, created_after: datetime, done: threading.Event
-    ):
-        super().__init__(name=f"approver-{choice}", daemon=True)
-        self.api, self.choice, self.mail, self.out = api, choice, mail, out
-        self.created_after, self.done = created_after, done
-        self.detail: dict | None = None
-        self.before: dict | None = None
-        self.response = None
-        self.waited: float | None = None
-        self.error: str | None = None
-        self.last_poll_error: str | None = None
-
-    def pending_request(self) -> dict | None:
-        answer = self.api.get(
-            f"/api/v2/dags/{DAG_ID}/dagRuns/~/hitlDetails",
-            params={"task_id": APPROVE, "response_received": False},
-        )
-        if answer.status_code != 200:  # say, SQLite busy while a task writes: ask again
-            self.last_poll_error = f"{answer.status_code} {answer.text[:300]}"
-            return None
-        for detail in answer.json()["hitl_details"]:
-            created = datetime.fromisoformat(detail["created_at"])
-            if detail["task_instance"]["state"] == "awaiting_input" and created >= self.created_after:
-                return detail
-        return None
-
-    def respond(self, detail: dict, choice: str):
-        ti = detail["task_instance"]
-        return self.api.patch(
-            f"/api/v2/dags/{DAG_ID}/dagRuns/{ti['dag_run_id']}/taskInstances/{APPROVE}/{ti['map_index']}/hitlDetails",
-            json={"chosen_options": [choice], "params_input": {}},
-        )
-
-    def run(self) -> None:
-        start = time.monotonic()
-        try:
-            while not self.done.is_set():
-                detail = self.pending_request()
-                if detail is not None:
-                    self.waited = time.monotonic() - start
-                    if self.waited > AWAIT_TIMEOUT:
-                        self.error = f"the approval request came after {self.waited:.0f} s; rejected it"
-                        self.respond(detail, "Reject")
-                        return
-                    self.detail = detail
-                    self.before = {
-                        "mail": sorted(p.name for p in self.mail.glob("*.eml")),
-                        "letters": letters(self.out),
-                        "numbers": document_numbers(self.out),
-                    }
-                    self.response = self.respond(detail, self.choice)
-                    return
-                if time.monotonic() - start > AWAIT_TIMEOUT + 60:
-                    self.error = (
-                        f"no approval request while the run was going on (last poll: {self.last_poll_error})"
-                    )
-                    return
-                self.done.wait(0.5)
-            self.error = "the run ended without asking for approval"
-        except Exception as exc:  # noqa: BLE001 (reported by the test, which asserts on it)
-            self.error = f"approver failed: {exc!r}"
-
-
 def letters(out: Path) -> list[dict]:
-    from cchc.letter.records import read_letters
-
-    with warehouse_of_run(out) as engine:
-        return [
-            {k: row[k] for k in ("letter_id", "status", "document_number", "is_current")}
-            for row in read_letters(engine, AUTHORITY, PERIOD)
-        ]
-
-
-def document_numbers(out: Path) -> list[tuple]:
-    with warehouse_of_run(out) as engine, engine.connect() as conn:
-        return [
-            tuple(r)
-            for r in conn.execute(
-                sa.text("SELECT authority_id, year, number, letter_id FROM document_numbers")
-            )
-        ]
+    return letter_rows(out, AUTHORITY, PERIOD)
 
 
 def deliveries(out: Path) -> list[tuple]:
@@ -207,18 +98,7 @@ def received(mail: Path) -> dict[str, list[str]]:
 
 
 def run_with_answer(dag, api, scenario, choice: str, logical_date: datetime):
-    """dag.test() here, in the main thread, the approver in its own; returns (dagrun, states, approver)."""
-    done = threading.Event()
-    approver = Approver(api, choice, scenario["mail"], scenario["out"], datetime.now(UTC), done)
-    approver.start()
-    try:
-        dagrun = dag.test(logical_date=logical_date, run_conf={"period": PERIOD})
-    finally:
-        done.set()
-        approver.join(timeout=30)
-    assert not approver.is_alive(), "the approver thread did not stop"
-    states = {(ti.task_id, ti.map_index): ti.state for ti in dagrun.get_task_instances()}
-    return dagrun, states, approver
+    return answer(dag, api, scenario["mail"], scenario["out"], choice, logical_date, {"period": PERIOD})
 
 
 def states_of(states: dict, task_id: str) -> set[str]:

@@ -26,6 +26,11 @@ COMMANDS = (
     ),
     ("letter", "cchc.letter.cli", "soạn công văn (DOCX, PDF) từ decisions.json của một kỳ"),
     ("distribute", "cchc.delivery.cli", "gửi công văn đã cấp số tới mọi người nhận (đúng một lần)"),
+    (
+        "reissue",
+        "cchc.delivery.reissue",
+        "phát hành lại: công văn mới thay thế công văn đã phát hành (kèm lý do)",
+    ),
 )
 
 

@@ -159,3 +159,17 @@ def sleeps():
     from .smtp import Sleeps
 
     return Sleeps()
+
+
+@pytest.fixture(scope="module")
+def api(airflow_db):
+    """Airflow's public REST API (the api-server's core app), in-process, every caller an admin."""
+    from fastapi.testclient import TestClient
+
+    with pytest.MonkeyPatch.context() as mp:
+        # The simple auth manager then adds an admin token to every request (read per request too).
+        mp.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True")
+        from airflow.api_fastapi.app import create_app
+
+        with TestClient(create_app(apps="core"), base_url="http://localhost") as client:
+            yield client

@@ -1,9 +1,11 @@
 """SMTP for tests: a real aiosmtpd server on 127.0.0.1 that stores every message it accepts and can
-misbehave on demand (550 or 451 for chosen recipients, a dropped connection after N messages), the
-``smtp_default`` connection pointing at a server, and a sleep that records instead of waiting."""
+misbehave on demand (550 or 451 for chosen recipients, a dropped connection after N messages, a slow
+answer), the ``smtp_default`` connection pointing at a server, and a sleep that records instead of
+waiting."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import json
 import threading
@@ -37,6 +39,7 @@ class SinkHandler:
         self.reject: dict[str, str] = {}  # address -> "550 …" answer to RCPT
         self.tempfail: dict[str, int] = {}  # address -> how many RCPTs get "451 …" first
         self.drop_after: int | None = None  # close the connection once, at the MAIL after N messages
+        self.delay = 0.0  # seconds each DATA waits before its answer: a slow server, sends that overlap
         self.dropped = 0
         self.sessions = 0
         self.lock = threading.Lock()
@@ -68,6 +71,8 @@ class SinkHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             self.received.append(
                 Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)

@@ -109,15 +109,16 @@ def load_period(engine, authority: Authority, period: str, rows: dict[str, tuple
     compute_rates(engine, authority.id, period, campaign_starts_for(authority, period), partial=True)
 
 
-def load_seed_months(engine, authority: Authority) -> list:
-    """All of the seed's monthly.csv (January–August 2023), month by month; the load results."""
+def load_seed_months(engine, authority: Authority, months: range = range(1, 9)) -> list:
+    """The authority's monthly.csv (by default all of the seed's January–August 2023), month by month;
+    the load results."""
     import pandas as pd
 
     from cchc.warehouse.load import load_facts, sync_units
 
     rows = load_monthly(authority)
     results = []
-    for month in range(1, 9):
+    for month in months:
         period = f"2023-{month:02d}"
         frame = pd.DataFrame(
             [{**r, "authority": authority.id, "source": "api"} for r in rows if r["period"] == period]

@@ -12,6 +12,7 @@
     <output>/mail/<period>/                  the local SMTP sink's messages of make demo / make run
     <output>/mail/airflow/                   the local SMTP sink's messages of make airflow (any period)
     <output>/logs/                           logs of the helpers make run / make airflow start
+    <output>/runs/<dag_id>/<run_id>.json     every authority's outcome in one Airflow run (its summary)
     <output>/warehouse.db                    the embedded warehouse
     <inbox>/<authority>/<period>.xlsx        an Excel export dropped for the extract stage
 
@@ -50,6 +51,7 @@ AUTHORITY_SNAPSHOT = "authority.json"
 MAIL_DIR = "mail"
 STANDALONE_MAIL_DIR = "airflow"
 LOGS_DIR = "logs"
+RUNS_DIR = "runs"
 WAREHOUSE_FILE = "warehouse.db"
 
 # Folder names of the configuration: letters, digits, '-' and '_' (no separator, no "..").
@@ -153,6 +155,16 @@ def mail_dir(output_dir: str | os.PathLike, period: Period | str) -> Path:
 def standalone_mail_dir(output_dir: str | os.PathLike) -> Path:
     """Where the local SMTP sink of ``make airflow`` saves every message, whatever its period."""
     return Path(output_dir) / MAIL_DIR / STANDALONE_MAIL_DIR
+
+
+def file_safe(name: str) -> str:
+    """A run id (Airflow's contain ':' and '+') or DAG id usable as a file name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._") or "run"
+
+
+def run_outcomes_file(output_dir: str | os.PathLike, dag_id: str, run_id: str) -> Path:
+    """Where the summary task of a run writes every authority's outcome."""
+    return Path(output_dir) / RUNS_DIR / file_safe(dag_id) / f"{file_safe(run_id)}.json"
 
 
 def helper_log(output_dir: str | os.PathLike, name: str) -> Path:

@@ -50,6 +50,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--report", action="store_true", help="chỉ in kết quả gửi đã ghi trong sổ, không gửi gì"
     )
     parser.add_argument(
+        "--settle",
+        default=None,
+        metavar="ĐỊA_CHỈ,…",
+        help="ghi nhận kết quả của thư 'không rõ' sau khi kiểm tra nhật ký máy chủ thư hoặc hỏi người nhận "
+        "(cùng --outcome); không gửi gì",
+    )
+    parser.add_argument(
+        "--outcome",
+        choices=("sent", "pending"),
+        default=None,
+        help="với --settle: sent = người nhận đã có thư; pending = chưa có, lần gửi sau sẽ gửi",
+    )
+    parser.add_argument(
         "--no-summary", action="store_true", help="không gửi thư tổng hợp cho bộ phận theo dõi"
     )
     parser.add_argument(
@@ -72,6 +85,36 @@ def smtp_settings_from_env(uri: str | None = None):
     return smtp_settings_from_connection(conn)
 
 
+def _letter_of(engine, authority_id: str, period: str) -> int | tuple[str, str]:
+    """The letter that went out (and stands) for the period; else the period's current one."""
+    from cchc.letter.records import standing_letter
+
+    standing = standing_letter(engine, authority_id, period)
+    return int(standing["letter_id"]) if standing else (authority_id, period)
+
+
+def _settle(engine, letter: int | tuple[str, str], args: argparse.Namespace) -> int:
+    from cchc.delivery.ledger import settle_unknown
+    from cchc.delivery.status import sync_letter_state
+    from cchc.letter.records import find_letter
+
+    if args.outcome is None:
+        raise ConfigError("--settle cần --outcome sent (người nhận đã có thư) hoặc pending (chưa có)")
+    ref = find_letter(engine, letter)
+    recipients = [r.strip() for r in args.settle.split(",") if r.strip()]
+    changed = settle_unknown(engine, ref.letter_id, recipients, args.outcome)
+    if changed and args.outcome == "sent":
+        from cchc.delivery.status import mark_sending
+
+        mark_sending(engine, ref.letter_id)
+        sync_letter_state(engine, ref.letter_id)
+    print(
+        f"Đã ghi nhận {changed} thư 'không rõ' là "
+        f"{'đã gửi' if args.outcome == 'sent' else 'chờ gửi lại'} (công văn bản ghi {ref.letter_id})"
+    )
+    return 0 if changed == len(recipients) else 1
+
+
 def _print_report(report: dict) -> None:
     counts = report["counts"]
     print(
@@ -92,15 +135,18 @@ def run_from_args(args: argparse.Namespace) -> int:
     try:
         if args.report:
             print(f"{authority.id} kỳ {period.label} (kho {mask_url(url)})")
-            _print_report(distribution_report(engine, (authority.id, str(period))))
+            _print_report(distribution_report(engine, _letter_of(engine, authority.id, str(period))))
             return 0
+        letter = _letter_of(engine, authority.id, str(period))
+        if args.settle:
+            return _settle(engine, letter, args)
         smtp = smtp_settings_from_env(args.smtp)
         resend = [s for s in args.resend.split(",") if s.strip()] if args.resend else None
         try:
             request = Request(
                 dry_run=args.dry_run, test_address=args.test_address, resend=resend, batch=args.batch
             )
-            result = distribute(engine, authority, str(period), smtp, request, output_dir=args.output_dir)
+            result = distribute(engine, authority, letter, smtp, request, output_dir=args.output_dir)
         except SmtpUnavailable as exc:
             if exc.result is None:
                 raise
@@ -114,6 +160,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         print(
             f"  gửi lần này {len(result.sent)}, đã gửi trước đó {len(result.already_sent)}, lỗi {len(result.failed)}, "
             f"không rõ {len(result.unknown)}, chờ gửi {len(result.pending)}"
+            + (f", đang do lần chạy khác gửi {len(result.in_progress)}" if result.in_progress else "")
         )
         for item in result.failed:
             print(f"  [lỗi] {item['recipient']}: {item['smtp_code'] or ''} {item['smtp_answer']}")

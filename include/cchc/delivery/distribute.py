@@ -81,7 +81,7 @@ class DistributionResult:
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["authority"] = out.pop("authority_id")
-        lists = ("sent", "already_sent", "failed", "unknown", "pending")
+        lists = ("sent", "already_sent", "in_progress", "failed", "unknown", "pending")
         return {**out, "complete": self.complete, "counts": {name: len(out[name]) for name in lists}}
 
 

@@ -588,6 +588,10 @@ def _body(document) -> None:
         layout.STYLE_LIST,
     )
     p = _paragraph
+    # A re-issue says first which letter it replaces (BRIEF §4); a first issue prints nothing here.
+    p(document, body, "{%p if replaces %}")
+    p(document, body, "{{ replaces }}")
+    p(document, body, "{%p endif %}")
     p(document, "CV Nội dung đầu", OPENING)
     p(document, body, "{%p if shortfalls.payment or shortfalls.posts %}")
     p(document, body, HOWEVER)

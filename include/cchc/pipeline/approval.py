@@ -2,7 +2,7 @@
 asked per authority, of that authority's approvers, with its own timeout.
 
 At run time, from the rendered letter (``letter``, templated from the render task's XCom): no approval
-is asked when the letter needs none (a letter that went out already, a revision report, or an
+is asked when the letter needs none (a letter that went out already, a revision report, a dry run, or an
 authority that does not require approval) — the task skips itself and the issue goes on. Otherwise
 the subject, the text (the draft's PDF, its recipients, its content hash), the assigned users and
 the timeout come from the authority's ``distribution:`` block, and the approvers get the request by
@@ -35,7 +35,7 @@ class LetterApproval(ApprovalOperator):
         from cchc.pipeline import tasks
 
         tasks.label(self.letter)
-        request = tasks.approval_request(self.letter)
+        request = tasks.approval_request(self.letter, context.get("params"))
         if request is None:
             raise AirflowSkipException("công văn này không cần duyệt")
         self.subject = request["subject"]

@@ -15,13 +15,17 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
 from cchc.core import settings
 from cchc.core.authorities import list_authority_ids
-from cchc.core.paths import PeriodFolder, helper_log, mail_dir, warehouse_file
+from cchc.core.paths import PeriodFolder, helper_log, mail_dir, under_output, warehouse_file
 from cchc.core.periods import TIMEZONE, Period
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 def free_port() -> int:
@@ -106,7 +110,8 @@ def report(output_dir: Path, config_dir: Path, period: Period) -> None:
         validation = folder.validation_index
         if validation.exists():
             print(f"    kết quả kiểm tra (Data Docs): {validation}")
-        for line in _totals(output_dir, authority_id, period):
+        totals, letter_lines = _from_warehouse(output_dir, authority_id, period)
+        for line in totals:
             print(f"    {line}")
         decisions = folder.decisions_json
         if decisions.exists():
@@ -115,9 +120,8 @@ def report(output_dir: Path, config_dir: Path, period: Period) -> None:
             print(f"    quyết định: {decisions}")
             for line in decisions_text(json.loads(decisions.read_text(encoding="utf-8"))).splitlines():
                 print(f"      {line}")
-        for path in (folder.letter_docx, folder.letter_pdf):
-            if path.exists():
-                print(f"    công văn: {path}")
+        for line in letter_lines:
+            print(f"    {line}")
     mail = sorted(mail_dir(output_dir, period).glob("*.eml"))
     if mail:
         print(f"Thư đã gửi (hộp thư thử nghiệm): {len(mail)} tệp .eml trong {mail[0].parent}")
@@ -125,26 +129,41 @@ def report(output_dir: Path, config_dir: Path, period: Period) -> None:
             print(f"  {path.name}")
 
 
-def _totals(output_dir: Path, authority_id: str, period: Period) -> list[str]:
-    """The authority totals from the warehouse the run used (the embedded one unless configured)."""
+def _from_warehouse(output_dir: Path, authority_id: str, period: Period) -> tuple[list[str], list[str]]:
+    """The authority totals and the period's letters, from the warehouse the run used (the embedded
+    one unless configured): two lists of lines."""
     from cchc.core.db import engine_for, mask_url, url_from_env
     from cchc.warehouse.rates import authority_totals, display_lines
 
     if settings.current().has_connection(settings.WAREHOUSE_CONN_ID):
-        return ["tỷ lệ: xem kho dữ liệu của kết nối cchc_warehouse"]
+        return ["tỷ lệ, công văn: xem kho dữ liệu của kết nối cchc_warehouse"], []
     url = url_from_env(output_dir)
     if url.startswith("sqlite") and not warehouse_file(output_dir).exists():
-        return []
+        return [], []
     engine = engine_for(url)
     try:
-        lines = display_lines(authority_totals(engine, authority_id, period))
+        totals = [f"kho dữ liệu: {mask_url(url)}", "tỷ lệ toàn " + authority_id + ":"]
+        totals += [f"  {line}" for line in display_lines(authority_totals(engine, authority_id, period))]
+        return totals, _letter_lines(engine, output_dir, authority_id, period)
     except Exception as exc:  # the report must not hide the run's own outcome
-        return [f"tỷ lệ: chưa đọc được từ kho ({exc})"]
+        return [f"kho dữ liệu: chưa đọc được ({exc})"], []
     finally:
         engine.dispose()
-    return [f"kho dữ liệu: {mask_url(url)}", "tỷ lệ toàn " + authority_id + ":"] + [
-        f"  {line}" for line in lines
-    ]
+
+
+def _letter_lines(engine: Engine, output_dir: Path, authority_id: str, period: Period) -> list[str]:
+    """Every letter of the period, newest first: its state, number and files (letters/<id>/…)."""
+    from cchc.letter.lifecycle import STATE_LABELS
+    from cchc.letter.records import read_letters
+
+    lines = []
+    for row in read_letters(engine, authority_id, str(period)):
+        number = f" số {row['document_number']:02d}" if row["document_number"] else ""
+        lines.append(f"công văn{number} ({STATE_LABELS.get(row['status'], row['status'])}):")
+        for stored in (row["docx_path"], row["pdf_path"]):
+            if stored:
+                lines.append(f"  {under_output(stored, output_dir)}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from cchc.core import settings
 from cchc.core.authorities import Authority, load_authorities, load_authority
 from cchc.core.errors import CchcError, ConfigError
+from cchc.core.files import atomic_write_json
+from cchc.core.paths import run_outcomes_file
 from cchc.core.periods import Period, resolve_period
 from cchc.pipeline import connections
 from cchc.pipeline.payloads import (
@@ -484,14 +486,15 @@ def _tell_operators_of_revision(authority: Authority, rendered: Rendered) -> Non
         log.exception("Không gửi được thư báo thay đổi số liệu cho cán bộ vận hành")
 
 
-def approval_request(payload: XCom) -> dict[str, Any] | None:
-    """What the approval task asks, or None when this letter needs no approval (not a draft, or the
-    authority does not require one). Sends the request to the authority's approvers, with the draft."""
+def approval_request(payload: XCom, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """What the approval task asks, or None when this letter needs no approval (not a draft, a dry run
+    — which takes no number and sends only to the test address — or an authority that does not require
+    one). Sends the request to the authority's approvers, with the draft."""
     from cchc.delivery.preview import approval_summary, distribution_preview
     from cchc.delivery.recipients import distribution_config
 
     rendered = Rendered.from_xcom(payload)
-    if rendered.outcome != "draft":
+    if rendered.outcome != "draft" or (params or {}).get("dry_run"):
         return None
     authority = _authority(rendered)
     config = distribution_config(authority)
@@ -714,6 +717,11 @@ def summary(jobs: list[XCom], dag_id: str, run_id: str, group: str) -> dict[str,
         )
     lines = [f"- {o['authority']}: {o['text']}" for o in outcomes]
     log.info("Kết quả lần chạy %s:\n%s", run_id, "\n".join(lines))
+    # On disk too: what the operators' page and the tests read, whatever Airflow keeps of the logs.
+    atomic_write_json(
+        run_outcomes_file(settings.current().output_dir, dag_id, run_id),
+        {"dag_id": dag_id, "run_id": run_id, "authorities": outcomes},
+    )
     failed = [o["authority"] for o in outcomes if o["failed"]]
     if failed:
         raise CchcError(

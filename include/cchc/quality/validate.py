@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -42,6 +41,7 @@ from cchc.core.paths import (
     VALIDATION_RESULT_NAME,
     VALIDATION_RUNS_DIR,
     PeriodFolder,
+    file_safe,
 )
 from cchc.core.periods import Period
 from cchc.quality import suites as S
@@ -653,7 +653,7 @@ def safe_run_id(run_id: str | None) -> str:
     """A run id usable as a folder and file name (Airflow's contain ':' and '+')."""
     if not run_id:
         return f"manual__{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}_{uuid.uuid4().hex[:8]}"
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(run_id)).strip("._") or "run"
+    return file_safe(run_id)
 
 
 def validate_extract(
