@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,9 @@ log = logging.getLogger(__name__)
 _COLLISION_RETRIES = 3
 
 
-def _issue_once(conn: Connection, letter: LetterKey, issued_at: datetime) -> tuple[int, bool]:
+def _issue_once(
+    conn: Connection, letter: LetterKey, issued_at: datetime, run_id: str | None = None
+) -> tuple[int, bool]:
     require_head(conn)
     postgres = conn.dialect.name == "postgresql"
     query = select_letter(letter)
@@ -62,7 +64,8 @@ def _issue_once(conn: Connection, letter: LetterKey, issued_at: datetime) -> tup
     ).first()
     if existing is not None:
         if row["document_number"] != existing.number or not is_numbered(row["status"]):
-            _mark_issued(conn, letter_id, existing.number, existing.issued_at)  # repair a half-done issue
+            # Repair a half-done issue.
+            _mark_issued(conn, letter_id, existing.number, existing.issued_at, run_id)
         return int(existing.number), False
     if not row["is_current"]:
         raise DeliveryError(
@@ -84,22 +87,27 @@ def _issue_once(conn: Connection, letter: LetterKey, issued_at: datetime) -> tup
             authority_id=authority_id, year=year, number=number, letter_id=letter_id, issued_at=issued_at
         )
     )
-    _mark_issued(conn, letter_id, number, issued_at)
+    _mark_issued(conn, letter_id, number, issued_at, run_id)
     return number, True
 
 
-def _mark_issued(conn: Connection, letter_id: int, number: int, issued_at: datetime) -> None:
+def _mark_issued(
+    conn: Connection, letter_id: int, number: int, issued_at: datetime, run_id: str | None = None
+) -> None:
     move(
         conn,
         letter_id,
         ISSUED,
         values={"document_number": number, "issued_at": issued_at},
         details={"document_number": number},
-        at=issued_at,
+        run_id=run_id,
+        at=issued_at.astimezone(UTC),  # every event's time in UTC (SQLite keeps the text as given)
     )
 
 
-def issue_letter(engine: Engine, letter: LetterKey, *, issued_at: datetime | None = None) -> int:
+def issue_letter(
+    engine: Engine, letter: LetterKey, *, issued_at: datetime | None = None, run_id: str | None = None
+) -> int:
     """The letter's document number: taken from the register on the first call, the same on every later one.
 
     ``letter`` is the letter id or ``(authority_id, period)`` (the period's current letter). The
@@ -113,7 +121,7 @@ def issue_letter(engine: Engine, letter: LetterKey, *, issued_at: datetime | Non
     for attempt in range(1, _COLLISION_RETRIES + 1):
         try:
             with engine.begin() as conn:
-                number, new = _issue_once(conn, letter, stamp)
+                number, new = _issue_once(conn, letter, stamp, run_id)
         except sa.exc.IntegrityError as exc:
             # Another issuer took the same number in between (only possible without the locks above).
             if attempt == _COLLISION_RETRIES:
@@ -206,7 +214,7 @@ def issue_with_files(
             else approval_required
         )
         check_before_number(engine, authority, row, folder, approval_required=required)
-    number = issue_letter(engine, letter_id, issued_at=issued_at)
+    number = issue_letter(engine, letter_id, issued_at=issued_at, run_id=run_id)
     row = letter_row(engine, letter_id)
     target = folder.letter_dir(letter_id)
     current_pdf = under_output(row["pdf_path"], output_dir) if row["pdf_path"] else None

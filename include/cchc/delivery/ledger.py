@@ -127,7 +127,8 @@ def sweep_sending(connection: Connection, letter_id: int, at: datetime | None = 
     so the operator decides (a resend, or ``settle_unknown``) after checking with the recipient. A row
     another run holds under a live lease is left alone.
     """
-    stamp = at or now()
+    # In UTC, as every stamp of the ledger: SQLite compares the stored text, not the instant.
+    stamp = (at or now()).astimezone(UTC)
     expired = sa.or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at < stamp)
     stuck = connection.execute(
         sa.select(deliveries).where(
@@ -195,8 +196,8 @@ def ensure_rows(
     batch: str,
     planned: Sequence[Planned],
 ) -> list[Delivery]:
-    """Create the missing ``pending`` rows (idempotent: existing rows are kept as they are) and return
-    every row of ``planned`` in its order."""
+    """Create the missing ``pending`` rows (idempotent: existing rows are kept as they are, but for a
+    ``replaced`` one, pending again) and return every row of ``planned`` in its order."""
     if kind not in DELIVERY_KINDS:
         raise ValueError(f"kind {kind!r}")
     stamp = now()
@@ -226,6 +227,19 @@ def ensure_rows(
             index_elements=["letter_id", "recipient", "kind", "batch"]
         )
         connection.execute(statement, values)
+        # An address that is the unit's again (corrected back after a correction) is served again:
+        # its earlier row had been set aside as replaced.
+        connection.execute(
+            deliveries.update()
+            .where(
+                deliveries.c.letter_id == letter_id,
+                deliveries.c.kind == kind,
+                deliveries.c.batch == batch,
+                deliveries.c.recipient.in_([p.recipient.casefold() for p in planned]),
+                deliveries.c.state == "replaced",
+            )
+            .values(state="pending", updated_at=stamp, lease_owner=None, lease_expires_at=None)
+        )
     rows = connection.execute(
         sa.select(deliveries).where(
             deliveries.c.letter_id == letter_id,

@@ -10,6 +10,7 @@ approved the draft (as the approval task would); without it the draft waits. Sen
 from __future__ import annotations
 
 import argparse
+import uuid
 
 from cchc.core import options
 from cchc.letter.lifecycle import move
@@ -23,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--approved-by", default=None, help="người duyệt bản thảo thay thế, khi cơ quan yêu cầu duyệt"
     )
     parser.add_argument(
-        "--run-id", default=None, help="mã lần chạy ghi cùng công văn (mặc định: cli-reissue)"
+        "--run-id", default=None, help="mã lần chạy ghi cùng công văn (mặc định: mã mới mỗi lần)"
     )
 
 
@@ -37,7 +38,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     period = options.period(args)
     [authority] = options.authorities(args)
     output_dir = options.output_dir(args)
-    run_id = args.run_id or "cli-reissue"
+    # Every command is its own request: a run id of its own (a DAG run's re-issue is one per run).
+    run_id = args.run_id or f"cli-reissue-{uuid.uuid4().hex[:12]}"
     with upgraded_engine(options.warehouse_url(args)) as engine:
         draft = draft_letter(
             engine,
@@ -48,8 +50,14 @@ def run_from_args(args: argparse.Namespace) -> int:
             reissue=Reissue(reason=args.reason, actor=args.approved_by or "cchc"),
         )
         assert draft.letter_id is not None
+        if draft.outcome == "reused":  # this run id's re-issue went out already: nothing more to do
+            print(
+                f"{authority.id} kỳ {period}: lần chạy {run_id} đã phát hành lại công văn số "
+                f"{draft.document_number} (bản ghi {draft.letter_id}): {draft.pdf}"
+            )
+            return 0
         print(f"{authority.id} kỳ {period}: bản thảo thay thế (bản ghi {draft.letter_id}): {draft.pdf}")
-        if distribution_config(authority).require_approval:
+        if distribution_config(authority).require_approval and draft.status != "approved":
             if not args.approved_by:
                 print("  Cơ quan yêu cầu duyệt: chạy lại với --approved-by TÊN sau khi đã duyệt bản thảo.")
                 return 2

@@ -10,6 +10,7 @@ read the same, word for word.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -18,36 +19,57 @@ from typing import Any
 from cchc.core.authorities import Authority
 from cchc.core.fields import METRIC_LABELS, RATE_METRICS
 
-# Keys of decisions.json the letter does not print.
+# Keys of decisions.json the letter does not print: at the top, in each unit, and anywhere (each
+# decision names the rulebook version it came from; a new version with the same values prints the same).
 UNPRINTED_KEYS = ("schema", "rulebook")
 UNPRINTED_UNIT_KEYS = ("email",)
+UNPRINTED_ANYWHERE = ("rulebook_version",)
 WINDOW_LABELS = {"month": "tháng", "ytd": "lũy kế năm", "campaign": "từ đầu đợt"}
-KIND_LABELS = {"commend": "biểu dương", "remind": "nhắc nhở", "criticise": "phê bình", "request": "đề nghị"}
+KIND_LABELS = {
+    "commend": "biểu dương",
+    "remind": "nhắc nhở",
+    "criticise": "phê bình",
+    "request": "đề nghị",
+    "directives": "giao nhiệm vụ",
+}
 
 
 def authority_printed(authority: Authority) -> dict[str, Any]:
-    """The lines of authority.yaml the letter prints."""
+    """The lines of authority.yaml the letter prints, and the wording it follows (the ``letter:``
+    block with this authority's defaults filled in, as the letter is rendered with it)."""
     signer = authority.signer
+    wording = json.loads(json.dumps(dataclasses.asdict(authority.letter_wording), ensure_ascii=False))
     return {
         "name": authority.name,
+        "level": authority.level,
         "issuing_body": list(authority.issuing_body),
         "place": authority.place,
         "document_symbol": authority.document_symbol,
         "signer": {"on_behalf": signer.on_behalf, "title": signer.title, "name": signer.name},
         "recipients": list(authority.recipients),
         "copies": list(authority.copies),
-        "letter": authority.extra.get("letter") or {},
+        "letter": wording,
     }
 
 
 def printed_content(decisions: Mapping[str, Any], authority: Authority) -> dict[str, Any]:
     """decisions.json without what the letter does not print, with the authority's printed lines."""
-    content = {k: copy.deepcopy(v) for k, v in decisions.items() if k not in UNPRINTED_KEYS}
+    content = _without(
+        {k: copy.deepcopy(v) for k, v in decisions.items() if k not in UNPRINTED_KEYS}, UNPRINTED_ANYWHERE
+    )
     for unit in (content.get("units") or {}).values():
         for key in UNPRINTED_UNIT_KEYS:
             unit.pop(key, None)
     content["authority_printed"] = authority_printed(authority)
     return content
+
+
+def _without(value: Any, keys: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_without(v, keys) for v in value]
+    return value
 
 
 def content_hash(decisions: Mapping[str, Any], authority: Authority) -> str:
@@ -127,12 +149,42 @@ def revision(
         for key in ("operator_note", "targets", "windows")
         if old.get(key) != new.get(key)
     }
+    # Whatever else the letter prints that differs (its sections' headings, the shortfall lists, …):
+    # the report never says "changed" without saying where.
+    listed = {"units", "totals", "operator_note", "targets", "windows", *UNPRINTED_KEYS}
+    old_printed, new_printed = (
+        _without(dict(old), UNPRINTED_ANYWHERE),
+        _without(dict(new), UNPRINTED_ANYWHERE),
+    )
+    for key in sorted((set(old_printed) | set(new_printed)) - listed):
+        if old_printed.get(key) != new_printed.get(key):
+            other[key] = [_brief(key, old_printed.get(key)), _brief(key, new_printed.get(key))]
     if old_authority is not None and new_authority is not None and old_authority != new_authority:
         other["authority.yaml"] = [
             {k: v for k, v in old_authority.items() if new_authority.get(k) != v},
             {k: v for k, v in new_authority.items() if old_authority.get(k) != v},
         ]
     return {"units": units, "totals": totals, "other": other}
+
+
+def _brief(key: str, value: Any) -> Any:
+    """A changed value as the report shows it: a section by its heading, a long value abridged."""
+    if key == "sections" and isinstance(value, list):
+        return [
+            " ".join(
+                str(part)
+                for part in (
+                    f"mục {section.get('number')}:",
+                    KIND_LABELS.get(section.get("kind"), section.get("kind")),
+                    section.get("ordinal") or "",
+                    section.get("subjects") or "",
+                )
+                if part
+            )
+            for section in value
+        ]
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value if len(text) <= 300 else text[:300] + "…"
 
 
 def revision_lines(changes: Mapping[str, Any]) -> list[str]:

@@ -151,6 +151,17 @@ def draft_letter(
             and _same_content(pending, digest, decisions_sha)
         ):
             return _as_draft(pending, "draft", digest, output_dir)  # a retry of the same re-issue
+        if run_id and standing["replaces_letter_id"] is not None and standing["run_id"] == run_id:
+            # This very run issued the replacement already (a cleared task, a rerun of the same Airflow
+            # run): one request, one new letter. Another re-issue is another request (another run).
+            log.info(
+                "Công văn %s kỳ %s số %s là bản phát hành lại của chính lần chạy %s: dùng lại",
+                authority.id,
+                folder.period,
+                standing["document_number"],
+                run_id,
+            )
+            return _as_draft(standing, "reused", digest, output_dir)
         return _new_draft(
             engine,
             authority,

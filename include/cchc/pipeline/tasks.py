@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from cchc.core import settings
 from cchc.core.authorities import Authority, load_authorities, load_authority
-from cchc.core.errors import CchcError, ConfigError
+from cchc.core.errors import CchcError, ConfigError, PortalError
 from cchc.core.files import atomic_write_json
 from cchc.core.paths import run_outcomes_file
 from cchc.core.periods import Period, resolve_period
@@ -234,8 +234,10 @@ def period_ready(payload: XCom) -> bool:
 def extract(payload: XCom, run_id: str | None = None) -> dict[str, Any]:
     """Extract every month of the authority (oldest first); returns where each tidy table is.
 
-    A month that fails does not stop the others: every month's raw answers are landed, and the task
-    then fails naming each month that did not come through.
+    A month whose data fail does not stop the others: every month's raw answers are landed, and the
+    task then fails naming each month that did not come through. A portal that keeps failing after
+    the client's retries (``PortalError``) stops the loop: the months after it would only wait
+    through the same retries; they are named as not tried.
     """
     from cchc.portal.extract import extract_period, source_settings
 
@@ -246,12 +248,19 @@ def extract(payload: XCom, run_id: str | None = None) -> dict[str, Any]:
     failures: list[tuple[str, Exception]] = []
     excel = source_settings(authority).source == "excel"
     with connections.portal_client() if not excel else _no_client() as client:
-        for month in loads.months:
+        for index, month in enumerate(loads.months):
             try:
                 result = extract_period(authority, month, output_dir, client=client, run_id=run_id)
             except CchcError as exc:
                 log.error("%s kỳ %s: trích xuất không được: %s", authority.id, month, exc)
                 failures.append((month, exc))
+                if isinstance(exc, PortalError):
+                    rest = loads.months[index + 1 :]
+                    if rest:
+                        failures.append(
+                            (", ".join(rest), CchcError("chưa thử (cổng vẫn lỗi sau khi đã thử lại)"))
+                        )
+                    break
                 continue
             summary = result.summary()
             log.info("Đã trích xuất %s kỳ %s: %s", authority.id, month, summary)
