@@ -16,7 +16,7 @@ import io
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
 from cchc.core import settings
@@ -26,7 +26,7 @@ from cchc.ui import data
 from cchc.ui.access import Access
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI, Request
+    from fastapi import FastAPI
     from sqlalchemy.engine import Engine
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -80,12 +80,11 @@ def create_app(
 ) -> "FastAPI":
     """The app; ``place`` and ``warehouse_url`` are read per request (a test or an operator may
     change the settings while the API server runs)."""
-    from fastapi import Depends, FastAPI, HTTPException, Request
-    from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
     from airflow.api_fastapi.core_api.security import GetUserDep
+    from fastapi import Depends, FastAPI, HTTPException, Request
+    from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
     env = _environment()
 
@@ -136,7 +135,7 @@ def create_app(
             self.authority = self.place.authority(self.authority_id)
             from cchc.core.db import engine_for
 
-            self.engine: "Engine" = engine_for(warehouse_url())
+            self.engine: Engine = engine_for(warehouse_url())
             try:
                 self.periods = data.periods(self.engine, self.authority_id)
             except Exception:  # noqa: BLE001 - an empty or absent warehouse: a page that says so
@@ -193,6 +192,8 @@ def create_app(
         finally:
             ctx.close()
 
+    CtxDep = Annotated[Ctx, Depends(context)]
+
     def letters_of(ctx: Ctx) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         if not ctx.period:
             return [], None
@@ -210,7 +211,7 @@ def create_app(
     # ------------------------------------------------------------------ pages
 
     @app.get("/", response_class=HTMLResponse, name="overview")
-    def overview(ctx: Ctx = Depends(context)) -> HTMLResponse:
+    def overview(ctx: CtxDep) -> HTMLResponse:
         all_letters, main = letters_of(ctx)
         doc = doc_of(ctx)
         rows = data.delivery_rows(ctx.engine, int(main["letter_id"])) if main else []
@@ -322,7 +323,7 @@ def create_app(
 
     @app.get("/units", response_class=HTMLResponse, name="units")
     def units_page(
-        ctx: Ctx = Depends(context),
+        ctx: CtxDep,
         kind: str | None = None,
         section: str | None = None,
         sort: str = "position",
@@ -384,7 +385,7 @@ def create_app(
 
     @app.get("/units.csv", name="units_csv")
     def units_csv(
-        ctx: Ctx = Depends(context),
+        ctx: CtxDep,
         kind: str | None = None,
         section: str | None = None,
         sort: str = "position",
@@ -404,7 +405,7 @@ def create_app(
 
     @app.get("/units.xlsx", name="units_xlsx")
     def units_xlsx(
-        ctx: Ctx = Depends(context),
+        ctx: CtxDep,
         kind: str | None = None,
         section: str | None = None,
         sort: str = "position",
@@ -429,7 +430,7 @@ def create_app(
         )
 
     @app.get("/units/{unit_id}", response_class=HTMLResponse, name="trend")
-    def trend(unit_id: str, ctx: Ctx = Depends(context)) -> HTMLResponse:
+    def trend(unit_id: str, ctx: CtxDep) -> HTMLResponse:
         if not ctx.period:
             raise HTTPException(status_code=404, detail="Chưa có kỳ báo cáo nào")
         found = data.unit_trend(ctx.engine, ctx.authority, unit_id, ctx.period)
@@ -444,7 +445,7 @@ def create_app(
         )
 
     @app.get("/deliveries", response_class=HTMLResponse, name="deliveries")
-    def deliveries_page(ctx: Ctx = Depends(context)) -> HTMLResponse:
+    def deliveries_page(ctx: CtxDep) -> HTMLResponse:
         all_letters, main = letters_of(ctx)
         rows = data.delivery_rows(ctx.engine, int(main["letter_id"])) if main else []
         problems = (
@@ -464,7 +465,7 @@ def create_app(
         )
 
     @app.get("/files", response_class=HTMLResponse, name="files")
-    def files_page(ctx: Ctx = Depends(context)) -> HTMLResponse:
+    def files_page(ctx: CtxDep) -> HTMLResponse:
         _letters, main = letters_of(ctx)
         files = data.artefacts(ctx.place, main, ctx.authority_id, ctx.period) if ctx.period else {}
         docs = data.data_docs_files(ctx.folder()) if ctx.period else {}
@@ -478,7 +479,7 @@ def create_app(
         )
 
     @app.get("/download/{name}", name="download")
-    def download(name: str, ctx: Ctx = Depends(context)) -> FileResponse:
+    def download(name: str, ctx: CtxDep) -> FileResponse:
         """One of the period's artefacts, by its key in the allow-list (never a path)."""
         _letters, main = letters_of(ctx)
         files = data.artefacts(ctx.place, main, ctx.authority_id, ctx.period) if ctx.period else {}
@@ -488,7 +489,7 @@ def create_app(
         return FileResponse(artefact.path, media_type=artefact.media_type, filename=artefact.filename)
 
     @app.get("/datadocs/{authority}/{period}/{path:path}", name="datadocs")
-    def datadocs(path: str, ctx: Ctx = Depends(context)) -> FileResponse:
+    def datadocs(path: str, ctx: CtxDep) -> FileResponse:
         """A file of the period's Data Docs, looked up among the files the validation folder holds.
 
         The authority and period are in the path, so the Data Docs' own relative links keep them."""

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cchc.core.authorities import Authority, load_authority, list_authority_ids
+from cchc.core.authorities import Authority, list_authority_ids, load_authority
 from cchc.core.fields import METRIC_FIELDS, METRIC_LABELS, RATE_METRICS
 from cchc.core.paths import PeriodFolder
 from cchc.core.percent import format_change, format_decimal, shown_percent

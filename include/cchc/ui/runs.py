@@ -21,9 +21,8 @@ def _plan(session: Any, dag_id: str, run_id: str) -> list[dict[str, Any]]:
     """The run's jobs as its ``plan`` task returned them ([] before it ran)."""
     from airflow.models.xcom import XComModel
 
-    rows = XComModel.get_many(
-        run_id=run_id, key="return_value", dag_ids=dag_id, task_ids="plan", session=session
-    ).all()
+    query = XComModel.get_many(run_id=run_id, key="return_value", dag_ids=dag_id, task_ids="plan")
+    rows = session.scalars(query).all()
     for row in rows:
         value = XComModel.deserialize_value(row)
         if isinstance(value, list):
