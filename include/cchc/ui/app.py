@@ -129,7 +129,7 @@ def create_app(
                     raise HTTPException(status_code=403, detail="Không có quyền xem cơ quan này")
                 self.authority_id = authority
             elif self.visible:
-                self.authority_id = self.visible[0]
+                self.authority_id = _first_with_letter(self.visible, warehouse_url) or self.visible[0]
             else:
                 raise HTTPException(status_code=403, detail="Tài khoản chưa được giao cơ quan nào")
             self.authority = self.place.authority(self.authority_id)
@@ -337,11 +337,13 @@ def create_app(
             if doc
             else []
         )
+        whole = _whole(ctx, doc)
         return ctx.render(
             "units.html",
             "units",
             doc=doc,
             rows=rows,
+            whole=whole,
             kind=kind or "",
             section=section or "",
             sort=sort,
@@ -352,6 +354,14 @@ def create_app(
             metric_labels=data.METRIC_LABELS,
             window_labels=data.WINDOW_LABELS,
         )
+
+    def _whole(ctx: Ctx, doc: dict[str, Any] | None) -> dict[str, Any] | None:
+        if doc is None:
+            return None
+        try:
+            return data.authority_row(ctx.engine, ctx.authority, ctx.period, doc)
+        except Exception:  # noqa: BLE001 - rates not computed: the units alone
+            return None
 
     def _table(
         ctx: Ctx, kind: str | None, section: str | None, sort: str, order: str
@@ -370,6 +380,7 @@ def create_app(
             "Tin bài",
             "Quyết định",
         ]
+        whole = _whole(ctx, doc)
         body = [
             [
                 r["code"],
@@ -379,7 +390,7 @@ def create_app(
                 "" if r["posts"] is None else r["posts"],
                 "; ".join(r["decisions"]),
             ]
-            for r in rows
+            for r in ([whole] if whole else []) + rows
         ]
         return header, body
 
@@ -521,6 +532,22 @@ def create_app(
         return (visible[0] if visible else None), period
 
     return app
+
+
+def _first_with_letter(authority_ids: list[str], warehouse_url: Callable[[], str]) -> str | None:
+    """The first of the authorities that has a letter (the page's default), None when none has."""
+    from cchc.core.db import engine_for
+
+    engine = engine_for(warehouse_url())
+    try:
+        for authority_id in authority_ids:
+            if data.has_letter(engine, authority_id):
+                return authority_id
+    except Exception:  # noqa: BLE001 - an empty warehouse: the first authority
+        return None
+    finally:
+        engine.dispose()
+    return None
 
 
 def page_url(path: str, authority: str | None, period: str | None) -> str:

@@ -123,6 +123,14 @@ def periods(engine: Engine, authority_id: str) -> list[str]:
     return sorted(found, reverse=True)
 
 
+def has_letter(engine: Engine, authority_id: str) -> bool:
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.select(letters.c.letter_id).where(letters.c.authority_id == authority_id).limit(1)
+        ).first()
+    return found is not None
+
+
 def latest_letter_period(engine: Engine, authority_id: str) -> str | None:
     """The latest period with a letter (the page's default), else the latest decided one."""
     with engine.connect() as conn:
@@ -279,6 +287,46 @@ def unit_rows(
     return rows
 
 
+def authority_row(
+    engine: Engine, authority: Authority, period: str, doc: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The authority-wide row of the units table (Σ of every unit's counts, from the stored rates)."""
+    from cchc.warehouse.rates import index_rates, read_rates
+    from cchc.warehouse.schema import AUTHORITY_TOTAL
+
+    index = index_rates(
+        [r for r in read_rates(engine, authority.id, period) if r["unit_code"] == AUTHORITY_TOTAL]
+    )
+    if not index:
+        return None
+    targets = doc.get("targets") or {}
+    cells = {}
+    for metric, window in [*UNIT_COLUMNS, ("receipt", "campaign"), ("result", "campaign")]:
+        row = index.get((AUTHORITY_TOTAL, metric, window)) or {}
+        shown = row.get("shown")
+        cells[f"{metric}_{window}"] = {
+            "shown": shown,
+            "text": rate_text(shown),
+            "judge": _judge(metric, window, shown, targets),
+            "numerator": row.get("numerator"),
+            "denominator": row.get("denominator"),
+        }
+    posts = (index.get((AUTHORITY_TOTAL, "posts", "month")) or {}).get("numerator")
+    return {
+        "code": AUTHORITY_TOTAL,
+        "name": f"Toàn {authority.name}",
+        "kind": "",
+        "kind_label": "",
+        "position": "",
+        "cells": cells,
+        "posts": posts,
+        "posts_required": None,
+        "posts_judge": "plain",
+        "decisions": [],
+        "sections": [],
+    }
+
+
 def sections_of(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The letter's sections with how many units each names: [{number, kind, label, units}]."""
     out = []
@@ -355,16 +403,27 @@ def totals_of(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- letters and deliveries
 
 
+def _local(value: Any) -> Any:
+    """A stored time in Vietnam's time (SQLite gives it back without a zone: it was stored in UTC)."""
+    from datetime import UTC
+
+    from cchc.core.periods import TIMEZONE
+
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(TIMEZONE)
+
+
 def _date(value: Any) -> str:
     if value is None:
         return ""
-    return value.strftime("%d/%m/%Y")
+    return _local(value).strftime("%d/%m/%Y")
 
 
 def _time(value: Any) -> str:
     if value is None:
         return ""
-    return value.strftime("%d/%m/%Y %H:%M")
+    return _local(value).strftime("%d/%m/%Y %H:%M")
 
 
 def period_letters(engine: Engine, authority: Authority, period: str) -> list[dict[str, Any]]:
