@@ -41,6 +41,7 @@ from airflow.sdk import Param, PokeReturnValue, dag, task, task_group
 
 from cchc.pipeline.approval import LetterApproval
 from cchc.pipeline.dag_defaults import HOLD_POKE_SECONDS, START_DATE, common_params, default_args
+from cchc.pipeline.stages import stage
 
 SCOPE = "cchc_letters"
 LABEL = "{{ authority_id }}"
@@ -62,7 +63,12 @@ LABEL = "{{ authority_id }}"
         "dry_run": Param(
             False, type="boolean", title="Gửi thử", description="Gửi mọi thư tới địa chỉ thử nghiệm."
         ),
-        "test_address": Param(None, type=["null", "string"], title="Địa chỉ thử nghiệm"),
+        "test_address": Param(
+            None,
+            type=["null", "string"],
+            title="Địa chỉ thử nghiệm",
+            description="Khi gửi thử: địa chỉ nhận mọi thư. Để trống: địa chỉ thử nghiệm trong cấu hình cơ quan.",
+        ),
         "resend": Param(
             [], type="array", title="Gửi lại cho", description="Mã đơn vị hoặc địa chỉ email cần gửi lại."
         ),
@@ -82,7 +88,7 @@ LABEL = "{{ authority_id }}"
 )
 def cchc_letters():
     # Each body imports the task module when it runs, never when the file is parsed.
-    @task
+    @task(**stage("plan"))
     def plan(params=None, logical_date=None) -> list[dict]:
         from cchc.pipeline import tasks
 
@@ -95,6 +101,7 @@ def cchc_letters():
             timeout=timedelta(days=6).total_seconds(),
             mode="reschedule",
             map_index_template=LABEL,
+            **stage("hold"),
         )
         def hold(job: dict, run_id=None) -> PokeReturnValue:
             from cchc.pipeline import tasks
@@ -102,7 +109,7 @@ def cchc_letters():
             tasks.label(job)
             return PokeReturnValue(is_done=tasks.hold(job, SCOPE, run_id), xcom_value=job)
 
-        @task(map_index_template=LABEL)
+        @task(map_index_template=LABEL, **stage("render"))
         def render(job: dict, params=None, run_id=None) -> dict:
             from cchc.pipeline import tasks
 
@@ -110,14 +117,14 @@ def cchc_letters():
             return tasks.render(job, params=params, run_id=run_id)
 
         # Skipped when no approval is needed; Reject skips what follows.
-        @task(map_index_template=LABEL, trigger_rule="none_failed")
+        @task(map_index_template=LABEL, trigger_rule="none_failed", **stage("issue"))
         def issue(rendered: dict, params=None, logical_date=None, run_id=None) -> dict:
             from cchc.pipeline import tasks
 
             tasks.label(rendered)
             return tasks.issue(rendered, params=params, logical_date=logical_date, run_id=run_id)
 
-        @task(map_index_template=LABEL, trigger_rule="none_failed")
+        @task(map_index_template=LABEL, trigger_rule="none_failed", **stage("distribute"))
         def distribute(rendered: dict, params=None, run_id=None) -> dict:
             from cchc.pipeline import tasks
 
@@ -125,7 +132,7 @@ def cchc_letters():
             return tasks.distribute(rendered, params=params, run_id=run_id)
 
         # Not retried: a retry would only send the operators' summary again.
-        @task(map_index_template=LABEL, retries=0)
+        @task(map_index_template=LABEL, retries=0, **stage("report"))
         def report(distributed: dict) -> dict:
             from cchc.pipeline import tasks
 
@@ -133,7 +140,7 @@ def cchc_letters():
             return tasks.report(distributed)
 
         # Whatever happened, this run gives the authority's period back to the next one.
-        @task(map_index_template=LABEL, trigger_rule="all_done")
+        @task(map_index_template=LABEL, trigger_rule="all_done", **stage("release"))
         def release(job: dict, run_id=None) -> None:
             from cchc.pipeline import tasks
 
@@ -141,13 +148,15 @@ def cchc_letters():
             tasks.release(job, SCOPE, run_id)
 
         rendered = render(hold(job))
-        approve = LetterApproval(task_id="approve", letter=rendered, retries=0, map_index_template=LABEL)
+        approve = LetterApproval(
+            task_id="approve", letter=rendered, retries=0, map_index_template=LABEL, **stage("approve")
+        )
         issued = issue(rendered)
         sent = distribute(rendered)
         approve >> issued >> sent
         report(sent) >> release(job)
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", **stage("summary"))
     def summary(jobs: list[dict], dag_run=None) -> dict:
         from cchc.pipeline import tasks
 
