@@ -18,7 +18,8 @@ người đã nhận.
    quá hạn (`approval_timeout_hours`, mặc định 72 giờ) là từ chối; điều được duyệt (mã nội dung, tệp
    PDF) được ghi vào kho;
 4. **authority.issue** — kiểm tra nội dung vẫn đúng bản đã soạn (và đã duyệt), người nhận và tên miền
-   được phép, rồi mới cấp số từ sổ đăng ký theo năm (không nhảy số; thử lại dùng lại số đã cấp) và
+   được phép, rồi mới cấp số từ sổ đăng ký theo năm (năm của tham số `issued_at`, hoặc của ngày logic;
+   không nhảy số; thử lại dùng lại số đã cấp) và
    ghi tệp có số `letters/<mã>/letter.pdf` — không bao giờ thay đổi sau đó; gửi thử không cấp số;
 5. **authority.distribute** — gửi thư tới từng người nhận đúng một lần (sổ gửi thư); `dry_run` gửi
    tất cả tới địa chỉ thử nghiệm, `resend` gửi lại cho các đơn vị/địa chỉ chọn;
@@ -40,7 +41,13 @@ from datetime import timedelta
 from airflow.sdk import Param, PokeReturnValue, dag, task, task_group
 
 from cchc.pipeline.approval import LetterApproval
-from cchc.pipeline.dag_defaults import HOLD_POKE_SECONDS, START_DATE, common_params, default_args
+from cchc.pipeline.dag_defaults import (
+    HOLD_POKE_SECONDS,
+    ISSUED_AT_PATTERN,
+    START_DATE,
+    common_params,
+    default_args,
+)
 from cchc.pipeline.stages import stage
 
 SCOPE = "cchc_letters"
@@ -71,6 +78,17 @@ LABEL = "{{ authority_id }}"
         ),
         "resend": Param(
             [], type="array", title="Gửi lại cho", description="Mã đơn vị hoặc địa chỉ email cần gửi lại."
+        ),
+        "issued_at": Param(
+            None,
+            type=["null", "string"],
+            pattern=ISSUED_AT_PATTERN,
+            title="Ngày cấp số (ghi vào sổ đăng ký)",
+            description=(
+                "Để trống: ngày logic của lần chạy (hoặc lúc cấp số, khi lần chạy không có ngày logic). "
+                "Dùng khi chạy lại một tháng đã qua, ví dụ 2023-09-01T07:00:00+07:00 (make run ghi ngày 1 "
+                "của tháng sau kỳ): năm của ngày này là năm của sổ đăng ký số."
+            ),
         ),
         "reissue": Param(
             False,
