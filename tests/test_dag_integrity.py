@@ -12,7 +12,9 @@ import pytest
 from support.paths import ROOT
 
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
-EXPECTED_DAGS = {"cchc_monthly", "cchc_letters"}
+EXPECTED_DAGS = {"cchc_monthly", "cchc_letters", "cchc_deadlines"}
+# The DAGs an operator runs for a month by hand (the deadline check's "today" is its logical date).
+PERIOD_DAGS = {"cchc_monthly", "cchc_letters"}
 # Tasks that must not retry: a human decision, and a report whose retry would only mail it again.
 NO_RETRY = {("cchc_letters", "authority.approve"), ("cchc_letters", "authority.report")}
 
@@ -82,7 +84,8 @@ def test_policy_tags_owner_retries_docs(parsed):
     for dag_id, dag in parsed["dags"].items():
         assert "cchc" in dag["tags"], dag_id
         assert dag["doc_md"], f"{dag_id}: doc_md (the module docstring) is missing"
-        assert "period" in dag["params"], f"{dag_id}: a manual run needs the 'period' param"
+        if dag_id in PERIOD_DAGS:
+            assert "period" in dag["params"], f"{dag_id}: a manual run needs the 'period' param"
         for task_id, task in dag["tasks"].items():
             assert task["owner"] == "cchc", (dag_id, task_id)
             assert task["retries"] >= 1 or (dag_id, task_id) in NO_RETRY, (dag_id, task_id)

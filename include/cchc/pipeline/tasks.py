@@ -728,6 +728,36 @@ def report(payload: XCom) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------------
+# cchc_deadlines: a letter not sent by its authority's day of the next month.
+
+
+def deadlines(
+    logical_date: datetime | date | None, run_id: str | None = None, run_after: datetime | None = None
+) -> dict[str, Any]:
+    """Alerts each authority whose letter of last month is late (once per authority and period).
+
+    "Today" is the run's logical date (Asia/Ho_Chi_Minh), or for a run triggered without one the
+    time Airflow set it to run after: never the wall clock.
+    """
+    from cchc.delivery.deadlines import check_deadlines, describe
+
+    logical_date = logical_date or run_after
+    if logical_date is None:
+        raise ConfigError("kiểm tra hạn gửi cần ngày logic của lần chạy (hôm nay là ngày nào)")
+    with warehouse() as engine:
+        findings = check_deadlines(
+            engine,
+            load_authorities(settings.current().config_dir),
+            logical_date,
+            connections.smtp_settings(),
+            settings.current().output_dir,
+            run_id=run_id,
+        )
+    log.info("Hạn gửi công văn:\n%s", describe(findings))
+    return {"authorities": findings}
+
+
+# ---------------------------------------------------------------------------------------------------
 # Every authority's outcome, and the alert.
 
 
