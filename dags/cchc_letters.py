@@ -18,7 +18,8 @@ người đã nhận.
    quá hạn (`approval_timeout_hours`, mặc định 72 giờ) là từ chối; điều được duyệt (mã nội dung, tệp
    PDF) được ghi vào kho;
 4. **authority.issue** — kiểm tra nội dung vẫn đúng bản đã soạn (và đã duyệt), người nhận và tên miền
-   được phép, rồi mới cấp số từ sổ đăng ký theo năm (không nhảy số; thử lại dùng lại số đã cấp) và
+   được phép, rồi mới cấp số từ sổ đăng ký theo năm (năm của tham số `issued_at`, hoặc của ngày logic;
+   không nhảy số; thử lại dùng lại số đã cấp) và
    ghi tệp có số `letters/<mã>/letter.pdf` — không bao giờ thay đổi sau đó; gửi thử không cấp số;
 5. **authority.distribute** — gửi thư tới từng người nhận đúng một lần (sổ gửi thư); `dry_run` gửi
    tất cả tới địa chỉ thử nghiệm, `resend` gửi lại cho các đơn vị/địa chỉ chọn;
@@ -40,7 +41,14 @@ from datetime import timedelta
 from airflow.sdk import Param, PokeReturnValue, dag, task, task_group
 
 from cchc.pipeline.approval import LetterApproval
-from cchc.pipeline.dag_defaults import HOLD_POKE_SECONDS, START_DATE, common_params, default_args
+from cchc.pipeline.dag_defaults import (
+    HOLD_POKE_SECONDS,
+    ISSUED_AT_PATTERN,
+    START_DATE,
+    common_params,
+    default_args,
+)
+from cchc.pipeline.stages import stage
 
 SCOPE = "cchc_letters"
 LABEL = "{{ authority_id }}"
@@ -62,9 +70,25 @@ LABEL = "{{ authority_id }}"
         "dry_run": Param(
             False, type="boolean", title="Gửi thử", description="Gửi mọi thư tới địa chỉ thử nghiệm."
         ),
-        "test_address": Param(None, type=["null", "string"], title="Địa chỉ thử nghiệm"),
+        "test_address": Param(
+            None,
+            type=["null", "string"],
+            title="Địa chỉ thử nghiệm",
+            description="Khi gửi thử: địa chỉ nhận mọi thư. Để trống: địa chỉ thử nghiệm trong cấu hình cơ quan.",
+        ),
         "resend": Param(
             [], type="array", title="Gửi lại cho", description="Mã đơn vị hoặc địa chỉ email cần gửi lại."
+        ),
+        "issued_at": Param(
+            None,
+            type=["null", "string"],
+            pattern=ISSUED_AT_PATTERN,
+            title="Ngày cấp số (ghi vào sổ đăng ký)",
+            description=(
+                "Để trống: ngày logic của lần chạy (hoặc lúc cấp số, khi lần chạy không có ngày logic). "
+                "Dùng khi chạy lại một tháng đã qua, ví dụ 2023-09-01T07:00:00+07:00 (make run ghi ngày 1 "
+                "của tháng sau kỳ): năm của ngày này là năm của sổ đăng ký số."
+            ),
         ),
         "reissue": Param(
             False,
@@ -82,7 +106,7 @@ LABEL = "{{ authority_id }}"
 )
 def cchc_letters():
     # Each body imports the task module when it runs, never when the file is parsed.
-    @task
+    @task(**stage("plan"))
     def plan(params=None, logical_date=None) -> list[dict]:
         from cchc.pipeline import tasks
 
@@ -95,6 +119,7 @@ def cchc_letters():
             timeout=timedelta(days=6).total_seconds(),
             mode="reschedule",
             map_index_template=LABEL,
+            **stage("hold"),
         )
         def hold(job: dict, run_id=None) -> PokeReturnValue:
             from cchc.pipeline import tasks
@@ -102,7 +127,7 @@ def cchc_letters():
             tasks.label(job)
             return PokeReturnValue(is_done=tasks.hold(job, SCOPE, run_id), xcom_value=job)
 
-        @task(map_index_template=LABEL)
+        @task(map_index_template=LABEL, **stage("render"))
         def render(job: dict, params=None, run_id=None) -> dict:
             from cchc.pipeline import tasks
 
@@ -110,14 +135,14 @@ def cchc_letters():
             return tasks.render(job, params=params, run_id=run_id)
 
         # Skipped when no approval is needed; Reject skips what follows.
-        @task(map_index_template=LABEL, trigger_rule="none_failed")
+        @task(map_index_template=LABEL, trigger_rule="none_failed", **stage("issue"))
         def issue(rendered: dict, params=None, logical_date=None, run_id=None) -> dict:
             from cchc.pipeline import tasks
 
             tasks.label(rendered)
             return tasks.issue(rendered, params=params, logical_date=logical_date, run_id=run_id)
 
-        @task(map_index_template=LABEL, trigger_rule="none_failed")
+        @task(map_index_template=LABEL, trigger_rule="none_failed", **stage("distribute"))
         def distribute(rendered: dict, params=None, run_id=None) -> dict:
             from cchc.pipeline import tasks
 
@@ -125,7 +150,7 @@ def cchc_letters():
             return tasks.distribute(rendered, params=params, run_id=run_id)
 
         # Not retried: a retry would only send the operators' summary again.
-        @task(map_index_template=LABEL, retries=0)
+        @task(map_index_template=LABEL, retries=0, **stage("report"))
         def report(distributed: dict) -> dict:
             from cchc.pipeline import tasks
 
@@ -133,7 +158,7 @@ def cchc_letters():
             return tasks.report(distributed)
 
         # Whatever happened, this run gives the authority's period back to the next one.
-        @task(map_index_template=LABEL, trigger_rule="all_done")
+        @task(map_index_template=LABEL, trigger_rule="all_done", **stage("release"))
         def release(job: dict, run_id=None) -> None:
             from cchc.pipeline import tasks
 
@@ -141,13 +166,15 @@ def cchc_letters():
             tasks.release(job, SCOPE, run_id)
 
         rendered = render(hold(job))
-        approve = LetterApproval(task_id="approve", letter=rendered, retries=0, map_index_template=LABEL)
+        approve = LetterApproval(
+            task_id="approve", letter=rendered, retries=0, map_index_template=LABEL, **stage("approve")
+        )
         issued = issue(rendered)
         sent = distribute(rendered)
         approve >> issued >> sent
         report(sent) >> release(job)
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", **stage("summary"))
     def summary(jobs: list[dict], dag_run=None) -> dict:
         from cchc.pipeline import tasks
 

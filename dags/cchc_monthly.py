@@ -36,6 +36,7 @@ from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOpe
 from airflow.sdk import Asset, CronTriggerTimetable, Param, PokeReturnValue, dag, task, task_group
 
 from cchc.pipeline.dag_defaults import HOLD_POKE_SECONDS, START_DATE, common_params, default_args
+from cchc.pipeline.stages import stage
 
 RATES_ASSET = Asset(name="cchc_rates", uri="cchc://warehouse/rates")
 DECISIONS_ASSET = Asset(name="cchc_decisions", uri="cchc://warehouse/decisions")
@@ -69,13 +70,13 @@ LABEL = "{{ authority_id }}"
 )
 def cchc_monthly():
     # Each body imports the task module when it runs, never when the file is parsed.
-    @task
+    @task(**stage("plan"))
     def plan(params=None, logical_date=None) -> list[dict]:
         from cchc.pipeline import tasks
 
         return tasks.plan(params, logical_date)
 
-    @task
+    @task(**stage("upgrade_warehouse"))
     def upgrade_warehouse() -> dict:
         from cchc.pipeline import tasks
 
@@ -88,6 +89,7 @@ def cchc_monthly():
             timeout=timedelta(days=6).total_seconds(),
             mode="reschedule",
             map_index_template=LABEL,
+            **stage("hold"),
         )
         def hold(job: dict, run_id=None) -> PokeReturnValue:
             from cchc.pipeline import tasks
@@ -95,7 +97,7 @@ def cchc_monthly():
             tasks.label(job)
             return PokeReturnValue(is_done=tasks.hold(job, SCOPE, run_id), xcom_value=job)
 
-        @task(map_index_template=LABEL)
+        @task(map_index_template=LABEL, **stage("plan_loads"))
         def plan_loads(job: dict, params=None) -> dict:
             from cchc.pipeline import tasks
 
@@ -107,6 +109,7 @@ def cchc_monthly():
             timeout=timedelta(days=5).total_seconds(),
             mode="reschedule",
             map_index_template=LABEL,
+            **stage("wait_for_period_closed"),
         )
         def wait_for_period_closed(loads: dict) -> PokeReturnValue:
             from cchc.pipeline import tasks
@@ -114,42 +117,42 @@ def cchc_monthly():
             tasks.label(loads)
             return PokeReturnValue(is_done=tasks.period_ready(loads), xcom_value=loads)
 
-        @task(map_index_template=LABEL)
+        @task(map_index_template=LABEL, **stage("extract"))
         def extract(loads: dict, run_id=None) -> dict:
             from cchc.pipeline import tasks
 
             tasks.label(loads)
             return tasks.extract(loads, run_id=run_id)
 
-        @task(map_index_template=LABEL)
+        @task(map_index_template=LABEL, **stage("validate"))
         def validate(extracted: dict, run_id=None) -> dict:
             from cchc.pipeline import tasks
 
             tasks.label(extracted)
             return tasks.validate(extracted, run_id=run_id)
 
-        @task(map_index_template=LABEL)
+        @task(map_index_template=LABEL, **stage("load"))
         def load(validated: dict, run_id=None) -> dict:
             from cchc.pipeline import tasks
 
             tasks.label(validated)
             return tasks.load(validated, run_id=run_id)
 
-        @task(map_index_template=LABEL, outlets=[RATES_ASSET])
+        @task(map_index_template=LABEL, outlets=[RATES_ASSET], **stage("compute_rates"))
         def compute_rates(loaded: dict) -> dict:
             from cchc.pipeline import tasks
 
             tasks.label(loaded)
             return tasks.rates(loaded)
 
-        @task(map_index_template=LABEL, outlets=[DECISIONS_ASSET])
+        @task(map_index_template=LABEL, outlets=[DECISIONS_ASSET], **stage("decide"))
         def decide(rated: dict, run_id=None) -> dict:
             from cchc.pipeline import tasks
 
             tasks.label(rated)
             return tasks.decide(rated, run_id=run_id)
 
-        @task(map_index_template=LABEL)
+        @task(map_index_template=LABEL, **stage("letters_conf"))
         def letters_conf(decided: dict) -> dict:
             from cchc.pipeline import tasks
 
@@ -157,7 +160,7 @@ def cchc_monthly():
             return tasks.letters_conf(decided)
 
         # Whatever happened, this run gives the authority's period back to the next one.
-        @task(map_index_template=LABEL, trigger_rule="all_done")
+        @task(map_index_template=LABEL, trigger_rule="all_done", **stage("release"))
         def release(job: dict, run_id=None) -> None:
             from cchc.pipeline import tasks
 
@@ -174,10 +177,11 @@ def cchc_monthly():
             conf=letters_conf(decided),
             wait_for_completion=False,
             skip_when_already_exists=True,  # a retry finds its run there
+            **stage("trigger_letters"),
         )
         trigger_letters >> release(job)
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", **stage("summary"))
     def summary(jobs: list[dict], dag_run=None) -> dict:
         from cchc.pipeline import tasks
 

@@ -49,3 +49,51 @@ def test_thousands_of_calls_through_the_make_run_simulator(tmp_path):
     assert statuses.count(200) == CALLS
     logged = log_path.read_text(encoding="utf-8").splitlines()
     assert sum(1 for line in logged if "/healthz" in line or DIGITIZED in line) >= CALLS
+
+
+@pytest.mark.airflow
+def test_make_run_records_true_durations_and_dates_the_letter_as_before(airflow_db, seed_config, tmp_path):
+    """``make run`` of the seed month: both DAG runs start and end when they really ran (the DAG
+    overview showed ~1,142 days when a run's start was its 2023 logical date), while the period and
+    the letter's issue date still come from the month: number 01 of the 2023 register, issued
+    1 September 2023 at 07:00, "tháng 9 năm 2023" printed."""
+    import subprocess
+    from datetime import UTC, datetime
+
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+    from support.warehouse import warehouse_of_run
+
+    from cchc.core.paths import under_output
+    from cchc.core.periods import TIMEZONE
+    from cchc.letter.records import read_letters
+    from cchc.pipeline.localrun import main
+
+    out = tmp_path / "out"
+    before = datetime.now(UTC)
+    assert main(["--period", "2023-08", "--config-dir", str(seed_config), "--output-dir", str(out)]) == 0
+    after = datetime.now(UTC)
+
+    with create_session() as session:
+        for dag_id in ("cchc_monthly", "cchc_letters"):
+            run = session.scalars(
+                select(DagRun).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).limit(1)
+            ).one()
+            assert run.conf["period"] == "2023-08", run.conf
+            assert run.state == "success", (dag_id, run.state)
+            # The run's start and end are the real ones: within the make run, not in 2023.
+            assert before <= run.start_date <= run.end_date <= after, (dag_id, run.start_date, run.end_date)
+            assert before <= run.logical_date <= after, (dag_id, run.logical_date)
+
+    with warehouse_of_run(out) as engine:
+        (letter,) = read_letters(engine, "tu-ky", "2023-08")
+    assert (letter["status"], letter["document_number"]) == ("sent", 1)
+    issued = letter["issued_at"]
+    issued = issued.astimezone(TIMEZONE) if issued.tzinfo else issued.replace(tzinfo=TIMEZONE)
+    assert issued == datetime(2023, 9, 1, 7, 0, tzinfo=TIMEZONE)
+    pdf = under_output(letter["pdf_path"], out)
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    assert "tháng 9 năm 2023" in text and "01/UBND-NV" in text

@@ -414,3 +414,81 @@ def test_real_extract_of_the_seed_validates(authority, tmp_path):
     assert report.success, report.message()
     assert report.warnings == []
     assert len(validated_frame(report)) == 35
+
+
+# ------------------------------------------------------------------------------- offline Data Docs
+
+
+class _References(__import__("html.parser").parser.HTMLParser):
+    """Every script, stylesheet and image a page loads, and the index's table setup."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loaded: list[str] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        found = dict(attrs)
+        if tag in ("script", "img") and found.get("src"):
+            self.loaded.append(found["src"])
+        if tag == "link" and found.get("href") and "icon" not in (found.get("rel") or ""):
+            self.loaded.append(found["href"])
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts.append(data)
+
+
+def references(page: Path) -> _References:
+    parser = _References()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_data_docs_load_nothing_from_the_internet(authority, august, july, write_extract):
+    """Where the committee's network has no internet the Data Docs still read: every script,
+    stylesheet, font and image of every page is a local file of the site, and the index page's
+    results table is drawn by a local script from the runs it lists."""
+    import re
+
+    path = write_extract(august)
+    first = run(authority, path, previous=july, run_id="run-a")
+    second = run(authority, path, previous=july, run_id="run-b")
+    vdir = first.validation_dir
+    pages = sorted(p for p in vdir.rglob("*.html") if "static" not in p.parts)
+    assert len(pages) == 1 + 2 + 4  # index, the two suites, two runs of two suites
+
+    for page in pages:
+        found = references(page)
+        assert found.loaded, page
+        for ref in found.loaded:
+            assert not re.match(r"(https?:)?//", ref), f"{page.relative_to(vdir)} loads {ref}"
+            assert (page.parent / ref.split("?")[0]).resolve().is_file(), f"{page.relative_to(vdir)}: {ref}"
+        assert any(r.endswith("jquery.min.js") for r in found.loaded)
+        assert any(r.endswith("bootstrap.min.css") for r in found.loaded)
+    # The stylesheets' own fonts and images are local too.
+    for css in vdir.glob("static/**/*.css"):
+        text = css.read_text(encoding="utf-8")
+        assert not re.search(r"(url\(|@import)\s*['\"]?(https?:)?//", text), (
+            css
+        )  # licence comments may name sites
+        for ref in re.findall(r"url\(['\"]?([^)'\"]+)", text):
+            if not ref.startswith("data:"):
+                assert (css.parent / ref.split("?")[0].split("#")[0]).resolve().is_file(), (css, ref)
+
+    index = references(vdir / "index.html")
+    assert "cchc/cchc-datadocs.js" in " ".join(index.loaded)
+    setup = " ".join(index.scripts)
+    assert ".bootstrapTable(" in setup and "run-a" in setup and "run-b" in setup
+
+    # Once per site: a third run rewrites its own pages, copies no library again.
+    library = vdir / "static" / "vendor" / "jquery" / "jquery.min.js"
+    stamp = library.stat().st_mtime_ns
+    run(authority, path, previous=july, run_id="run-c")
+    assert library.stat().st_mtime_ns == stamp
+    assert second.success

@@ -16,6 +16,8 @@ domains may receive anything at all::
       approvers:                               # who approves (Airflow user), told by email with the draft
         - {name: Chánh Văn phòng, email: chanhvp@tuky.haiduong.gov.vn, user: chanhvp}
       approval_timeout_hours: 48               # no decision in time counts as a rejection (default 72)
+      send_by_day: 5                           # the month's letter is sent by this day of the next
+                                               # month (1–28, default 5), else the operators are alerted
       test_address: thunghiem@tuky.haiduong.gov.vn  # where a dry run sends everything
       subject: "V/v … tháng {period_label}"    # optional: the letter's trích yếu by default; {summary} is it,
                                                # {period_label} is "8/2023"
@@ -44,6 +46,10 @@ from cchc.delivery.errors import DeliveryError, RecipientRefused
 DEFAULT_SUBJECT = "{summary}"
 DEFAULT_ATTACHMENT_NAME = "Công văn CCHC tháng {month}-{year}"
 ROLES = ("unit", "copy", "operator")
+# The office sends the month's letter by the 5th of the next month unless the authority says otherwise;
+# at most the 28th, a day every month has.
+DEFAULT_SEND_BY_DAY = 5
+LAST_SEND_BY_DAY = 28
 _KEYS = {
     "sender_name",
     "reply_to",
@@ -53,6 +59,7 @@ _KEYS = {
     "require_approval",
     "approvers",
     "approval_timeout_hours",
+    "send_by_day",
     "test_address",
     "subject",
     "attachment_name",
@@ -78,6 +85,8 @@ class DistributionConfig:
     require_approval: bool = False
     approvers: tuple[Contact, ...] = ()
     approval_timeout_hours: float | None = None
+    # The day of the month after the period by which its letter must be sent (cchc.delivery.deadlines).
+    send_by_day: int = DEFAULT_SEND_BY_DAY
     test_address: str | None = None
     subject: str = DEFAULT_SUBJECT
     attachment_name: str = DEFAULT_ATTACHMENT_NAME
@@ -183,6 +192,18 @@ def _number(value: Any, key: str, where: str, kind: type, minimum: float) -> Any
     return number
 
 
+def _send_by_day(value: Any, where: str) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ConfigError(f"{where}: distribution.send_by_day phải là số ngày nguyên (đang là '{value}')")
+    day = _number(value, "send_by_day", where, int, 1)
+    if day > LAST_SEND_BY_DAY:
+        raise ConfigError(
+            f"{where}: distribution.send_by_day phải từ 1 đến {LAST_SEND_BY_DAY} (ngày mà tháng nào cũng có; "
+            f"đang là {day})"
+        )
+    return int(day)
+
+
 def distribution_config(authority: Authority) -> DistributionConfig:
     """The ``distribution:`` block of the authority (``Authority.extra``), checked key by key."""
     folder = getattr(authority, "folder", None)
@@ -213,6 +234,7 @@ def distribution_config(authority: Authority) -> DistributionConfig:
         approval_timeout_hours=_number(timeout, "approval_timeout_hours", where, float, 0)
         if timeout
         else None,
+        send_by_day=_send_by_day(data.get("send_by_day", DEFAULT_SEND_BY_DAY), where),
         test_address=validate_address(test_address, f"{where}, distribution.test_address")
         if test_address
         else None,

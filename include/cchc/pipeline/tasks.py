@@ -98,6 +98,7 @@ def plan(params: Mapping[str, Any] | None, logical_date: datetime | date | None)
     from cchc.rules.rulebook import load_rulebook
 
     period = resolve_period(dict(params or {}), logical_date)
+    issued_at(params)  # a wrong date is refused here, before anything is drafted or approved
     authorities = load_authorities(settings.current().config_dir)
     for authority in authorities:
         load_rulebook(authority).rules_for(period)  # an invalid rulebook is refused before any fetch
@@ -586,6 +587,23 @@ def record_approval(payload: XCom, chosen: str, user: Mapping[str, Any] | None, 
     )
 
 
+def issued_at(params: Mapping[str, Any] | None) -> datetime | None:
+    """The ``issued_at`` param: when a month gone by is run again (``make run``), its letter keeps the
+    date of that month instead of the run's, so the run's own logical date can be the real time."""
+    from cchc.core.periods import TIMEZONE
+
+    value = (params or {}).get("issued_at")
+    if not value:
+        return None
+    try:
+        stamp = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ConfigError(
+            f"tham số 'issued_at' = {value!r} không phải ngày hợp lệ (ví dụ 2023-09-01T07:00:00+07:00)"
+        ) from exc
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=TIMEZONE)
+
+
 def issue(
     payload: XCom,
     params: Mapping[str, Any] | None = None,
@@ -614,9 +632,14 @@ def issue(
         state = state_of(engine, rendered.letter_id)
         if state in ("rejected", "discarded"):  # the approver said no, or a newer draft took its place
             _skip(f"{rendered.authority} kỳ {rendered.period}: công văn {STATE_LABELS[state]}, không cấp số")
-        # The register's year is the run's (its logical date), not the wall clock's.
+        # The register's year is the run's (param issued_at, else its logical date), not the wall clock's.
         issued = issue_with_files(
-            engine, authority, rendered.letter_id, output_dir, issued_at=logical_date, run_id=run_id
+            engine,
+            authority,
+            rendered.letter_id,
+            output_dir,
+            issued_at=issued_at(params) or logical_date,
+            run_id=run_id,
         )
         if issued.rendered:  # newly issued: its criticisms now count for the later months
             recount_after_issue(engine, authority, output_dir, run_id=run_id)
@@ -702,6 +725,36 @@ def report(payload: XCom) -> dict[str, Any]:
             "xem thư tổng hợp gửi cán bộ vận hành"
         )
     return Reported(**distributed.key, counts=counts).to_xcom()
+
+
+# ---------------------------------------------------------------------------------------------------
+# cchc_deadlines: a letter not sent by its authority's day of the next month.
+
+
+def deadlines(
+    logical_date: datetime | date | None, run_id: str | None = None, run_after: datetime | None = None
+) -> dict[str, Any]:
+    """Alerts each authority whose letter of last month is late (once per authority and period).
+
+    "Today" is the run's logical date (Asia/Ho_Chi_Minh), or for a run triggered without one the
+    time Airflow set it to run after: never the wall clock.
+    """
+    from cchc.delivery.deadlines import check_deadlines, describe
+
+    logical_date = logical_date or run_after
+    if logical_date is None:
+        raise ConfigError("kiểm tra hạn gửi cần ngày logic của lần chạy (hôm nay là ngày nào)")
+    with warehouse() as engine:
+        findings = check_deadlines(
+            engine,
+            load_authorities(settings.current().config_dir),
+            logical_date,
+            connections.smtp_settings(),
+            settings.current().output_dir,
+            run_id=run_id,
+        )
+    log.info("Hạn gửi công văn:\n%s", describe(findings))
+    return {"authorities": findings}
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ Layout under ``<output>/<authority>/<period>/validation/``::
     index.html                 Data Docs home: every run of the period, newest first
     validations/<suite>/<run_id>/<time>/<batch>.html     one page per run and suite
     expectations/<suite>.html  the suites as last run
-    static/                    the site's CSS and images (shared by all runs)
+    static/                    the site's CSS, fonts, images and libraries, local (shared by all
+                               runs; ``cchc.quality.offline``: readable without internet)
     gx_results/                the GX validation results the index is built from (JSON)
     result.json                the latest run: summary, failures, Vietnamese message
     runs/<run_id>.json         the same, per run (what the load task reads)
@@ -45,6 +46,7 @@ from cchc.core.paths import (
 )
 from cchc.core.periods import Period
 from cchc.quality import suites as S
+from cchc.quality.offline import make_offline
 from cchc.quality.result import (
     CRITICAL,
     WARNING,
@@ -708,6 +710,7 @@ def validate_extract(
     index = site_dir / "index.html"
     if not index.is_file():
         raise ValidationInputError(f"Data Docs không được tạo: không thấy {index}")
+    make_offline(site_dir)  # readable where the committee's network has no internet
 
     failures = _Interpreter(authority, period_text, frame, _previous_counts(previous)).failures(
         checkpoint_result

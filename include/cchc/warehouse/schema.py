@@ -394,3 +394,22 @@ run_locks = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint("scope", "authority_id", "period"),
 )
+
+
+# --------------------------------------------------------------------------- deadline alerts (migration 0006)
+# ``deadline_alerts``: the operators were told, once per authority and period, that its letter was not
+# sent by ``distribution.send_by_day`` of the next month (cchc.delivery.deadlines).
+
+deadline_alerts = sa.Table(
+    "deadline_alerts",
+    metadata,
+    sa.Column("authority_id", sa.String(64), nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("deadline", sa.Date, nullable=False),
+    # The operators' addresses the alert went to, and what held the letter (lines of the alert).
+    sa.Column("recipients", sa.JSON, nullable=False),
+    sa.Column("holding", sa.JSON, nullable=False),
+    sa.Column("run_id", sa.String(250), nullable=True),
+    sa.Column("alerted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("authority_id", "period"),
+)
