@@ -29,6 +29,7 @@ MARKERS_BY_FIXTURE = {
     "pg_database": "postgres",
     "seed_letter": "libreoffice",  # tests/letter/conftest.py: letters converted to PDF
     "province_letter": "libreoffice",
+    "ui_month": "libreoffice",  # tests/ui/conftest.py: the seed month made by the pipeline
 }
 
 
