@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -136,12 +135,14 @@ class Browser:
     # ---- frames
 
     @contextmanager
-    def frame(self, selector: str = "iframe") -> Iterator[Any]:
-        """Inside the (first visible) iframe matching ``selector``; back to the top page after."""
+    def frame(self, selector: str = "iframe") -> Iterator[str]:
+        """Inside the (first visible) iframe matching ``selector``; back to the top page after.
+        Yields the iframe's ``src`` (read outside it: inside, the element is the parent's)."""
         element = self.css(selector)
+        src = element.get_attribute("src") or ""
         self.driver.switch_to.frame(element)
         try:
-            yield element
+            yield src
         finally:
             self.driver.switch_to.default_content()
 
@@ -199,7 +200,10 @@ class Browser:
 
 
 def optimize_png(path: Path) -> None:
-    """Smaller PNGs for the repository, where an optimizer is installed (optional: the PNG is valid anyway)."""
-    optipng = shutil.which("optipng")
-    if optipng:
-        subprocess.run([optipng, "-quiet", "-o2", "-strip", "all", str(path)], check=False)
+    """Smaller PNGs for the repository: a 256-colour palette (a screen of text and flat colours keeps
+    its look) written with zlib's best effort; Pillow comes with matplotlib."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=256, dither=Image.Dither.NONE)
+    small.save(path, optimize=True)

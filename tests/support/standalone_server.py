@@ -55,8 +55,11 @@ TIMEOUT = 1500
 # --------------------------------------------------------------------------- processes
 
 
-def processes_with(marker: bytes) -> list[tuple[int, str]]:
-    """Live processes whose environment holds ``marker`` (``AIRFLOW_HOME=<this test's home>``)."""
+def processes_with(marker: bytes, sessions: frozenset[int] = frozenset()) -> list[tuple[int, str]]:
+    """Live processes whose environment holds ``marker`` (``AIRFLOW_HOME=<this test's home>``), or
+    that belong to one of ``sessions``: Airflow's api-server, workers and log servers rename
+    themselves (setproctitle), which overwrites their environment as /proc shows it, so only their
+    session (standalone's own) still tells where they come from."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -67,11 +70,21 @@ def processes_with(marker: bytes) -> list[tuple[int, str]]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if stat[stat.rindex(")") + 2] == "Z":  # a zombie is gone, only not yet reaped
+        # The command name (field 2) may hold spaces and parentheses: the fields follow the last ')'.
+        state, _ppid, _pgrp, session = stat[stat.rindex(")") + 2 :].split()[:4]
+        if state == "Z":  # a zombie is gone, only not yet reaped
             continue
-        if marker in environ.split(b"\0"):
+        if marker in environ.split(b"\0") or int(session) in sessions:
             found.append((int(entry.name), cmdline.strip()[:200]))
     return found
+
+
+def session_of(pid: int) -> int | None:
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(")") + 2 :].split()[3])
 
 
 class MakeAirflow:
@@ -84,6 +97,9 @@ class MakeAirflow:
         self.port = port
         self.marker = f"AIRFLOW_HOME={self.home}".encode()
         self.proc: subprocess.Popen | None = None
+        # The sessions of what it started (``airflow standalone`` leads one of its own), noted while it
+        # runs: after the stop, a survivor that renamed itself is found by its session.
+        self.sessions: frozenset[int] = frozenset()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "PYTEST_"))}
         env.update(
             {
@@ -122,12 +138,22 @@ class MakeAirflow:
             assert self.proc.poll() is None, f"make airflow stopped (code {self.proc.returncode})"
             assert time.monotonic() < deadline, f"make airflow not ready after {READY_TIMEOUT:.0f} s"
             time.sleep(1)
+        self.note_sessions()
         return self.output()
+
+    def note_sessions(self) -> None:
+        own = session_of(os.getpid())
+        found = {session_of(pid) for pid, _ in processes_with(self.marker)}
+        self.sessions |= frozenset(s for s in found if s is not None and s != own)
+
+    def leftovers(self) -> list[tuple[int, str]]:
+        return processes_with(self.marker, self.sessions)
 
     def stop(self) -> int | None:
         """SIGTERM, as a service manager would; returns the exit code (None: it did not stop)."""
         if self.proc is None:
             return None
+        self.note_sessions()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
@@ -142,7 +168,7 @@ class MakeAirflow:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
-        for pid, _ in processes_with(self.marker):
+        for pid, _ in self.leftovers():
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -347,7 +373,7 @@ class StandaloneMonth:
         """Stops it once (SIGTERM); later calls answer the same."""
         if self.stopped is None:
             code = self.stack.stop()
-            left = processes_with(self.stack.marker)
+            left = self.stack.leftovers()
             self.stack.kill_leftovers()
             self.stopped = Stopped(code, self.stack.output(), left)
         return self.stopped
