@@ -19,11 +19,12 @@ the server's diagnostics.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 import pytest
 import requests
@@ -79,7 +80,7 @@ def log_in(chrome: chromium.Browser, login) -> None:
     chrome.wait(lambda d: "/auth/login" in d.current_url, "the redirect to the login page")
     chrome.css("input[name=username]").send_keys(login.username)
     chrome.css("input[name=password]").send_keys(login.password)
-    chrome.shot("dang-nhap")
+    chrome.shot("dang-nhap", publish=False)
     chrome.click(chrome.css("button[type=submit]"))
     chrome.wait(lambda d: "/auth/login" not in d.current_url, "leaving the login page")
     chrome.css("a[aria-label='Dags']")  # the navigation of a logged-in user
@@ -184,7 +185,7 @@ def test_an_operator_reads_the_month_from_the_navigation_to_the_letter(browser, 
         with page_frame(chrome) as src:
             assert urlsplit(src).path.startswith("/cchc"), src
             chrome.css("form#choose")
-        chrome.shot("bao-cao-mo-tu-menu")
+        chrome.shot("bao-cao-mo-tu-menu", publish=False)  # as the next one
 
     with failure_report(chrome, standalone, "choose"), page_frame(chrome):
         choose(chrome, AUTHORITY, PERIOD)
@@ -233,6 +234,13 @@ def test_an_operator_reads_the_month_from_the_navigation_to_the_letter(browser, 
         stranger = requests.get(href, timeout=60, allow_redirects=False)
         assert stranger.status_code in (401, 403), stranger.status_code
         assert number in chrome.text(), f"the overview does not show the letter's number {number}"
+        # And as a person follows it: the click downloads the same file (the iframe allows downloads).
+        filename = answer.headers.get("content-disposition", "")
+        name = re.search(r"filename\*=utf-8''([^;]+)|filename=\"([^\"]+)\"", filename, re.I)
+        assert name, answer.headers
+        chrome.click(link)
+        saved = chrome.downloaded(unquote(name.group(1) or name.group(2)))
+        assert saved.read_bytes() == answer.content
 
     with failure_report(chrome, standalone, "deliveries"), page_frame(chrome):
         chrome.click(chrome.css("a#nav-deliveries"))
@@ -280,3 +288,6 @@ def test_the_screens_of_the_operator_guide(browser, standalone):
         dialog = chrome.css("[role=dialog]")
         assert "Gửi lại cho" in dialog.text and "Phát hành lại" in dialog.text, dialog.text
         chrome.shot("trigger-cchc-letters")
+        resend = chrome.xpath("//*[@role='dialog']//label[contains(normalize-space(), 'Gửi lại cho')]")
+        chrome.driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", resend)
+        chrome.shot("trigger-gui-lai-phat-hanh-lai")

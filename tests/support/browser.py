@@ -74,10 +74,23 @@ class Browser:
         options.binary_location = str(CHROMIUM)
         for flag in [*FLAGS, f"--user-data-dir={profile}", f"--window-size={WINDOW[0]},{WINDOW[1]}"]:
             options.add_argument(flag)
-        options.add_experimental_option("prefs", {"intl.accept_languages": "vi-VN,vi"})
+        self.downloads = folder / "downloads"
+        self.downloads.mkdir(parents=True, exist_ok=True)
+        options.add_experimental_option(
+            "prefs",
+            {
+                "intl.accept_languages": "vi-VN,vi",
+                "download.default_directory": str(self.downloads),
+                "download.prompt_for_download": False,
+                "plugins.always_open_pdf_externally": True,  # a PDF link downloads the file
+            },
+        )
         service = Service(str(CHROMEDRIVER), log_output=str(folder / "chromedriver.log"))
         self.driver = webdriver.Chrome(service=service, options=options)
         self.driver.set_page_load_timeout(WAIT)
+        self.driver.execute_cdp_cmd(
+            "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(self.downloads)}
+        )
 
     def quit(self) -> None:
         self.driver.quit()
@@ -148,12 +161,13 @@ class Browser:
 
     # ---- screenshots and failure reports
 
-    def shot(self, name: str) -> Path:
-        """A PNG of the whole window (the top page with any iframe in it), numbered in order."""
+    def shot(self, name: str, publish: bool = True) -> Path:
+        """A PNG of the whole window (the top page with any iframe in it), numbered in order; copied
+        to ``CCHC_SCREENSHOTS_DIR`` as ``<name>.png`` unless ``publish`` is false."""
         self.count += 1
         path = self.shots / f"{self.count:02d}-{name}.png"
         self.driver.save_screenshot(str(path))
-        if self.published:
+        if self.published and publish:
             target = self.published / f"{name}.png"
             shutil.copyfile(path, target)
             optimize_png(target)
@@ -191,6 +205,24 @@ class Browser:
             return read()
         except Exception as exc:  # noqa: BLE001
             return f"({exc!r})"
+
+    # ---- downloads
+
+    def downloaded(self, name: str, timeout: float = WAIT) -> Path:
+        """The file ``name`` once Chromium has finished downloading it (no ``.crdownload`` left)."""
+        path = self.downloads / name
+
+        def done(_driver) -> bool:
+            partial = list(self.downloads.glob("*.crdownload"))
+            return path.is_file() and not partial
+
+        try:
+            self.wait(done, f"the download {name}", timeout)
+        except AssertionError:
+            raise AssertionError(
+                f"{name} not downloaded; the download folder holds {sorted(p.name for p in self.downloads.iterdir())}"
+            ) from None
+        return path
 
     # ---- the browser's session outside the page
 
