@@ -191,3 +191,21 @@ def test_one_atomic_write_helper():
 def test_package_init_files_import_plainly(name):
     functions = {n.name for n in TREES[name].body if isinstance(n, ast.FunctionDef)}
     assert "__getattr__" not in functions
+
+
+def test_no_stage_imports_the_page():
+    """The page (cchc.ui) reads what the stages made; nothing of the pipeline depends on it."""
+    assert {
+        n: sorted(t for t in GRAPH[n] if t.startswith("cchc.ui"))
+        for n in GRAPH
+        if not n.startswith("cchc.ui")
+    } == {n: [] for n in GRAPH if not n.startswith("cchc.ui")}
+
+
+def test_importing_the_page_loads_neither_airflow_nor_fastapi():
+    script = (
+        "import sys, cchc.ui.app, cchc.ui.data, cchc.ui.runs; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('airflow', 'fastapi')))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
