@@ -24,7 +24,7 @@ export NO_COLOR := 1
 export CCHC_CONFIG_DIR ?= $(CONFIG_DIR)
 export CCHC_OUTPUT_DIR ?= $(OUTPUT_DIR)
 
-.PHONY: help install system-deps requirements check-requirements lint test test-fast bench demo run airflow clean
+.PHONY: help install system-deps requirements check-requirements lint test test-fast bench demo run airflow screenshots clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -79,6 +79,10 @@ run: install ## run the DAGs for PERIOD=YYYY-MM on CONFIG_DIR=DIR [OUTPUT_DIR=DI
 
 airflow: install ## airflow standalone on the same configuration (UI on http://127.0.0.1:8080 or AIRFLOW__API__PORT), with the simulator and a mail sink
 	@scripts/airflow-standalone.sh
+
+# The README's pictures: the browser test against make airflow (some 5 minutes), copies in docs/screenshots/.
+screenshots: install ## regenerate docs/screenshots/ (the operator guide's pictures) with the real-browser test
+	CCHC_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/test_ui_browser.py
 
 clean: ## remove the embedded Airflow home, outputs and caches (keeps .venv)
 	rm -rf .airflow .airflow-test output .pytest_cache .ruff_cache

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs when any is missing: LibreOffice (PDF rendering),
 # Liberation fonts (Times-compatible, with Vietnamese glyphs), poppler (PDF checks) and Debian's
-# docker-compose (to check docker-compose.yaml without a Docker engine).
+# docker-compose (to check docker-compose.yaml without a Docker engine), Chromium and its WebDriver (the
+# operators' page tested in a real headless browser: the tests never download a browser).
 set -euo pipefail
 
 missing=()
@@ -9,6 +10,8 @@ command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui)
 fc-list 2>/dev/null | grep -q "LiberationSerif" || missing+=(fonts-liberation2)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "Cài các gói hệ thống còn thiếu: ${missing[*]}"

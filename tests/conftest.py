@@ -29,4 +29,4 @@ for name in (
     os.environ.pop(name, None)
 os.environ["CCHC_CONFIG_DIR"] = str(SEED_CONFIG)
 
-pytest_plugins = ["support.fixtures"]
+pytest_plugins = ["support.fixtures", "support.standalone_server"]

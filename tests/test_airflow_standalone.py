@@ -1,343 +1,62 @@
 """``make airflow`` as a user meets it: a month end to end under a real scheduler.
 
-Runs ``scripts/airflow-standalone.sh`` (what ``make airflow`` runs) with its own Airflow home, output
-folder and a free loopback port: ``airflow standalone`` (LocalExecutor: task workers reach the
-execution API on that port), the portal simulator on the seed scenario, the local SMTP sink. Then, as
-an operator would: logs in through the REST API with the login the startup lines print, unpauses both
-DAGs (so the scheduled latest month starts too and waits in its sensor for a period the seed never
-closes), triggers ``cchc_monthly`` for 2023-08 and waits for it and for the ``cchc_letters`` run it
-triggers. A second trigger of the month must send no letter again. SIGTERM must stop everything:
-no process with this Airflow home in its environment may be left.
+The server and the seed month's first run are the session fixture ``standalone``
+(tests/support/standalone_server.py, shared with the browser test tests/test_ui_browser.py): it runs
+``scripts/airflow-standalone.sh`` with its own Airflow home, output folder and port, logs in through
+the REST API with the login the startup lines print, unpauses both DAGs, triggers ``cchc_monthly`` for
+2023-08 and waits for it and for the ``cchc_letters`` run it triggers. Here: what the startup printed,
+that both runs succeeded with true durations, that every recipient got exactly one letter, that a
+second trigger of the month sends no letter again, and that SIGTERM stops everything (no process with
+this Airflow home in its environment may be left; that test runs last in the session).
 
-The warehouse already holds January–July, as it does every month in production: the run extracts,
-validates and loads August only (the backfill of earlier months is the DAG tests' business, and under
-the scheduler it would add minutes of Great Expectations runs to the suite).
-
-On a failure the test prints the supervisor's output, the tail of Airflow's log and of every task log
+On a failure the tests print the supervisor's output, the tail of Airflow's log and of every task log
 of the runs that did not succeed.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.policy import default as default_policy
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
+from support.standalone_server import (
+    PERIOD,
+    TIMEOUT,
+    assert_true_duration,
+    expected_recipients,
+    letters_runs,
+    mailbox,
+    new_letters_run,
+    task_instances,
+    wait_for_run,
+)
 
-pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(TIMEOUT)]
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED_CONFIG = ROOT / "scenarios" / "seed"
-
-AUTHORITY = "tu-ky"
-PERIOD = "2023-08"
 PDF_NAME = "Công văn CCHC tháng 8-2023.pdf"
-READY_TIMEOUT = 360.0
-RUN_TIMEOUT = 480.0
-STOP_TIMEOUT = 90.0
 # The letters run skips the approval branch: the seed authority needs no approval.
 SKIPPED_LETTER_TASKS = {"authority.approve"}  # the seed authority needs no approval
 
 
-# --------------------------------------------------------------------------- processes
+def test_the_startup_lines_say_where_everything_is(standalone):
+    output = standalone.output
+    assert standalone.login.url == f"http://127.0.0.1:{standalone.port}"
+    assert standalone.mail_dir == standalone.stack.out / "mail" / "airflow", output
+    assert re.search(r"Trình giả lập Cổng DVC:\s+http://127\.0\.0\.1:\d+", output), output
+    assert f"{standalone.stack.out}/<cơ quan>/<kỳ>/" in output
+    assert "đang tạm dừng" in output  # both DAGs are loaded, paused as Airflow creates them
 
 
-def processes_with(marker: bytes) -> list[tuple[int, str]]:
-    """Live processes whose environment holds ``marker`` (``AIRFLOW_HOME=<this test's home>``)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if stat[stat.rindex(")") + 2] == "Z":  # a zombie is gone, only not yet reaped
-            continue
-        if marker in environ.split(b"\0"):
-            found.append((int(entry.name), cmdline.strip()[:200]))
-    return found
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class MakeAirflow:
-    """The ``make airflow`` command in a session of its own, its output in a file."""
-
-    def __init__(self, tmp_path: Path, port: int) -> None:
-        self.home = tmp_path / "airflow-home"
-        self.out = tmp_path / "out"
-        self.stdout_path = tmp_path / "make-airflow.out"
-        self.port = port
-        self.marker = f"AIRFLOW_HOME={self.home}".encode()
-        self.proc: subprocess.Popen | None = None
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "PYTEST_"))}
-        env.update(
-            {
-                "AIRFLOW_HOME": str(self.home),
-                "AIRFLOW__API__PORT": str(port),
-                "CCHC_CONFIG_DIR": str(SEED_CONFIG),
-                "CCHC_OUTPUT_DIR": str(self.out),
-                "CCHC_TASK_RETRIES": "0",  # a failure shows at once, not after the retry delays
-                # The scheduler's and triggerer's log servers (8793, 8794 by default, all interfaces):
-                # ports of their own, so a developer's running Airflow never answers for this one.
-                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_tcp_port()),
-                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_tcp_port()),
-            }
-        )
-        env.pop("CCHC_WAREHOUSE_URL", None)
-        env.pop("CCHC_SIMULATOR_PORT", None)
-        self.env = env
-
-    def start(self) -> None:
-        self.stdout = self.stdout_path.open("wb")
-        self.proc = subprocess.Popen(
-            [str(ROOT / "scripts" / "airflow-standalone.sh")],
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=self.stdout,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def output(self) -> str:
-        return self.stdout_path.read_text(encoding="utf-8", errors="replace")
-
-    def wait_ready(self) -> str:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while "Dừng: Ctrl+C" not in self.output():
-            assert self.proc.poll() is None, f"make airflow stopped (code {self.proc.returncode})"
-            assert time.monotonic() < deadline, f"make airflow not ready after {READY_TIMEOUT:.0f} s"
-            time.sleep(1)
-        return self.output()
-
-    def stop(self) -> int | None:
-        """SIGTERM, as a service manager would; returns the exit code (None: it did not stop)."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            return None
-        finally:
-            self.stdout.close()
-
-    def kill_leftovers(self) -> None:
-        """Whatever survived (after the assertion has seen it): killed, so no test leaves a process."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        for pid, _ in processes_with(self.marker):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
-# --------------------------------------------------------------------------- diagnostics
-
-
-def tail(path: Path, chars: int = 3000, skip: tuple[str, ...] = ()) -> str:
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError as exc:
-        return f"({exc})"
-    text = "\n".join(line for line in lines if not any(s in line for s in skip))
-    return text[-chars:]
-
-
-def diagnostics(stack: MakeAirflow, api, runs: list[tuple[str, str]]) -> str:
-    parts = [
-        "===== make airflow (stdout) =====",
-        tail(stack.stdout_path),
-        "===== airflow-standalone.log (tail, without access and parsing lines) =====",
-        tail(stack.out / "logs" / "airflow-standalone.log", 6000, skip=("http.access", "dag-processor |")),
-    ]
-    for dag_id, run_id in runs:
-        try:
-            tis = task_instances(api, dag_id, run_id)
-        except Exception as exc:  # noqa: BLE001 (a diagnostic must not hide the failure)
-            parts.append(f"===== {dag_id} {run_id}: task instances unreadable: {exc}")
-            continue
-        parts.append(
-            f"===== {dag_id} {run_id}: {sorted((t['task_id'], t['map_index'], t['state']) for t in tis)}"
-        )
-        for ti in tis:
-            if ti["state"] in ("success", "skipped"):
-                continue
-            folder = (
-                stack.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={ti['task_id']}"
-            )
-            for log in sorted(folder.rglob("*.log")):
-                parts += [f"----- {log.relative_to(stack.home)}", tail(log)]
-    return "\n".join(parts)
-
-
-# --------------------------------------------------------------------------- the REST API
-
-
-def task_instances(api, dag_id: str, run_id: str) -> list[dict]:
-    return api.get(f"dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=100)["task_instances"]
-
-
-def wait_for_run(api, dag_id: str, run_id: str, timeout: float = RUN_TIMEOUT) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        run = api.get(f"dags/{dag_id}/dagRuns/{run_id}")
-        if run["state"] in ("success", "failed"):
-            return run
-        assert time.monotonic() < deadline, f"{dag_id} {run_id} still {run['state']} after {timeout:.0f} s"
-        time.sleep(3)
-
-
-def letters_runs(api) -> dict[str, dict]:
-    return {r["dag_run_id"]: r for r in api.get("dags/cchc_letters/dagRuns", limit=100)["dag_runs"]}
-
-
-def new_letters_run(api, seen: set[str]) -> dict:
-    """The cchc_letters run that trigger_letters has just created (it exists once the task succeeded)."""
-    fresh = {k: v for k, v in letters_runs(api).items() if k not in seen}
-    assert len(fresh) == 1, f"expected one new cchc_letters run, found {sorted(fresh)}"
-    return next(iter(fresh.values()))
-
-
-def parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def assert_true_duration(run: dict, since: datetime, until: datetime) -> None:
-    """Start and end lie within what the test saw: seconds or minutes, never a logical-date span."""
-    start, end = parse_time(run["start_date"]), parse_time(run["end_date"])
-    slack = timedelta(minutes=1)  # the API server and this process read the same clock
-    assert since - slack <= start <= end <= until + slack, (run["dag_run_id"], start, end, since, until)
-
-
-# --------------------------------------------------------------------------- the mailbox
-
-
-def mailbox(folder: Path) -> dict[str, dict]:
-    """Every saved message by file name: envelope recipient, kind, subject, attachment names."""
-    messages = {}
-    for path in sorted(folder.glob("*.eml")):
-        message = message_from_bytes(path.read_bytes(), policy=default_policy)
-        subject = str(message["Subject"])
-        if message["X-CCHC-Letter"]:
-            kind = "letter"
-        elif subject.startswith("[CCHC] Lỗi"):
-            kind = "alert"
-        else:
-            kind = "summary"
-        messages[path.name] = {
-            "recipient": path.name.rsplit("-", 1)[0].replace("_at_", "@").lower(),
-            "kind": kind,
-            "subject": subject,
-            "attachments": [part.get_filename() for part in message.iter_attachments()],
-        }
-    return messages
-
-
-def expected_recipients() -> tuple[set[str], set[str]]:
-    """Every letter recipient (units with an email, copies, operators) and the operators."""
-    from cchc.core.authorities import load_authority
-    from cchc.delivery.recipients import distribution_config
-
-    authority = load_authority(SEED_CONFIG / AUTHORITY)
-    config = distribution_config(authority)
-    units = {u.email.lower() for u in authority.units if u.email}
-    copies = {c.email.lower() for c in config.copies}
-    operators = {c.email.lower() for c in config.operators}
-    return units | copies | operators, operators
-
-
-def preload_earlier_months(out: Path) -> None:
-    """January–July in the warehouse, as a month's run finds them in production."""
-    import pandas as pd
-
-    from cchc.core.authorities import load_authority, load_monthly
-    from cchc.core.db import default_url, engine_for
-    from cchc.core.periods import Period
-    from cchc.warehouse.load import load_facts, sync_units
-    from cchc.warehouse.migrate import upgrade
-
-    authority = load_authority(SEED_CONFIG / AUTHORITY)
-    rows = load_monthly(authority)
-    engine = engine_for(default_url(out))
-    try:
-        upgrade(engine)
-        for month in range(1, 8):
-            period = Period(2023, month)
-            frame = pd.DataFrame(
-                [
-                    {**r, "authority": AUTHORITY, "source": "monthly.csv"}
-                    for r in rows
-                    if r["period"] == str(period)
-                ]
-            )
-            sync_units(engine, authority, period)
-            load_facts(engine, AUTHORITY, period, frame, "test-preload", "monthly.csv")
-    finally:
-        engine.dispose()
-
-
-# --------------------------------------------------------------------------- the test
-
-
-@pytest.mark.timeout(1500)
-def test_make_airflow_runs_a_month_end_to_end_and_stops_cleanly(tmp_path, free_port):
-    from cchc.pipeline.standalone import AirflowApi
-
-    stack = MakeAirflow(tmp_path, free_port)
-    preload_earlier_months(stack.out)
-    api = None
-    runs: list[tuple[str, str]] = []
-    stack.start()
-    try:
-        # ---- the startup lines say where everything is, and the login works
-        output = stack.wait_ready()
-        ui = re.search(r"Giao diện Airflow:\s+(\S+) \(đăng nhập: (\S+) / ([^;)\s]+)", output)
-        assert ui, output
-        url, username, password = ui.groups()
-        assert url == f"http://127.0.0.1:{free_port}"
-        mail = re.search(r"tệp \.eml trong (\S+)", output)
-        assert mail and Path(mail.group(1)) == stack.out / "mail" / "airflow", output
-        mail_dir = Path(mail.group(1))
-        assert re.search(r"Trình giả lập Cổng DVC:\s+http://127\.0\.0\.1:\d+", output), output
-        assert f"{stack.out}/<cơ quan>/<kỳ>/" in output
-        assert "đang tạm dừng" in output  # both DAGs are loaded, paused as Airflow creates them
-        api = AirflowApi(url, username, password).login()
-
-        # ---- unpause both, then trigger August as an operator does
-        for dag_id in ("cchc_monthly", "cchc_letters"):
-            assert api.unpause(dag_id)["is_paused"] is False
-        since = datetime.now(UTC)
-        first = api.trigger("cchc_monthly", {"period": PERIOD})
-        runs.append(("cchc_monthly", first["dag_run_id"]))
-        monthly = wait_for_run(api, "cchc_monthly", first["dag_run_id"])
+def test_the_month_runs_end_to_end_with_true_durations(standalone):
+    api, monthly, letters = standalone.api, standalone.monthly, standalone.letters
+    with standalone.diagnosing():
         assert monthly["state"] == "success"
-        letters = new_letters_run(api, set())
-        runs.append(("cchc_letters", letters["dag_run_id"]))
-        letters = wait_for_run(api, "cchc_letters", letters["dag_run_id"])
-        until = datetime.now(UTC)
         assert letters["state"] == "success"
         assert letters["conf"]["period"] == PERIOD
-        monthly_states = Counter(t["state"] for t in task_instances(api, "cchc_monthly", first["dag_run_id"]))
+        monthly_states = Counter(
+            t["state"] for t in task_instances(api, "cchc_monthly", monthly["dag_run_id"])
+        )
         assert set(monthly_states) == {"success"}, monthly_states
         letter_states = {
             t["task_id"]: t["state"] for t in task_instances(api, "cchc_letters", letters["dag_run_id"])
@@ -345,7 +64,7 @@ def test_make_airflow_runs_a_month_end_to_end_and_stops_cleanly(tmp_path, free_p
         assert {t for t, s in letter_states.items() if s != "success"} == SKIPPED_LETTER_TASKS, letter_states
         assert {letter_states[t] for t in SKIPPED_LETTER_TASKS} == {"skipped"}
         for run in (monthly, letters):
-            assert_true_duration(run, since, until)
+            assert_true_duration(run, standalone.since, standalone.until)
 
         # The scheduled latest month is there too, still waiting for its period: it held nothing back.
         scheduled = [
@@ -355,40 +74,43 @@ def test_make_airflow_runs_a_month_end_to_end_and_stops_cleanly(tmp_path, free_p
         ]
         assert [r["state"] for r in scheduled] == ["running"], scheduled
 
-        # ---- every recipient got exactly one letter with the PDF; the operators one summary; no alert
-        recipients, operators = expected_recipients()
-        first_mail = mailbox(mail_dir)
-        letter_mail = [m for m in first_mail.values() if m["kind"] == "letter"]
-        assert Counter(m["recipient"] for m in letter_mail) == Counter(recipients)
-        assert all(PDF_NAME in m["attachments"] for m in letter_mail), letter_mail
-        summaries = [m["recipient"] for m in first_mail.values() if m["kind"] == "summary"]
-        assert Counter(summaries) == Counter(operators)
-        assert [m for m in first_mail.values() if m["kind"] == "alert"] == []
 
-        # ---- a second trigger of the same month sends no letter again (the operators get a new summary)
+def test_every_recipient_gets_exactly_one_letter_and_the_operators_a_summary(standalone):
+    recipients, operators = expected_recipients()
+    first_mail = standalone.first_mail
+    letter_mail = [m for m in first_mail.values() if m["kind"] == "letter"]
+    assert Counter(m["recipient"] for m in letter_mail) == Counter(recipients)
+    assert all(PDF_NAME in m["attachments"] for m in letter_mail), letter_mail
+    summaries = [m["recipient"] for m in first_mail.values() if m["kind"] == "summary"]
+    assert Counter(summaries) == Counter(operators)
+    assert [m for m in first_mail.values() if m["kind"] == "alert"] == []
+
+
+def test_a_second_trigger_of_the_month_sends_no_letter_again(standalone):
+    api = standalone.api
+    _, operators = expected_recipients()
+    before = mailbox(standalone.mail_dir)
+    seen = set(letters_runs(api))
+    with standalone.diagnosing():
         since = datetime.now(UTC)
         second = api.trigger("cchc_monthly", {"period": PERIOD})
-        runs.append(("cchc_monthly", second["dag_run_id"]))
+        standalone.runs.append(("cchc_monthly", second["dag_run_id"]))
         again = wait_for_run(api, "cchc_monthly", second["dag_run_id"])
         assert again["state"] == "success"
-        letters_again = new_letters_run(api, {letters["dag_run_id"]})
-        runs.append(("cchc_letters", letters_again["dag_run_id"]))
+        letters_again = new_letters_run(api, seen)
+        standalone.runs.append(("cchc_letters", letters_again["dag_run_id"]))
         letters_again = wait_for_run(api, "cchc_letters", letters_again["dag_run_id"])
         assert letters_again["state"] == "success"
         for run in (again, letters_again):
             assert_true_duration(run, since, datetime.now(UTC))
-        new_mail = {name: m for name, m in mailbox(mail_dir).items() if name not in first_mail}
+        # The operators get a new summary, nobody anything else.
+        new_mail = {name: m for name, m in mailbox(standalone.mail_dir).items() if name not in before}
         assert [m for m in new_mail.values() if m["kind"] != "summary"] == []
         assert Counter(m["recipient"] for m in new_mail.values()) == Counter(operators)
-    except BaseException:
-        print(diagnostics(stack, api, runs))
-        raise
-    finally:
-        code = stack.stop()
-        left = processes_with(stack.marker)
-        stack.kill_leftovers()
 
-    # ---- stopping leaves nothing behind
-    assert code == 0, stack.output()[-3000:]
-    assert "Đã dừng." in stack.output()
-    assert left == [], left
+
+def test_sigterm_stops_everything_and_leaves_nothing_behind(standalone_stopped):
+    stopped = standalone_stopped
+    assert stopped.code == 0, stopped.output[-3000:]
+    assert "Đã dừng." in stopped.output
+    assert stopped.left == [], stopped.left

@@ -33,10 +33,22 @@ MARKERS_BY_FIXTURE = {
 }
 
 
+# The shared ``make airflow`` of support/standalone_server.py: a test that uses it is slow and needs
+# Airflow; a test that stops it runs after every other test of the session, so none finds it gone.
+MARKERS_BY_FIXTURE |= {"standalone": "airflow"}
+SLOW_FIXTURES = {"standalone"}
+LAST_FIXTURES = {"standalone_stopped"}
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        for name in sorted(MARKERS_BY_FIXTURE.keys() & set(getattr(item, "fixturenames", ()))):
+        names = set(getattr(item, "fixturenames", ()))
+        for name in sorted(MARKERS_BY_FIXTURE.keys() & names):
             item.add_marker(MARKERS_BY_FIXTURE[name])
+        if SLOW_FIXTURES & names:
+            item.add_marker("slow")
+    # A stable sort: everything else keeps its order.
+    items.sort(key=lambda item: bool(LAST_FIXTURES & set(getattr(item, "fixturenames", ()))))
 
 
 # --------------------------------------------------------------------------- Airflow
