@@ -18,9 +18,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from support.standalone_server import (
+    AUTHORITY,
     PERIOD,
     TIMEOUT,
     assert_true_duration,
@@ -46,6 +48,7 @@ def test_the_startup_lines_say_where_everything_is(standalone):
     assert re.search(r"Trình giả lập Cổng DVC:\s+http://127\.0\.0\.1:\d+", output), output
     assert f"{standalone.stack.out}/<cơ quan>/<kỳ>/" in output
     assert "đang tạm dừng" in output  # both DAGs are loaded, paused as Airflow creates them
+    assert "Báo cáo CCHC" in output  # where the operators' page is
 
 
 def test_the_month_runs_end_to_end_with_true_durations(standalone):
@@ -84,6 +87,23 @@ def test_every_recipient_gets_exactly_one_letter_and_the_operators_a_summary(sta
     summaries = [m["recipient"] for m in first_mail.values() if m["kind"] == "summary"]
     assert Counter(summaries) == Counter(operators)
     assert [m for m in first_mail.values() if m["kind"] == "alert"] == []
+
+
+def test_the_letters_tasks_link_to_the_page_at_their_authority_and_period(standalone):
+    """The "Báo cáo CCHC" extra link on render / issue / distribute, as the task's page asks for it."""
+    api, run_id = standalone.api, standalone.letters["dag_run_id"]
+    with standalone.diagnosing():
+        for task_id in ("authority.render", "authority.issue", "authority.distribute"):
+            links = api.get(f"dags/cchc_letters/dagRuns/{run_id}/taskInstances/{task_id}/links", map_index=0)
+            url = (links.get("extra_links") or links).get("Báo cáo CCHC")
+            assert url, (task_id, links)
+            assert urlsplit(url).path.endswith("/cchc/"), url
+            assert parse_qs(urlsplit(url).query) == {"authority": [AUTHORITY], "period": [PERIOD]}, url
+        # Not on the other tasks.
+        links = api.get(
+            f"dags/cchc_letters/dagRuns/{run_id}/taskInstances/authority.report/links", map_index=0
+        )
+        assert not (links.get("extra_links") or {}).get("Báo cáo CCHC"), links
 
 
 def test_a_second_trigger_of_the_month_sends_no_letter_again(standalone):

@@ -253,6 +253,21 @@ def test_an_operator_reads_the_month_from_the_navigation_to_the_letter(browser, 
         assert chrome.css("a#file-letter-pdf") and chrome.css("a#file-letter-docx")
     chrome.shot("tep")
 
+    # From the page to Airflow's own screens: the frame is sandboxed without top navigation, so the
+    # link must move the Airflow page itself (not open Airflow inside the frame, nor do nothing).
+    with failure_report(chrome, standalone, "to-airflow"):
+        with page_frame(chrome):
+            chrome.click(chrome.css("a#nav-overview"))
+            chrome.click(chrome.css("a#airflow-letters"))
+        chrome.wait(
+            lambda d: urlsplit(d.current_url).path.rstrip("/").endswith("/dags/cchc_letters"),
+            "the Airflow page of cchc_letters in the top window",
+        )
+        chrome.wait(
+            lambda d: not d.find_elements("css selector", f"iframe[title='{PAGE}']"),
+            "Airflow's own screen in place of the page's frame",
+        )
+
 
 def test_a_dag_run_opens_the_page_at_its_authority_and_period(browser, standalone):
     chrome = browser

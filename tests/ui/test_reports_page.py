@@ -301,6 +301,8 @@ def test_the_deliveries_list_every_recipient_with_the_servers_answer(client):
     assert "550 5.1.1 Mailbox unavailable" in text(failed)
     assert "@cchc." in text(failed)  # its Message-ID
     assert all(r.get("data-state") == "sent" for r in rows if r is not failed)
+    # The recipients' plan is read (units without an email, refused domains), not an error in its place.
+    assert not tree.xpath("//*[@id='problems-error']"), text(tree.xpath("//*[@id='problems-error']")[0])
 
 
 def test_the_files_are_those_of_the_issued_letter_and_the_period(client, ui_month):

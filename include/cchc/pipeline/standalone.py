@@ -409,6 +409,8 @@ def startup_lines(stack: Stack) -> list[str]:
         "  Chạy một tháng: bật (unpause) cả cchc_monthly và cchc_letters, rồi Trigger cchc_monthly với",
         '    tham số period = "2023-08" (chạy tay một kỳ bất kỳ). Bật cchc_monthly cũng lên lịch tháng gần',
         "    nhất; lần chạy đó chờ Cổng DVC khóa số liệu (tối đa 5 ngày) và không cản lần chạy kỳ khác.",
+        "  Báo cáo CCHC: mục Báo cáo CCHC trong thanh điều hướng (số liệu, công văn, gửi thư, tệp).",
+        "  Hạn gửi: bật cchc_deadlines để mỗi ngày cảnh báo cán bộ vận hành khi công văn quá hạn gửi.",
         "  Qua REST API:",
         f"    TOKEN=$(curl -s -X POST {stack.ui_url}/auth/token -H 'Content-Type: application/json' \\",
         f'      -d \'{{"username": "{first_user}", "password": "<mật khẩu>"}}\' | '

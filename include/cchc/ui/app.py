@@ -240,8 +240,30 @@ def create_app(
             validation=checked,
             revision=revision,
             todo=todo,
+            airflow_links=_airflow_links(ctx),
             files=files,
         )
+
+    def _airflow_links(ctx: Ctx) -> list[dict[str, str]]:
+        """Airflow's own screens where the operator acts: the two DAGs (trigger, runs) and the approvals."""
+        airflow = ctx.root[: -len(URL_PREFIX)] if ctx.root.endswith(URL_PREFIX) else ""
+        return [
+            {
+                "id": "airflow-monthly",
+                "href": f"{airflow}/dags/{data.MONTHLY_DAG}",
+                "label": "cchc_monthly (số liệu)",
+            },
+            {
+                "id": "airflow-letters",
+                "href": f"{airflow}/dags/{data.LETTERS_DAG}",
+                "label": "cchc_letters (công văn)",
+            },
+            {
+                "id": "airflow-approvals",
+                "href": f"{airflow}/required_actions",
+                "label": "Required Actions (duyệt)",
+            },
+        ]
 
     def _todo(
         ctx: Ctx,

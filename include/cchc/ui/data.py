@@ -535,7 +535,7 @@ def distribution_problems(
     from cchc.delivery.preview import distribution_preview
 
     try:
-        preview = distribution_preview(engine, authority, (authority.id, letter_id), output_dir=output_dir)  # type: ignore[arg-type]
+        preview = distribution_preview(engine, authority, letter_id, output_dir=output_dir)
     except Exception as exc:  # noqa: BLE001 - the page still shows the ledger
         return {"missing_email": [], "refused": [], "error": str(exc)}
     return {"missing_email": preview["missing_email"], "refused": preview["refused"], "error": None}
