@@ -531,30 +531,38 @@ def test_every_documented_answer_of_every_operation_conforms_to_the_spec(start_s
 # --- command line -------------------------------------------------------------------------------------
 
 
+def _cli_log(config_dir: Path) -> Path:
+    return config_dir.parent / "simulator.log"
+
+
 def _start_cli(config_dir: Path, *extra: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """The simulator's command in a child process, its output in ``simulator.log`` next to the config dir:
+    a pipe that nothing reads while it serves would fill and block it (see test_localrun.py)."""
     port = free_tcp_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cchc.cli",
-            "simulate",
-            "--config-dir",
-            str(config_dir),
-            "--port",
-            str(port),
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
+    log_path = _cli_log(config_dir)
+    with log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cchc.cli",
+                "simulate",
+                "--config-dir",
+                str(config_dir),
+                "--port",
+                str(port),
+                *extra,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"the simulator exited with {process.returncode}: {process.stderr.read()}")
+            output = log_path.read_text(encoding="utf-8")
+            pytest.fail(f"the simulator exited with {process.returncode}: {output}")
         try:
             if requests.get(base + "/healthz", timeout=1).status_code == 200:
                 return process, base
@@ -573,7 +581,8 @@ def test_cli_serves_until_a_signal_then_exits_0(config_dir, data, stop_signal):
         assert answer.json()["data"]["status"] == "CLOSED"
     finally:
         process.send_signal(stop_signal)
-        _, stderr = process.communicate(timeout=15)
+        process.wait(timeout=15)
+    stderr = _cli_log(config_dir).read_text(encoding="utf-8")
     assert process.returncode == 0, stderr
     assert f"Trình giả lập cổng DVC đang chạy tại {base}" in stderr
     assert f"POST {PERIOD_STATUS} → 200" in stderr
@@ -603,5 +612,5 @@ def test_cli_takes_the_client_secret_from_the_environment(config_dir, data):
         ).ok
     finally:
         process.send_signal(signal.SIGINT)
-        process.communicate(timeout=15)
+        process.wait(timeout=15)
     assert process.returncode == 0
