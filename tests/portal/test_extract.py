@@ -120,6 +120,27 @@ def test_extract_equals_dataset(start_simulator, config_dir, data, tmp_path):
     assert not list(result.path.parent.glob(".*.tmp"))  # no temp file left behind
 
 
+@pytest.mark.slow  # real time passes: the portal's bucket refills at 4 requests a second
+@pytest.mark.parametrize("retry_after", [True, False], ids=["retry-after", "no-retry-after"])
+def test_a_rate_limited_portal_is_slow_never_a_failure(
+    start_simulator, config_dir, data, tmp_path, retry_after
+):
+    """Four workers against a portal allowing 4 requests/s per client, with and without Retry-After:
+    the whole month extracts with no retry spent (a 429 only slows the shared limiter down, which
+    halves for every worker at once and then creeps back up)."""
+    sim = start_simulator(faults=Faults(rate_limit=4, retry_after=1, limit_retry_after=retry_after))
+    client = PortalClient(
+        sim.base_url, max_workers=4, page_size=1, rate_limit=50, max_retries=2, read_timeout=5
+    )
+    result = extract_period(load_authority(config_dir / "demo"), "2023-08", tmp_path / "out", client=client)
+    assert as_records(read_extracted(result.path)) == expected(data)
+    codes = [status for _method, _path, status in sim.request_log]
+    assert 429 in codes  # the portal's limit did bite ...
+    assert result.stats["throttled"] == codes.count(429) and result.stats["retries"] == 0
+    # ... and every worker slowed down: the shared limiter's rate fell below what was configured.
+    assert client.limiter.cuts >= 1 and client.limiter.rate is not None and client.limiter.rate < 50
+
+
 def test_unknown_children_are_kept_for_the_validator(start_simulator, config_dir, data, tmp_path):
     # The portal (simulator) knows X-C; our registry copy does not: the row stays, last.
     sim = start_simulator()

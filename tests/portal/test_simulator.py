@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import signal
 import subprocess
@@ -455,6 +457,30 @@ def test_rate_limit_answers_429_over_the_rate_then_recovers(start_simulator, dat
         time.sleep(1.05)
         again = session.post(simulator.base_url + PERIOD_STATUS, json=month_body(data.root), timeout=TIMEOUT)
         assert again.status_code == 200
+
+
+def _post_from(simulator, source: str, path: str, body: dict) -> http.client.HTTPResponse:
+    """POST from a given loopback address (the whole 127.0.0.0/8 reaches the simulator)."""
+    connection = http.client.HTTPConnection(
+        simulator.host, simulator._server.server_address[1], timeout=TIMEOUT, source_address=(source, 0)
+    )
+    connection.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
+
+
+@pytest.mark.parametrize("retry_after", [True, False], ids=["retry-after", "no-retry-after"])
+def test_rate_limit_is_a_token_bucket_per_client(start_simulator, data, retry_after):
+    simulator = start_simulator(faults=Faults(rate_limit=2, retry_after=5, limit_retry_after=retry_after))
+    body = month_body(data.root)
+    first = [_post_from(simulator, "127.0.0.1", PERIOD_STATUS, body) for _ in range(3)]
+    assert [r.status for r in first] == [200, 200, 429]
+    assert (first[2].getheader("Retry-After") == "5") is retry_after
+    # Another client has its own bucket, full.
+    other = [_post_from(simulator, "127.0.0.2", PERIOD_STATUS, body) for _ in range(2)]
+    assert [r.status for r in other] == [200, 200]
 
 
 def test_shares_over_one_are_refused(config_dir):

@@ -2,8 +2,10 @@
 
 The portal is not a documented API and its firewall is strict, so the client treats it as fragile:
 it retries what may pass on a second try (429, 5xx, dropped connections, read timeouts, garbage
-bodies) with exponential backoff and full jitter, honours ``Retry-After``, spaces its own requests
-with a token bucket so that a burst never trips the portal's limit, and checks every answer against
+bodies) with exponential backoff and full jitter, spaces its requests through one limiter that all
+its workers share (the configured rate, halved for everyone on a 429 and paused for its
+``Retry-After``, then recovering gradually: a rate-limited portal makes the extract slow, never
+failed), and checks every answer against
 the protocol before anyone uses it. Every response body is handed to ``on_response`` before it is
 parsed, which is how the raw data is landed byte for byte.
 
@@ -19,6 +21,7 @@ import math
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +32,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from cchc.core import settings
 from cchc.core.errors import PortalError
 from cchc.core.periods import Period
 
@@ -61,6 +65,15 @@ REPORT_COUNTS: dict[str, dict[str, str]] = {
 }
 
 PERIOD_STATUSES = ("CLOSED", "OPEN")
+
+
+class _Throttled(Exception):
+    """HTTP 429: the portal asks this client to slow down (the shared limiter has been told)."""
+
+    def __init__(self, at_lowest_rate: bool):
+        super().__init__("HTTP 429 (quá nhiều yêu cầu)")
+        self.problem = "HTTP 429 (quá nhiều yêu cầu)"
+        self.at_lowest_rate = at_lowest_rate
 
 
 class _Retryable(Exception):
@@ -123,42 +136,93 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - now).total_seconds())
 
 
-class TokenBucket:
-    """Client-side rate limit: at most ``rate`` requests per second, ``burst`` at once.
+class RateLimiter:
+    """The one rate limit every worker of a client (and every ``bind`` copy) goes through.
 
-    Slots are reserved under a lock and waited for outside it, so that concurrent workers queue
-    fairly instead of all waking at the same instant and overrunning the portal's limit together.
+    ``rate`` (requests per second, None: no limit of our own) is the ceiling the deployment
+    configures. Requests are spaced ``1 / current rate`` apart; slots are reserved under a lock and
+    waited for outside it, so that concurrent workers queue fairly instead of all waking at once.
+
+    The portal's 429 is the signal that the current rate is too high for it, whatever was
+    configured: ``throttled`` halves the rate (from the rate actually observed when there was no
+    limit yet) and pauses every worker for the ``Retry-After`` given, else for one new slot. Each
+    answer that is not a 429 raises the rate again by a twentieth of the rate set by the last cut
+    (twenty answers to double), back up to the ceiling: all workers slow down
+    together, then recover gradually. A 429 to a request sent before the last cut says nothing
+    new and does not cut again, so four workers meeting the same full window halve the rate once.
     """
+
+    WINDOW = 20  # recent requests the observed rate is measured over
 
     def __init__(
         self,
-        rate: float,
-        burst: int = 1,
+        rate: float | None = None,
+        min_rate: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        if rate <= 0:
+        if rate is not None and rate <= 0:
             raise ValueError("rate must be positive")
-        self.rate = float(rate)
-        self.burst = max(1, int(burst))
+        self.ceiling = float(rate) if rate else None
+        self.rate: float | None = self.ceiling  # the current rate; None: unlimited
+        self.min_rate = float(min_rate)
+        self.cuts = 0  # how many times a 429 slowed every worker down
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._tokens = float(self.burst)
-        self._stamp = clock()
+        self._next = clock()  # the earliest start of the next request
+        self._generation = 0  # bumped by every cut
+        self._recent: deque[float] = deque(maxlen=self.WINDOW)
+        self._step = 0.0
 
-    def acquire(self) -> float:
-        """Take one token, waiting if needed; returns the time waited."""
+    def acquire(self) -> int:
+        """Wait for a slot; returns the generation to hand back to ``throttled``."""
         with self._lock:
             now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            self._tokens -= 1.0
-            # A negative balance is a reservation: this caller waits until it is paid back.
-            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
-        if wait > 0:
-            self._sleep(wait)
-        return wait
+            start = max(now, self._next)
+            if self.rate is not None:
+                self._next = start + 1.0 / self.rate
+            self._recent.append(start)
+            generation = self._generation
+        if start > now:
+            self._sleep(start - now)
+        return generation
+
+    def succeeded(self) -> None:
+        with self._lock:
+            if self.rate is None or (self.ceiling is not None and self.rate >= self.ceiling):
+                return
+            self.rate += self._step
+            if self.ceiling is not None:
+                self.rate = min(self.ceiling, self.rate)
+
+    def throttled(self, generation: int, retry_after: float | None) -> bool:
+        """A 429 to a request sent in ``generation``: slow every worker down and pause them.
+
+        False when the request was already sent at the lowest rate: slowing down has not helped.
+        """
+        with self._lock:
+            now = self._clock()
+            helped = True
+            if generation == self._generation:
+                current = self.rate if self.rate is not None else self._observed()
+                helped = current > self.min_rate
+                self.rate = max(self.min_rate, current / 2)
+                # Additive increase after a multiplicative cut: twenty answers to double again.
+                self._step = self.rate / 20
+                self._generation += 1
+                self.cuts += 1
+            assert self.rate is not None
+            pause = retry_after if retry_after is not None else 1.0 / self.rate
+            self._next = max(self._next, now + pause)
+            return helped
+
+    def _observed(self) -> float:
+        """Requests per second over the recent window (a floor of 1/s with too few to tell)."""
+        if len(self._recent) < 2:
+            return 1.0
+        span = self._recent[-1] - self._recent[0]
+        return max(1.0, (len(self._recent) - 1) / span) if span > 0 else float(len(self._recent))
 
 
 @dataclass
@@ -167,6 +231,7 @@ class ClientStats:
 
     requests: int = 0
     retries: int = 0
+    throttled: int = 0  # 429 answers, waited out by the shared limiter
     token_fetches: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -185,11 +250,16 @@ class ClientStats:
         with self._lock:
             self.token_fetches += 1
 
+    def throttle(self) -> None:
+        with self._lock:
+            self.throttled += 1
+
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
             return {
                 "requests": self.requests,
                 "retries": self.retries,
+                "throttled": self.throttled,
                 "token_fetches": self.token_fetches,
                 "statuses": dict(sorted(self.statuses.items())),
             }
@@ -257,7 +327,8 @@ class PortalClient:
         self._clock = clock
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
-        self._limiter = TokenBucket(rate_limit, clock=clock, sleep=sleep) if rate_limit else None
+        # Always present, limit or not: a 429 must slow every worker down, not just the one that met it.
+        self.limiter = RateLimiter(rate_limit, clock=clock, sleep=sleep)
         self._token = _TokenState()
         self.stats = ClientStats()
 
@@ -283,7 +354,9 @@ class PortalClient:
         ``extra.url`` (a full base URL) or ``host`` (may already carry the scheme), ``port``, ``schema`` (http/https), ``login`` =
         client id, ``password`` = client secret, ``extra_dejson`` with optional ``connect_timeout``,
         ``read_timeout`` (or ``timeout`` for both), ``max_retries``, ``backoff``, ``max_backoff``,
-        ``max_workers``, ``rate_limit``, ``page_size``.
+        ``max_workers``, ``rate_limit``, ``page_size``. ``rate_limit`` (requests per second for the
+        whole client, every worker together) defaults to ``CCHC_PORTAL_RATE_LIMIT``; without either
+        the client sends as fast as its workers go until the portal's first 429 slows it down.
         """
         extra = getattr(conn, "extra_dejson", None) or {}
         if not isinstance(extra, dict):
@@ -322,6 +395,8 @@ class PortalClient:
                     raise PortalError(
                         f"kết nối tới Cổng dịch vụ công: extra '{key}' = {extra[key]!r} không hợp lệ"
                     ) from exc
+        if "rate_limit" not in kwargs:
+            kwargs["rate_limit"] = settings.current().portal_rate_limit
         kwargs.update(overrides)
         return cls(
             base_url,
@@ -392,8 +467,7 @@ class PortalClient:
         }
         retry = 0
         while True:
-            if self._limiter:
-                self._limiter.acquire()
+            generation = self.limiter.acquire()
             problem: str
             retry_after: float | None = None
             try:
@@ -425,6 +499,8 @@ class PortalClient:
                 elif status == 429 or status >= 500:
                     problem = f"HTTP {status}"
                     retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+                    if status == 429:
+                        self.limiter.throttled(generation, retry_after)
                 else:
                     # 400/401/403: wrong credentials do not get better by asking again.
                     raise PortalError(
@@ -458,6 +534,20 @@ class PortalClient:
                 refreshed = True
                 self._invalidate_token(exc.used)
                 continue
+            except _Throttled as exc:
+                # The shared limiter has slowed every worker down and holds this one back for the
+                # pause: a 429 costs a retry only once the limiter cannot slow down any further, so
+                # a rate-limited portal makes the extract slow, not failed.
+                self.stats.throttle()
+                if not exc.at_lowest_rate:
+                    continue
+                retry += 1
+                if retry > self.max_retries:
+                    raise PortalError(
+                        f"{where}: {exc.problem} (đã thử {retry} lần ở tốc độ thấp nhất "
+                        f"{self.limiter.min_rate:g} yêu cầu/giây, không lần nào thành công)"
+                    ) from None
+                self.stats.retry()
             except _Retryable as exc:
                 retry += 1
                 if retry > self.max_retries:
@@ -471,8 +561,7 @@ class PortalClient:
     def _attempt(self, call: str, url: str, body: dict, page: int | None, where: str) -> dict:
         token = self.token()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        if self._limiter:
-            self._limiter.acquire()
+        generation = self.limiter.acquire()
         try:
             resp = self.session.post(url, json=body, headers=headers, timeout=self.timeout)
         except requests.Timeout as exc:
@@ -494,13 +583,13 @@ class PortalClient:
         if status == 401:
             raise _TokenRejected(token)
         if status == 429:
-            raise _Retryable(
-                "HTTP 429 (quá nhiều yêu cầu)", parse_retry_after(resp.headers.get("Retry-After"))
-            )
+            retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+            raise _Throttled(not self.limiter.throttled(generation, retry_after))
         if status >= 500:
             raise _Retryable(
                 f"HTTP {status}{_portal_message(raw)}", parse_retry_after(resp.headers.get("Retry-After"))
             )
+        self.limiter.succeeded()  # answered, not throttled: the rate may creep back up
         if status == 404:
             raise _NotFound(
                 f"{where}: Cổng dịch vụ công trả về HTTP 404{_portal_message(raw)}", _portal_code(raw)
