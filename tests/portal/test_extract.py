@@ -141,6 +141,31 @@ def test_a_rate_limited_portal_is_slow_never_a_failure(
     assert client.limiter.cuts >= 1 and client.limiter.rate is not None and client.limiter.rate < 50
 
 
+def test_posts_listing_extracts_the_same_in_far_fewer_calls(config_dir, tmp_path):
+    """The seed month, once from a CMS with the posts listing by root and once from one without
+    (404: the client falls back to one call per unit): the same table, far fewer calls."""
+    from cchc.portal.simulator import PortalSimulator
+
+    seed = Path(__file__).resolve().parents[2] / "scenarios" / "seed"
+    authority = load_authority(seed / "tu-ky")
+    tables, calls = {}, {}
+    for listing in (True, False):
+        with PortalSimulator(seed, post_listing=listing) as sim:
+            result = extract_period(
+                authority, "2023-08", tmp_path / str(listing), client=client_for(sim.base_url)
+            )
+            tables[listing] = read_extracted(result.path)
+            calls[listing] = Counter(path for _method, path, _status in sim.request_log)
+    assert tables[True].equals(tables[False])
+    assert tables[True]["web_posts"].notna().sum() == len(authority.units)
+    posts, listing_path = "/api/v1/cms/post-statistics", "/api/v1/cms/post-statistics/by-root"
+    assert calls[True][listing_path] == 1 and calls[True][posts] == 0
+    assert calls[False][listing_path] == 1 and calls[False][posts] == len(
+        authority.units
+    )  # the 404, then each unit
+    assert sum(calls[True].values()) == 5 < sum(calls[False].values()) / 5
+
+
 def test_unknown_children_are_kept_for_the_validator(start_simulator, config_dir, data, tmp_path):
     # The portal (simulator) knows X-C; our registry copy does not: the row stays, last.
     sim = start_simulator()

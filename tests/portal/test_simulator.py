@@ -24,6 +24,7 @@ PAYMENT = "/api/v1/reporting/evaluation/formality-online-payment-tree"
 EMAIL = "/api/v1/reporting/evaluation/official-email"
 PERIOD_STATUS = "/api/v1/reporting/period-status"
 POSTS = "/api/v1/cms/post-statistics"
+POST_LISTING = "/api/v1/cms/post-statistics/by-root"
 REPORTS = {
     DIGITIZED: {
         "received": "received",
@@ -483,6 +484,20 @@ def test_rate_limit_is_a_token_bucket_per_client(start_simulator, data, retry_af
     assert [r.status for r in other] == [200, 200]
 
 
+def test_post_listing_pages_every_unit_with_a_figure(start_simulator, data):
+    simulator = start_simulator()
+    body = {"year": 2023, "month": 6, "rootDepartmentId": data.root, "pageSize": 1}
+    pages = [post(simulator, POST_LISTING, {**body, "currentPage": n}).json()["data"] for n in (1, 2)]
+    # June 2023 has no row for X-C: it is absent, as NO_DATA would say unit by unit.
+    assert [item for page in pages for item in page["items"]] == [
+        {"unitId": "P-A", "posts": 4},
+        {"unitId": "X-B", "posts": 2},
+    ]
+    assert {(p["totalElements"], p["totalPages"]) for p in pages} == {(2, 2)}
+    without = start_simulator(post_listing=False)
+    assert post(without, POST_LISTING, body).status_code == 404
+
+
 def test_shares_over_one_are_refused(config_dir):
     with pytest.raises(ConfigError):
         PortalSimulator(config_dir, faults=Faults(share_5xx=0.6, share_drop=0.6))
@@ -512,6 +527,7 @@ def test_every_documented_answer_of_every_operation_conforms_to_the_spec(start_s
         EMAIL: {"timeType": "year", "year": 2023, "rootDepartmentId": data.root},
         PERIOD_STATUS: month_body(data.root),
         POSTS: {"year": 2023, "month": 8, "unitId": "P-A"},
+        POST_LISTING: {"year": 2023, "month": 8, "rootDepartmentId": data.root, "pageSize": 2},
     }
     invalid = {path: {**body, "year": "2023"} for path, body in valid.items()}
     unknown = {
@@ -531,6 +547,8 @@ def test_every_documented_answer_of_every_operation_conforms_to_the_spec(start_s
     check("POST", DIGITIZED, post(plain, DIGITIZED, month_body(data.root, month=9)))  # NO_DATA
     check("POST", PERIOD_STATUS, post(plain, PERIOD_STATUS, month_body(data.root, month=9)))  # OPEN
     check("POST", POSTS, post(plain, POSTS, {"year": 2023, "month": 9, "unitId": "P-A"}))  # NO_DATA
+    no_data = {"year": 2023, "month": 9, "rootDepartmentId": data.root}
+    check("POST", POST_LISTING, post(plain, POST_LISTING, no_data))
 
     secured = start_simulator(client_id="cchc", client_secret="s3cret-cchc")
     form = {"grant_type": "client_credentials", "client_id": "cchc", "client_secret": "s3cret-cchc"}

@@ -44,12 +44,14 @@ TOKEN_PATH = "/oauth2/token"
 EVALUATION_PATH = "/api/v1/reporting/evaluation/"
 PERIOD_STATUS_PATH = "/api/v1/reporting/period-status"
 POST_STATISTICS_PATH = "/api/v1/cms/post-statistics"
+POST_LISTING_PATH = "/api/v1/cms/post-statistics/by-root"
 
 DOSSIER_DIGITIZED = "dossier-digitized"
 ONLINE_PAYMENT = "formality-online-payment-tree"
 OFFICIAL_EMAIL = "official-email"
 PERIOD_STATUS = "period-status"
 POST_STATISTICS = "post-statistics"
+POST_LISTING = "post-statistics-by-root"
 
 # Count fields of each evaluation report: portal name -> our name. The parent carries the same
 # counts as the children (official-email has no counts at all).
@@ -299,6 +301,7 @@ class PortalClient:
         rng: random.Random | None = None,
         page_size: int = 200,
         clock: Callable[[], float] = time.monotonic,
+        post_listing: bool = True,
     ):
         if not base_url:
             raise PortalError(
@@ -331,6 +334,9 @@ class PortalClient:
         self.limiter = RateLimiter(rate_limit, clock=clock, sleep=sleep)
         self._token = _TokenState()
         self.stats = ClientStats()
+        # Whether the CMS offers the posts listing by root: tried first when allowed, and once it
+        # answers 404 every copy of the client asks unit by unit from then on.
+        self._listing = {"available": bool(post_listing)}
 
         self.session = requests.Session()
         # One pool slot per worker (plus the token call), so that concurrent pages reuse
@@ -354,7 +360,8 @@ class PortalClient:
         ``extra.url`` (a full base URL) or ``host`` (may already carry the scheme), ``port``, ``schema`` (http/https), ``login`` =
         client id, ``password`` = client secret, ``extra_dejson`` with optional ``connect_timeout``,
         ``read_timeout`` (or ``timeout`` for both), ``max_retries``, ``backoff``, ``max_backoff``,
-        ``max_workers``, ``rate_limit``, ``page_size``. ``rate_limit`` (requests per second for the
+        ``max_workers``, ``rate_limit``, ``page_size``, ``post_listing`` (false: never ask the CMS
+        for the posts listing by root, only unit by unit). ``rate_limit`` (requests per second for the
         whole client, every worker together) defaults to ``CCHC_PORTAL_RATE_LIMIT``; without either
         the client sends as fast as its workers go until the portal's first 429 slows it down.
         """
@@ -387,6 +394,7 @@ class PortalClient:
             ("max_workers", int),
             ("rate_limit", float),
             ("page_size", int),
+            ("post_listing", _flag),
         ):
             if extra.get(key) is not None:
                 try:
@@ -690,15 +698,30 @@ class PortalClient:
         root_id: str | None = None,
         missing_ok: bool = False,
     ) -> dict[str, int | None]:
-        """Posts published on each unit's website in the month (one CMS call per unit).
+        """Posts published on each unit's website in the month.
 
-        ``root_id`` tells the CMS which authority a unit code belongs to when it serves several.
+        With ``root_id`` the CMS's listing of the whole root is asked first (a page per
+        ``page_size`` units); a CMS without it (404) is asked one call per unit, which is also
+        where ``root_id`` tells it which authority a unit code belongs to when it serves several.
         With ``missing_ok`` a unit the CMS does not know (404 NOT_FOUND) or has no figure for
-        (404 NO_DATA) maps to None instead of failing the whole extract: the validation stage then
-        reports it by unit, next to every other gap.
+        (404 NO_DATA; absent from the listing) maps to None instead of failing the whole extract:
+        the validation stage then reports it by unit, next to every other gap.
         """
         period = _period(period)
-        ids = list(dict.fromkeys(unit_ids))
+        ids = original = list(dict.fromkeys(unit_ids))
+        listed: dict[str, int] | None = None
+        if root_id and ids and self._listing["available"]:
+            listed = self._post_listing(root_id, period)
+        if listed is not None:
+            missing = [unit_id for unit_id in ids if unit_id not in listed]
+            if missing_ok:
+                for unit_id in missing:
+                    log.warning(
+                        "%s (%s): không có số liệu tin bài của đơn vị %s", POST_LISTING, root_id, unit_id
+                    )
+                return {unit_id: listed.get(unit_id) for unit_id in ids}
+            # Not tolerated: each absent unit is asked on its own, whose answer names the problem.
+            ids = missing
 
         def fetch(unit_id: str) -> int | None:
             body: dict[str, Any] = {"year": period.year, "month": period.month, "unitId": unit_id}
@@ -716,7 +739,63 @@ class PortalClient:
                 raise PortalError(f"{where}: trường 'unitId' là {data.get('unitId')!r} thay vì '{unit_id}'")
             return _count(data, "posts", where)
 
-        return dict(zip(ids, self._map(fetch, ids), strict=True))
+        counts = dict(zip(ids, self._map(fetch, ids), strict=True))
+        if listed is None:
+            return counts
+        return {unit_id: counts[unit_id] if unit_id in counts else listed[unit_id] for unit_id in original}
+
+    def _post_listing(self, root_id: str, period: Period) -> dict[str, int] | None:
+        """Every unit's posts from the CMS's listing by root, or None when the CMS answers 404."""
+
+        def fetch(page: int) -> dict:
+            body = {
+                "year": period.year,
+                "month": period.month,
+                "rootDepartmentId": root_id,
+                "currentPage": page,
+                "pageSize": self.page_size,
+            }
+            data = self._request(POST_LISTING, POST_LISTING_PATH, body, page)
+            where = f"trang {page} của {POST_LISTING}"
+            for key in ("currentPage", "totalElements", "totalPages"):
+                _count(data, key, where)
+            if data["currentPage"] != page:
+                raise PortalError(f"{where}: trường 'currentPage' là {data['currentPage']} thay vì {page}")
+            if not isinstance(data.get("items"), list):
+                raise PortalError(f"{where}: thiếu trường 'items' (hoặc không phải mảng)")
+            return data
+
+        try:
+            first = fetch(1)
+        except _NotFound as exc:
+            # No listing here (or nothing for the month): the per-unit calls give each unit's answer.
+            log.info("%s (%s): Cổng trả 404 (%s), hỏi từng đơn vị", POST_LISTING, root_id, exc.code)
+            if exc.code != "NO_DATA":
+                self._listing["available"] = False
+            return None
+        total_pages, total_elements = first["totalPages"], first["totalElements"]
+        pages = [first] + (self._map(fetch, range(2, total_pages + 1)) if total_pages > 1 else [])
+        posts: dict[str, int] = {}
+        for page_no, page in enumerate(pages, start=1):
+            where = f"trang {page_no} của {POST_LISTING}"
+            if page["totalElements"] != total_elements or page["totalPages"] != total_pages:
+                raise PortalError(
+                    f"{where}: totalElements/totalPages ({page['totalElements']}/{page['totalPages']}) "
+                    f"khác trang 1 ({total_elements}/{total_pages})"
+                )
+            for index, item in enumerate(page["items"]):
+                if not isinstance(item, dict) or not isinstance(item.get("unitId"), str):
+                    raise PortalError(f"{where}, items[{index}]: thiếu trường 'unitId' (mã đơn vị)")
+                unit_id = item["unitId"]
+                if unit_id in posts:
+                    raise PortalError(f"{where}: đơn vị '{unit_id}' xuất hiện hai lần")
+                posts[unit_id] = _count(item, "posts", f"{where} (đơn vị {unit_id})")
+        if len(posts) != total_elements:
+            raise PortalError(
+                f"{POST_LISTING}: totalElements là {total_elements} nhưng {total_pages} trang chỉ có "
+                f"{len(posts)} đơn vị"
+            )
+        return posts
 
     def _map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
         """Run ``fn`` over ``items`` on at most ``max_workers`` threads, results in input order.
@@ -739,6 +818,18 @@ class PortalClient:
 
 def _period(value: Period | str) -> Period:
     return value if isinstance(value, Period) else Period.parse(str(value))
+
+
+def _flag(value: Any) -> bool:
+    """A connection extra's true/false, also as the strings an Airflow form may hold."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise ValueError(value)
 
 
 # JSON kinds as an error message names them; bool before int (a bool is an int in Python).

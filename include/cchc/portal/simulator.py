@@ -349,6 +349,7 @@ _REPORTS = {
 }
 PERIOD_STATUS_PATH = "/api/v1/reporting/period-status"
 POST_STATISTICS_PATH = "/api/v1/cms/post-statistics"
+POST_LISTING_PATH = "/api/v1/cms/post-statistics/by-root"
 
 
 # The request's headers: http.server's (case-insensitive) message, or a plain mapping in tests.
@@ -365,6 +366,7 @@ class _Portal:
         client_id: str | None,
         client_secret: str | None,
         token_ttl: float,
+        post_listing: bool = True,
     ) -> None:
         self._faults = faults
         self._injector = _FaultInjector(faults)
@@ -389,6 +391,8 @@ class _Portal:
             PERIOD_STATUS_PATH: self._period_status,
             POST_STATISTICS_PATH: self._post_statistics,
         }
+        if post_listing:  # a CMS without the listing answers 404, as an older real one would
+            self._api_routes[POST_LISTING_PATH] = self._post_listing
         for path, report in _REPORTS.items():
             self._api_routes[path] = functools.partial(self._evaluation, report)
 
@@ -620,6 +624,36 @@ class _Portal:
             )
         return {"unitId": unit_id, "year": year, "month": month, "posts": record["web_posts"]}
 
+    def _post_listing(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Posts of the month for every unit of a root that has a figure, in registry order, paged."""
+        year = _integer(body, "year", 1900, 9999)
+        month = _integer(body, "month", 1, 12)
+        root_id = _string(body, "rootDepartmentId")
+        page = _integer(body, "currentPage", 1, None, default=1)
+        size = _integer(body, "pageSize", 1, 500, default=200)
+        data = self._authority(root_id)
+        period = Period(year, month)
+        if period not in data.months:
+            raise _ApiError(
+                404, "NO_DATA", f"chưa có số liệu tin bài của '{root_id}' cho tháng {month}/{year}"
+            )
+        items = [
+            {"unitId": unit.code, "posts": data.rows[(period, unit.code)]["web_posts"]}
+            for unit in data.authority.units
+            if (period, unit.code) in data.rows
+        ]
+        start = (page - 1) * size
+        return {
+            "rootDepartmentId": root_id,
+            "year": year,
+            "month": month,
+            "items": items[start : start + size],
+            "currentPage": page,
+            "pageSize": size,
+            "totalElements": len(items),
+            "totalPages": math.ceil(len(items) / size),
+        }
+
 
 def _same(given: str | None, expected: str | None) -> bool:
     if given is None or expected is None:
@@ -715,6 +749,7 @@ class PortalSimulator:
         client_id: str | None = None,
         client_secret: str | None = None,
         token_ttl: float = 3600,
+        post_listing: bool = True,
     ) -> None:
         self.config_dir = Path(config_dir)
         self.host = host
@@ -730,7 +765,9 @@ class PortalSimulator:
         self.auth_required = client_id is not None
         self.request_log: list[tuple[str, str, int]] = []
         self._log_lock = threading.Lock()
-        self._portal = _Portal(_load(self.config_dir), self.faults, client_id, client_secret, token_ttl)
+        self._portal = _Portal(
+            _load(self.config_dir), self.faults, client_id, client_secret, token_ttl, post_listing
+        )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -810,6 +847,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--token-ttl", type=float, default=3600, help="thời hạn mã truy cập, giây (mặc định 3600)"
     )
+    parser.add_argument(
+        "--no-post-listing",
+        action="store_true",
+        help="không phục vụ số tin bài theo đơn vị gốc (trả 404): máy khách phải hỏi từng đơn vị",
+    )
     faults = parser.add_argument_group("lỗi giả lập (chỉ trên các đường dẫn /api/)")
     faults.add_argument(
         "--rate-limit", type=float, help="số yêu cầu tối đa mỗi giây của mỗi máy khách; vượt quá trả 429"
@@ -886,6 +928,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         client_id=args.client_id,
         client_secret=secret,
         token_ttl=args.token_ttl,
+        post_listing=not args.no_post_listing,
     )
     stopping = threading.Event()
 
