@@ -22,7 +22,7 @@ from cchc.core.periods import Period
 from cchc.portal import excel
 from cchc.portal.client import PortalClient
 from cchc.portal.extract import COLUMNS, extract_period, period_is_closed, read_extracted, source_settings
-from cchc.portal.landing import Landing, verify
+from cchc.portal.landing import Landing, read_body, verify
 from cchc.portal.simulator import Faults
 
 AUGUST = Period(2023, 8)
@@ -212,13 +212,17 @@ def test_survives_faults_and_lands_every_response(start_simulator, config_dir, d
     assert 0 in [s for _m, _p, s in sim.request_log]
     assert len(entries) == len(answered) == len(received)
     assert any(e["status"] != 200 for e in entries)  # failed attempts are landed too
-    assert any(e["file"].endswith(".html") for e in entries)
+    assert any("html" in (e["content_type"] or "") for e in entries)
+    # One JSON-lines file per call, not a file per response.
+    assert {p.name for p in result.landing.iterdir()} == {"manifest.jsonl"} | {
+        f"{e['call']}.jsonl" for e in entries
+    }
     assert any(e["attempt"] > 1 for e in entries)
     # Byte-identical: each landed file is what the client received, and hashes match the manifest.
-    landed = Counter((e["call"], (result.landing / e["file"]).read_bytes()) for e in entries)
+    landed = Counter((e["call"], read_body(result.landing, e)) for e in entries)
     assert landed == Counter(received)
     for entry in entries:
-        body = (result.landing / entry["file"]).read_bytes()
+        body = read_body(result.landing, entry)
         assert hashlib.sha256(body).hexdigest() == entry["sha256"] and len(body) == entry["size"]
         assert entry["fetched_at"].endswith("+00:00")
         assert set(entry) >= {
@@ -408,3 +412,21 @@ def test_landing_is_thread_safe_and_numbered(tmp_path):
     assert all("client_secret" not in e["params"] for e in entries)
     assert verify(landing.dir) == []
     assert Landing(tmp_path / "demo" / "2023-08").dir.name == "002"
+
+
+def test_landing_keeps_any_body_verbatim_in_few_files(tmp_path):
+    landing = Landing(tmp_path / "demo" / "2023-08")
+    bodies = [b'{"code": "OK"}', "Lỗi hệ thống\n".encode(), b"\xff\xfe not utf-8 \x00", b""]
+    for page, body in enumerate(bodies, start=1):
+        landing.record("dossier-digitized", {}, page, 200, body, {"Content-Type": "application/json"})
+    landing.record("period-status", {}, None, 200, b'{"a": 1}', {})
+    assert sorted(p.name for p in landing.dir.iterdir()) == [
+        "dossier-digitized.jsonl",
+        "manifest.jsonl",
+        "period-status.jsonl",
+    ]
+    assert [read_body(landing.dir, e) for e in landing.entries()] == [*bodies, b'{"a": 1}']
+    assert verify(landing.dir) == []
+    path = landing.dir / "dossier-digitized.jsonl"
+    path.write_text(path.read_text(encoding="utf-8").replace("OK", "KO"), encoding="utf-8")
+    assert verify(landing.dir) == ["dossier-digitized.jsonl:1: mã băm hoặc kích thước không khớp manifest"]
