@@ -19,6 +19,7 @@ from cchc.pipeline.localrun import simulator
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "scenarios" / "seed"
 CALLS = 2000
+PIPE_BUFFER = 64 * 1024
 pytestmark = pytest.mark.slow  # a child process and thousands of calls: not for make test-fast
 DIGITIZED = "/api/v1/reporting/evaluation/dossier-digitized"
 
@@ -47,6 +48,8 @@ def test_thousands_of_calls_through_the_make_run_simulator(tmp_path):
 
         statuses = list(pool.map(call, range(CALLS)))
     assert statuses.count(200) == CALLS
+    # Well past what a pipe holds (64 KiB on Linux): a pipe here would have blocked the simulator.
+    assert log_path.stat().st_size > 2 * PIPE_BUFFER
     logged = log_path.read_text(encoding="utf-8").splitlines()
     assert sum(1 for line in logged if "/healthz" in line or DIGITIZED in line) >= CALLS
 

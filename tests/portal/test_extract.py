@@ -22,7 +22,7 @@ from cchc.core.periods import Period
 from cchc.portal import excel
 from cchc.portal.client import PortalClient
 from cchc.portal.extract import COLUMNS, extract_period, period_is_closed, read_extracted, source_settings
-from cchc.portal.landing import Landing, verify
+from cchc.portal.landing import Landing, read_body, verify
 from cchc.portal.simulator import Faults
 
 AUGUST = Period(2023, 8)
@@ -120,6 +120,52 @@ def test_extract_equals_dataset(start_simulator, config_dir, data, tmp_path):
     assert not list(result.path.parent.glob(".*.tmp"))  # no temp file left behind
 
 
+@pytest.mark.slow  # real time passes: the portal's bucket refills at 4 requests a second
+@pytest.mark.parametrize("retry_after", [True, False], ids=["retry-after", "no-retry-after"])
+def test_a_rate_limited_portal_is_slow_never_a_failure(
+    start_simulator, config_dir, data, tmp_path, retry_after
+):
+    """Four workers against a portal allowing 4 requests/s per client, with and without Retry-After:
+    the whole month extracts with no retry spent (a 429 only slows the shared limiter down, which
+    halves for every worker at once and then creeps back up)."""
+    sim = start_simulator(faults=Faults(rate_limit=4, retry_after=1, limit_retry_after=retry_after))
+    client = PortalClient(
+        sim.base_url, max_workers=4, page_size=1, rate_limit=50, max_retries=2, read_timeout=5
+    )
+    result = extract_period(load_authority(config_dir / "demo"), "2023-08", tmp_path / "out", client=client)
+    assert as_records(read_extracted(result.path)) == expected(data)
+    codes = [status for _method, _path, status in sim.request_log]
+    assert 429 in codes  # the portal's limit did bite ...
+    assert result.stats["throttled"] == codes.count(429) and result.stats["retries"] == 0
+    # ... and every worker slowed down: the shared limiter's rate fell below what was configured.
+    assert client.limiter.cuts >= 1 and client.limiter.rate is not None and client.limiter.rate < 50
+
+
+def test_posts_listing_extracts_the_same_in_far_fewer_calls(config_dir, tmp_path):
+    """The seed month, once from a CMS with the posts listing by root and once from one without
+    (404: the client falls back to one call per unit): the same table, far fewer calls."""
+    from cchc.portal.simulator import PortalSimulator
+
+    seed = Path(__file__).resolve().parents[2] / "scenarios" / "seed"
+    authority = load_authority(seed / "tu-ky")
+    tables, calls = {}, {}
+    for listing in (True, False):
+        with PortalSimulator(seed, post_listing=listing) as sim:
+            result = extract_period(
+                authority, "2023-08", tmp_path / str(listing), client=client_for(sim.base_url)
+            )
+            tables[listing] = read_extracted(result.path)
+            calls[listing] = Counter(path for _method, path, _status in sim.request_log)
+    assert tables[True].equals(tables[False])
+    assert tables[True]["web_posts"].notna().sum() == len(authority.units)
+    posts, listing_path = "/api/v1/cms/post-statistics", "/api/v1/cms/post-statistics/by-root"
+    assert calls[True][listing_path] == 1 and calls[True][posts] == 0
+    assert calls[False][listing_path] == 1 and calls[False][posts] == len(
+        authority.units
+    )  # the 404, then each unit
+    assert sum(calls[True].values()) == 5 < sum(calls[False].values()) / 5
+
+
 def test_unknown_children_are_kept_for_the_validator(start_simulator, config_dir, data, tmp_path):
     # The portal (simulator) knows X-C; our registry copy does not: the row stays, last.
     sim = start_simulator()
@@ -166,13 +212,17 @@ def test_survives_faults_and_lands_every_response(start_simulator, config_dir, d
     assert 0 in [s for _m, _p, s in sim.request_log]
     assert len(entries) == len(answered) == len(received)
     assert any(e["status"] != 200 for e in entries)  # failed attempts are landed too
-    assert any(e["file"].endswith(".html") for e in entries)
+    assert any("html" in (e["content_type"] or "") for e in entries)
+    # One JSON-lines file per call, not a file per response.
+    assert {p.name for p in result.landing.iterdir()} == {"manifest.jsonl"} | {
+        f"{e['call']}.jsonl" for e in entries
+    }
     assert any(e["attempt"] > 1 for e in entries)
     # Byte-identical: each landed file is what the client received, and hashes match the manifest.
-    landed = Counter((e["call"], (result.landing / e["file"]).read_bytes()) for e in entries)
+    landed = Counter((e["call"], read_body(result.landing, e)) for e in entries)
     assert landed == Counter(received)
     for entry in entries:
-        body = (result.landing / entry["file"]).read_bytes()
+        body = read_body(result.landing, entry)
         assert hashlib.sha256(body).hexdigest() == entry["sha256"] and len(body) == entry["size"]
         assert entry["fetched_at"].endswith("+00:00")
         assert set(entry) >= {
@@ -362,3 +412,21 @@ def test_landing_is_thread_safe_and_numbered(tmp_path):
     assert all("client_secret" not in e["params"] for e in entries)
     assert verify(landing.dir) == []
     assert Landing(tmp_path / "demo" / "2023-08").dir.name == "002"
+
+
+def test_landing_keeps_any_body_verbatim_in_few_files(tmp_path):
+    landing = Landing(tmp_path / "demo" / "2023-08")
+    bodies = [b'{"code": "OK"}', "Lỗi hệ thống\n".encode(), b"\xff\xfe not utf-8 \x00", b""]
+    for page, body in enumerate(bodies, start=1):
+        landing.record("dossier-digitized", {}, page, 200, body, {"Content-Type": "application/json"})
+    landing.record("period-status", {}, None, 200, b'{"a": 1}', {})
+    assert sorted(p.name for p in landing.dir.iterdir()) == [
+        "dossier-digitized.jsonl",
+        "manifest.jsonl",
+        "period-status.jsonl",
+    ]
+    assert [read_body(landing.dir, e) for e in landing.entries()] == [*bodies, b'{"a": 1}']
+    assert verify(landing.dir) == []
+    path = landing.dir / "dossier-digitized.jsonl"
+    path.write_text(path.read_text(encoding="utf-8").replace("OK", "KO"), encoding="utf-8")
+    assert verify(landing.dir) == ["dossier-digitized.jsonl:1: mã băm hoặc kích thước không khớp manifest"]

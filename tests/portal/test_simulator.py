@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import signal
 import subprocess
@@ -22,6 +24,7 @@ PAYMENT = "/api/v1/reporting/evaluation/formality-online-payment-tree"
 EMAIL = "/api/v1/reporting/evaluation/official-email"
 PERIOD_STATUS = "/api/v1/reporting/period-status"
 POSTS = "/api/v1/cms/post-statistics"
+POST_LISTING = "/api/v1/cms/post-statistics/by-root"
 REPORTS = {
     DIGITIZED: {
         "received": "received",
@@ -457,6 +460,44 @@ def test_rate_limit_answers_429_over_the_rate_then_recovers(start_simulator, dat
         assert again.status_code == 200
 
 
+def _post_from(simulator, source: str, path: str, body: dict) -> http.client.HTTPResponse:
+    """POST from a given loopback address (the whole 127.0.0.0/8 reaches the simulator)."""
+    connection = http.client.HTTPConnection(
+        simulator.host, simulator._server.server_address[1], timeout=TIMEOUT, source_address=(source, 0)
+    )
+    connection.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
+
+
+@pytest.mark.parametrize("retry_after", [True, False], ids=["retry-after", "no-retry-after"])
+def test_rate_limit_is_a_token_bucket_per_client(start_simulator, data, retry_after):
+    simulator = start_simulator(faults=Faults(rate_limit=2, retry_after=5, limit_retry_after=retry_after))
+    body = month_body(data.root)
+    first = [_post_from(simulator, "127.0.0.1", PERIOD_STATUS, body) for _ in range(3)]
+    assert [r.status for r in first] == [200, 200, 429]
+    assert (first[2].getheader("Retry-After") == "5") is retry_after
+    # Another client has its own bucket, full.
+    other = [_post_from(simulator, "127.0.0.2", PERIOD_STATUS, body) for _ in range(2)]
+    assert [r.status for r in other] == [200, 200]
+
+
+def test_post_listing_pages_every_unit_with_a_figure(start_simulator, data):
+    simulator = start_simulator()
+    body = {"year": 2023, "month": 6, "rootDepartmentId": data.root, "pageSize": 1}
+    pages = [post(simulator, POST_LISTING, {**body, "currentPage": n}).json()["data"] for n in (1, 2)]
+    # June 2023 has no row for X-C: it is absent, as NO_DATA would say unit by unit.
+    assert [item for page in pages for item in page["items"]] == [
+        {"unitId": "P-A", "posts": 4},
+        {"unitId": "X-B", "posts": 2},
+    ]
+    assert {(p["totalElements"], p["totalPages"]) for p in pages} == {(2, 2)}
+    without = start_simulator(post_listing=False)
+    assert post(without, POST_LISTING, body).status_code == 404
+
+
 def test_shares_over_one_are_refused(config_dir):
     with pytest.raises(ConfigError):
         PortalSimulator(config_dir, faults=Faults(share_5xx=0.6, share_drop=0.6))
@@ -486,6 +527,7 @@ def test_every_documented_answer_of_every_operation_conforms_to_the_spec(start_s
         EMAIL: {"timeType": "year", "year": 2023, "rootDepartmentId": data.root},
         PERIOD_STATUS: month_body(data.root),
         POSTS: {"year": 2023, "month": 8, "unitId": "P-A"},
+        POST_LISTING: {"year": 2023, "month": 8, "rootDepartmentId": data.root, "pageSize": 2},
     }
     invalid = {path: {**body, "year": "2023"} for path, body in valid.items()}
     unknown = {
@@ -505,6 +547,8 @@ def test_every_documented_answer_of_every_operation_conforms_to_the_spec(start_s
     check("POST", DIGITIZED, post(plain, DIGITIZED, month_body(data.root, month=9)))  # NO_DATA
     check("POST", PERIOD_STATUS, post(plain, PERIOD_STATUS, month_body(data.root, month=9)))  # OPEN
     check("POST", POSTS, post(plain, POSTS, {"year": 2023, "month": 9, "unitId": "P-A"}))  # NO_DATA
+    no_data = {"year": 2023, "month": 9, "rootDepartmentId": data.root}
+    check("POST", POST_LISTING, post(plain, POST_LISTING, no_data))
 
     secured = start_simulator(client_id="cchc", client_secret="s3cret-cchc")
     form = {"grant_type": "client_credentials", "client_id": "cchc", "client_secret": "s3cret-cchc"}
@@ -531,30 +575,38 @@ def test_every_documented_answer_of_every_operation_conforms_to_the_spec(start_s
 # --- command line -------------------------------------------------------------------------------------
 
 
+def _cli_log(config_dir: Path) -> Path:
+    return config_dir.parent / "simulator.log"
+
+
 def _start_cli(config_dir: Path, *extra: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """The simulator's command in a child process, its output in ``simulator.log`` next to the config dir:
+    a pipe that nothing reads while it serves would fill and block it (see test_localrun.py)."""
     port = free_tcp_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cchc.cli",
-            "simulate",
-            "--config-dir",
-            str(config_dir),
-            "--port",
-            str(port),
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
+    log_path = _cli_log(config_dir)
+    with log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cchc.cli",
+                "simulate",
+                "--config-dir",
+                str(config_dir),
+                "--port",
+                str(port),
+                *extra,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"the simulator exited with {process.returncode}: {process.stderr.read()}")
+            output = log_path.read_text(encoding="utf-8")
+            pytest.fail(f"the simulator exited with {process.returncode}: {output}")
         try:
             if requests.get(base + "/healthz", timeout=1).status_code == 200:
                 return process, base
@@ -573,7 +625,8 @@ def test_cli_serves_until_a_signal_then_exits_0(config_dir, data, stop_signal):
         assert answer.json()["data"]["status"] == "CLOSED"
     finally:
         process.send_signal(stop_signal)
-        _, stderr = process.communicate(timeout=15)
+        process.wait(timeout=15)
+    stderr = _cli_log(config_dir).read_text(encoding="utf-8")
     assert process.returncode == 0, stderr
     assert f"Trình giả lập cổng DVC đang chạy tại {base}" in stderr
     assert f"POST {PERIOD_STATUS} → 200" in stderr
@@ -603,5 +656,5 @@ def test_cli_takes_the_client_secret_from_the_environment(config_dir, data):
         ).ok
     finally:
         process.send_signal(signal.SIGINT)
-        process.communicate(timeout=15)
+        process.wait(timeout=15)
     assert process.returncode == 0

@@ -26,7 +26,7 @@ WAREHOUSE_CONN_ID = "cchc_warehouse"
 SMTP_CONN_ID = "smtp_default"
 CONNECTIONS = {
     PORTAL_CONN_ID: "Cổng dịch vụ công: địa chỉ, OAuth2 client id (login) và secret (password); extra: "
-    "connect_timeout, read_timeout, max_workers, rate_limit, page_size",
+    "connect_timeout, read_timeout, max_workers, rate_limit (yêu cầu/giây), page_size, post_listing",
     WAREHOUSE_CONN_ID: "kho dữ liệu: URL SQLAlchemy trong extra.url (mặc định SQLite dưới CCHC_OUTPUT_DIR)",
     SMTP_CONN_ID: "máy chủ thư gửi công văn, thư tổng hợp và cảnh báo (from_email trong extra)",
 }
@@ -38,6 +38,7 @@ WAREHOUSE_URL = "CCHC_WAREHOUSE_URL"
 PORTAL_URL = "CCHC_PORTAL_URL"
 PORTAL_CLIENT_ID = "CCHC_PORTAL_CLIENT_ID"
 PORTAL_CLIENT_SECRET = "CCHC_PORTAL_CLIENT_SECRET"
+PORTAL_RATE_LIMIT = "CCHC_PORTAL_RATE_LIMIT"
 SIMULATOR_CLIENT_SECRET = "CCHC_SIMULATOR_CLIENT_SECRET"
 SOFFICE = "CCHC_SOFFICE"
 SIGNING_P12 = "CCHC_SIGNING_P12"
@@ -66,6 +67,8 @@ VARIABLES = {
     PORTAL_URL: "địa chỉ Cổng dịch vụ công cho lệnh cchc extract (trong Airflow: kết nối cchc_portal)",
     PORTAL_CLIENT_ID: "OAuth2 client id của cổng cho lệnh cchc extract",
     PORTAL_CLIENT_SECRET: "OAuth2 client secret của cổng cho lệnh cchc extract (không bao giờ ghi vào log)",
+    PORTAL_RATE_LIMIT: "số yêu cầu mỗi giây tối đa mà máy khách gửi tới cổng (mọi luồng cộng lại), khi kết nối "
+    "cchc_portal không có extra.rate_limit; mặc định không giới hạn trước, gặp 429 thì tự giảm",
     SIMULATOR_CLIENT_SECRET: "client secret mà trình giả lập cổng đòi khi chạy với --client-id",
     SOFFICE: "đường dẫn tới soffice (LibreOffice) khi không có trên PATH",
     SIGNING_P12: "tệp chứng thư số PKCS#12 để ký PDF (pyHanko); không đặt thì không ký",
@@ -102,6 +105,14 @@ class _Variable:
             if not value.isdigit():
                 raise ConfigError(f"{self.name}='{value}' phải là số nguyên không âm")
             return int(value)
+        if self.kind == "rate":
+            try:
+                rate = float(value)
+            except ValueError:
+                rate = 0.0
+            if not rate > 0 or rate == float("inf"):
+                raise ConfigError(f"{self.name}='{value}' phải là số dương (yêu cầu mỗi giây)")
+            return rate
         if self.kind == "port":
             if not value.isdigit() or not 0 < int(value) < 65536:
                 raise ConfigError(f"{self.name}='{value}' không phải số cổng (1–65535)")
@@ -120,6 +131,7 @@ class Settings:
     portal_url = _Variable(PORTAL_URL)
     portal_client_id = _Variable(PORTAL_CLIENT_ID)
     portal_client_secret = _Variable(PORTAL_CLIENT_SECRET)
+    portal_rate_limit = _Variable(PORTAL_RATE_LIMIT, "rate")
     simulator_client_secret = _Variable(SIMULATOR_CLIENT_SECRET)
     soffice = _Variable(SOFFICE)
     signing_p12 = _Variable(SIGNING_P12, "path")

@@ -2,8 +2,10 @@
 
 The portal is not a documented API and its firewall is strict, so the client treats it as fragile:
 it retries what may pass on a second try (429, 5xx, dropped connections, read timeouts, garbage
-bodies) with exponential backoff and full jitter, honours ``Retry-After``, spaces its own requests
-with a token bucket so that a burst never trips the portal's limit, and checks every answer against
+bodies) with exponential backoff and full jitter, spaces its requests through one limiter that all
+its workers share (the configured rate, halved for everyone on a 429 and paused for its
+``Retry-After``, then recovering gradually: a rate-limited portal makes the extract slow, never
+failed), and checks every answer against
 the protocol before anyone uses it. Every response body is handed to ``on_response`` before it is
 parsed, which is how the raw data is landed byte for byte.
 
@@ -19,6 +21,7 @@ import math
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +32,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from cchc.core import settings
 from cchc.core.errors import PortalError
 from cchc.core.periods import Period
 
@@ -40,12 +44,14 @@ TOKEN_PATH = "/oauth2/token"
 EVALUATION_PATH = "/api/v1/reporting/evaluation/"
 PERIOD_STATUS_PATH = "/api/v1/reporting/period-status"
 POST_STATISTICS_PATH = "/api/v1/cms/post-statistics"
+POST_LISTING_PATH = "/api/v1/cms/post-statistics/by-root"
 
 DOSSIER_DIGITIZED = "dossier-digitized"
 ONLINE_PAYMENT = "formality-online-payment-tree"
 OFFICIAL_EMAIL = "official-email"
 PERIOD_STATUS = "period-status"
 POST_STATISTICS = "post-statistics"
+POST_LISTING = "post-statistics-by-root"
 
 # Count fields of each evaluation report: portal name -> our name. The parent carries the same
 # counts as the children (official-email has no counts at all).
@@ -61,6 +67,15 @@ REPORT_COUNTS: dict[str, dict[str, str]] = {
 }
 
 PERIOD_STATUSES = ("CLOSED", "OPEN")
+
+
+class _Throttled(Exception):
+    """HTTP 429: the portal asks this client to slow down (the shared limiter has been told)."""
+
+    def __init__(self, at_lowest_rate: bool):
+        super().__init__("HTTP 429 (quá nhiều yêu cầu)")
+        self.problem = "HTTP 429 (quá nhiều yêu cầu)"
+        self.at_lowest_rate = at_lowest_rate
 
 
 class _Retryable(Exception):
@@ -123,42 +138,93 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - now).total_seconds())
 
 
-class TokenBucket:
-    """Client-side rate limit: at most ``rate`` requests per second, ``burst`` at once.
+class RateLimiter:
+    """The one rate limit every worker of a client (and every ``bind`` copy) goes through.
 
-    Slots are reserved under a lock and waited for outside it, so that concurrent workers queue
-    fairly instead of all waking at the same instant and overrunning the portal's limit together.
+    ``rate`` (requests per second, None: no limit of our own) is the ceiling the deployment
+    configures. Requests are spaced ``1 / current rate`` apart; slots are reserved under a lock and
+    waited for outside it, so that concurrent workers queue fairly instead of all waking at once.
+
+    The portal's 429 is the signal that the current rate is too high for it, whatever was
+    configured: ``throttled`` halves the rate (from the rate actually observed when there was no
+    limit yet) and pauses every worker for the ``Retry-After`` given, else for one new slot. Each
+    answer that is not a 429 raises the rate again by a twentieth of the rate set by the last cut
+    (twenty answers to double), back up to the ceiling: all workers slow down
+    together, then recover gradually. A 429 to a request sent before the last cut says nothing
+    new and does not cut again, so four workers meeting the same full window halve the rate once.
     """
+
+    WINDOW = 20  # recent requests the observed rate is measured over
 
     def __init__(
         self,
-        rate: float,
-        burst: int = 1,
+        rate: float | None = None,
+        min_rate: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        if rate <= 0:
+        if rate is not None and rate <= 0:
             raise ValueError("rate must be positive")
-        self.rate = float(rate)
-        self.burst = max(1, int(burst))
+        self.ceiling = float(rate) if rate else None
+        self.rate: float | None = self.ceiling  # the current rate; None: unlimited
+        self.min_rate = float(min_rate)
+        self.cuts = 0  # how many times a 429 slowed every worker down
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._tokens = float(self.burst)
-        self._stamp = clock()
+        self._next = clock()  # the earliest start of the next request
+        self._generation = 0  # bumped by every cut
+        self._recent: deque[float] = deque(maxlen=self.WINDOW)
+        self._step = 0.0
 
-    def acquire(self) -> float:
-        """Take one token, waiting if needed; returns the time waited."""
+    def acquire(self) -> int:
+        """Wait for a slot; returns the generation to hand back to ``throttled``."""
         with self._lock:
             now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            self._tokens -= 1.0
-            # A negative balance is a reservation: this caller waits until it is paid back.
-            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
-        if wait > 0:
-            self._sleep(wait)
-        return wait
+            start = max(now, self._next)
+            if self.rate is not None:
+                self._next = start + 1.0 / self.rate
+            self._recent.append(start)
+            generation = self._generation
+        if start > now:
+            self._sleep(start - now)
+        return generation
+
+    def succeeded(self) -> None:
+        with self._lock:
+            if self.rate is None or (self.ceiling is not None and self.rate >= self.ceiling):
+                return
+            self.rate += self._step
+            if self.ceiling is not None:
+                self.rate = min(self.ceiling, self.rate)
+
+    def throttled(self, generation: int, retry_after: float | None) -> bool:
+        """A 429 to a request sent in ``generation``: slow every worker down and pause them.
+
+        False when the request was already sent at the lowest rate: slowing down has not helped.
+        """
+        with self._lock:
+            now = self._clock()
+            helped = True
+            if generation == self._generation:
+                current = self.rate if self.rate is not None else self._observed()
+                helped = current > self.min_rate
+                self.rate = max(self.min_rate, current / 2)
+                # Additive increase after a multiplicative cut: twenty answers to double again.
+                self._step = self.rate / 20
+                self._generation += 1
+                self.cuts += 1
+            assert self.rate is not None
+            pause = retry_after if retry_after is not None else 1.0 / self.rate
+            self._next = max(self._next, now + pause)
+            return helped
+
+    def _observed(self) -> float:
+        """Requests per second over the recent window (a floor of 1/s with too few to tell)."""
+        if len(self._recent) < 2:
+            return 1.0
+        span = self._recent[-1] - self._recent[0]
+        return max(1.0, (len(self._recent) - 1) / span) if span > 0 else float(len(self._recent))
 
 
 @dataclass
@@ -167,6 +233,7 @@ class ClientStats:
 
     requests: int = 0
     retries: int = 0
+    throttled: int = 0  # 429 answers, waited out by the shared limiter
     token_fetches: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -185,11 +252,16 @@ class ClientStats:
         with self._lock:
             self.token_fetches += 1
 
+    def throttle(self) -> None:
+        with self._lock:
+            self.throttled += 1
+
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
             return {
                 "requests": self.requests,
                 "retries": self.retries,
+                "throttled": self.throttled,
                 "token_fetches": self.token_fetches,
                 "statuses": dict(sorted(self.statuses.items())),
             }
@@ -229,6 +301,7 @@ class PortalClient:
         rng: random.Random | None = None,
         page_size: int = 200,
         clock: Callable[[], float] = time.monotonic,
+        post_listing: bool = True,
     ):
         if not base_url:
             raise PortalError(
@@ -257,9 +330,13 @@ class PortalClient:
         self._clock = clock
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
-        self._limiter = TokenBucket(rate_limit, clock=clock, sleep=sleep) if rate_limit else None
+        # Always present, limit or not: a 429 must slow every worker down, not just the one that met it.
+        self.limiter = RateLimiter(rate_limit, clock=clock, sleep=sleep)
         self._token = _TokenState()
         self.stats = ClientStats()
+        # Whether the CMS offers the posts listing by root: tried first when allowed, and once it
+        # answers 404 every copy of the client asks unit by unit from then on.
+        self._listing = {"available": bool(post_listing)}
 
         self.session = requests.Session()
         # One pool slot per worker (plus the token call), so that concurrent pages reuse
@@ -283,7 +360,10 @@ class PortalClient:
         ``extra.url`` (a full base URL) or ``host`` (may already carry the scheme), ``port``, ``schema`` (http/https), ``login`` =
         client id, ``password`` = client secret, ``extra_dejson`` with optional ``connect_timeout``,
         ``read_timeout`` (or ``timeout`` for both), ``max_retries``, ``backoff``, ``max_backoff``,
-        ``max_workers``, ``rate_limit``, ``page_size``.
+        ``max_workers``, ``rate_limit``, ``page_size``, ``post_listing`` (false: never ask the CMS
+        for the posts listing by root, only unit by unit). ``rate_limit`` (requests per second for the
+        whole client, every worker together) defaults to ``CCHC_PORTAL_RATE_LIMIT``; without either
+        the client sends as fast as its workers go until the portal's first 429 slows it down.
         """
         extra = getattr(conn, "extra_dejson", None) or {}
         if not isinstance(extra, dict):
@@ -314,6 +394,7 @@ class PortalClient:
             ("max_workers", int),
             ("rate_limit", float),
             ("page_size", int),
+            ("post_listing", _flag),
         ):
             if extra.get(key) is not None:
                 try:
@@ -322,6 +403,8 @@ class PortalClient:
                     raise PortalError(
                         f"kết nối tới Cổng dịch vụ công: extra '{key}' = {extra[key]!r} không hợp lệ"
                     ) from exc
+        if "rate_limit" not in kwargs:
+            kwargs["rate_limit"] = settings.current().portal_rate_limit
         kwargs.update(overrides)
         return cls(
             base_url,
@@ -392,8 +475,7 @@ class PortalClient:
         }
         retry = 0
         while True:
-            if self._limiter:
-                self._limiter.acquire()
+            generation = self.limiter.acquire()
             problem: str
             retry_after: float | None = None
             try:
@@ -425,6 +507,8 @@ class PortalClient:
                 elif status == 429 or status >= 500:
                     problem = f"HTTP {status}"
                     retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+                    if status == 429:
+                        self.limiter.throttled(generation, retry_after)
                 else:
                     # 400/401/403: wrong credentials do not get better by asking again.
                     raise PortalError(
@@ -458,6 +542,20 @@ class PortalClient:
                 refreshed = True
                 self._invalidate_token(exc.used)
                 continue
+            except _Throttled as exc:
+                # The shared limiter has slowed every worker down and holds this one back for the
+                # pause: a 429 costs a retry only once the limiter cannot slow down any further, so
+                # a rate-limited portal makes the extract slow, not failed.
+                self.stats.throttle()
+                if not exc.at_lowest_rate:
+                    continue
+                retry += 1
+                if retry > self.max_retries:
+                    raise PortalError(
+                        f"{where}: {exc.problem} (đã thử {retry} lần ở tốc độ thấp nhất "
+                        f"{self.limiter.min_rate:g} yêu cầu/giây, không lần nào thành công)"
+                    ) from None
+                self.stats.retry()
             except _Retryable as exc:
                 retry += 1
                 if retry > self.max_retries:
@@ -471,8 +569,7 @@ class PortalClient:
     def _attempt(self, call: str, url: str, body: dict, page: int | None, where: str) -> dict:
         token = self.token()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        if self._limiter:
-            self._limiter.acquire()
+        generation = self.limiter.acquire()
         try:
             resp = self.session.post(url, json=body, headers=headers, timeout=self.timeout)
         except requests.Timeout as exc:
@@ -494,13 +591,13 @@ class PortalClient:
         if status == 401:
             raise _TokenRejected(token)
         if status == 429:
-            raise _Retryable(
-                "HTTP 429 (quá nhiều yêu cầu)", parse_retry_after(resp.headers.get("Retry-After"))
-            )
+            retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+            raise _Throttled(not self.limiter.throttled(generation, retry_after))
         if status >= 500:
             raise _Retryable(
                 f"HTTP {status}{_portal_message(raw)}", parse_retry_after(resp.headers.get("Retry-After"))
             )
+        self.limiter.succeeded()  # answered, not throttled: the rate may creep back up
         if status == 404:
             raise _NotFound(
                 f"{where}: Cổng dịch vụ công trả về HTTP 404{_portal_message(raw)}", _portal_code(raw)
@@ -601,15 +698,30 @@ class PortalClient:
         root_id: str | None = None,
         missing_ok: bool = False,
     ) -> dict[str, int | None]:
-        """Posts published on each unit's website in the month (one CMS call per unit).
+        """Posts published on each unit's website in the month.
 
-        ``root_id`` tells the CMS which authority a unit code belongs to when it serves several.
+        With ``root_id`` the CMS's listing of the whole root is asked first (a page per
+        ``page_size`` units); a CMS without it (404) is asked one call per unit, which is also
+        where ``root_id`` tells it which authority a unit code belongs to when it serves several.
         With ``missing_ok`` a unit the CMS does not know (404 NOT_FOUND) or has no figure for
-        (404 NO_DATA) maps to None instead of failing the whole extract: the validation stage then
-        reports it by unit, next to every other gap.
+        (404 NO_DATA; absent from the listing) maps to None instead of failing the whole extract:
+        the validation stage then reports it by unit, next to every other gap.
         """
         period = _period(period)
-        ids = list(dict.fromkeys(unit_ids))
+        ids = original = list(dict.fromkeys(unit_ids))
+        listed: dict[str, int] | None = None
+        if root_id and ids and self._listing["available"]:
+            listed = self._post_listing(root_id, period)
+        if listed is not None:
+            missing = [unit_id for unit_id in ids if unit_id not in listed]
+            if missing_ok:
+                for unit_id in missing:
+                    log.warning(
+                        "%s (%s): không có số liệu tin bài của đơn vị %s", POST_LISTING, root_id, unit_id
+                    )
+                return {unit_id: listed.get(unit_id) for unit_id in ids}
+            # Not tolerated: each absent unit is asked on its own, whose answer names the problem.
+            ids = missing
 
         def fetch(unit_id: str) -> int | None:
             body: dict[str, Any] = {"year": period.year, "month": period.month, "unitId": unit_id}
@@ -627,7 +739,63 @@ class PortalClient:
                 raise PortalError(f"{where}: trường 'unitId' là {data.get('unitId')!r} thay vì '{unit_id}'")
             return _count(data, "posts", where)
 
-        return dict(zip(ids, self._map(fetch, ids), strict=True))
+        counts = dict(zip(ids, self._map(fetch, ids), strict=True))
+        if listed is None:
+            return counts
+        return {unit_id: counts[unit_id] if unit_id in counts else listed[unit_id] for unit_id in original}
+
+    def _post_listing(self, root_id: str, period: Period) -> dict[str, int] | None:
+        """Every unit's posts from the CMS's listing by root, or None when the CMS answers 404."""
+
+        def fetch(page: int) -> dict:
+            body = {
+                "year": period.year,
+                "month": period.month,
+                "rootDepartmentId": root_id,
+                "currentPage": page,
+                "pageSize": self.page_size,
+            }
+            data = self._request(POST_LISTING, POST_LISTING_PATH, body, page)
+            where = f"trang {page} của {POST_LISTING}"
+            for key in ("currentPage", "totalElements", "totalPages"):
+                _count(data, key, where)
+            if data["currentPage"] != page:
+                raise PortalError(f"{where}: trường 'currentPage' là {data['currentPage']} thay vì {page}")
+            if not isinstance(data.get("items"), list):
+                raise PortalError(f"{where}: thiếu trường 'items' (hoặc không phải mảng)")
+            return data
+
+        try:
+            first = fetch(1)
+        except _NotFound as exc:
+            # No listing here (or nothing for the month): the per-unit calls give each unit's answer.
+            log.info("%s (%s): Cổng trả 404 (%s), hỏi từng đơn vị", POST_LISTING, root_id, exc.code)
+            if exc.code != "NO_DATA":
+                self._listing["available"] = False
+            return None
+        total_pages, total_elements = first["totalPages"], first["totalElements"]
+        pages = [first] + (self._map(fetch, range(2, total_pages + 1)) if total_pages > 1 else [])
+        posts: dict[str, int] = {}
+        for page_no, page in enumerate(pages, start=1):
+            where = f"trang {page_no} của {POST_LISTING}"
+            if page["totalElements"] != total_elements or page["totalPages"] != total_pages:
+                raise PortalError(
+                    f"{where}: totalElements/totalPages ({page['totalElements']}/{page['totalPages']}) "
+                    f"khác trang 1 ({total_elements}/{total_pages})"
+                )
+            for index, item in enumerate(page["items"]):
+                if not isinstance(item, dict) or not isinstance(item.get("unitId"), str):
+                    raise PortalError(f"{where}, items[{index}]: thiếu trường 'unitId' (mã đơn vị)")
+                unit_id = item["unitId"]
+                if unit_id in posts:
+                    raise PortalError(f"{where}: đơn vị '{unit_id}' xuất hiện hai lần")
+                posts[unit_id] = _count(item, "posts", f"{where} (đơn vị {unit_id})")
+        if len(posts) != total_elements:
+            raise PortalError(
+                f"{POST_LISTING}: totalElements là {total_elements} nhưng {total_pages} trang chỉ có "
+                f"{len(posts)} đơn vị"
+            )
+        return posts
 
     def _map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
         """Run ``fn`` over ``items`` on at most ``max_workers`` threads, results in input order.
@@ -650,6 +818,18 @@ class PortalClient:
 
 def _period(value: Period | str) -> Period:
     return value if isinstance(value, Period) else Period.parse(str(value))
+
+
+def _flag(value: Any) -> bool:
+    """A connection extra's true/false, also as the strings an Airflow form may hold."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise ValueError(value)
 
 
 # JSON kinds as an error message names them; bool before int (a bool is an int in Python).

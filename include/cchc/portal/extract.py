@@ -94,7 +94,7 @@ def client_from_env(**overrides: Any) -> PortalClient:
         current.portal_url,
         client_id=current.portal_client_id,
         client_secret=current.portal_client_secret,
-        **overrides,
+        **{"rate_limit": current.portal_rate_limit, **overrides},
     )
 
 
@@ -335,7 +335,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-workers", type=int, default=4, help="số yêu cầu song song tối đa (mặc định 4)")
     parser.add_argument(
-        "--rate-limit", type=float, default=None, help="số yêu cầu tối đa mỗi giây phía máy khách"
+        "--rate-limit",
+        type=float,
+        default=None,
+        help="số yêu cầu tối đa mỗi giây phía máy khách, mọi luồng cộng lại (mặc định: CCHC_PORTAL_RATE_LIMIT)",
     )
     parser.add_argument("--run-id", default=None, help="mã lần chạy ghi vào manifest dữ liệu thô")
 
@@ -363,7 +366,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             client_id=client_id,
             client_secret=secret if client_id else None,
             max_workers=args.max_workers,
-            rate_limit=args.rate_limit,
+            rate_limit=args.rate_limit or current.portal_rate_limit,
         )
     try:
         for authority in authorities:

@@ -2,11 +2,17 @@
 
 Each extract of a period gets its own numbered folder ``<output>/<authority>/<period>/raw/NNN/`` so
 that a rerun never overwrites what an earlier run saw; an auditor can replay or diff any of them.
-``manifest.jsonl`` lists one file per line with its hash, so the folder can be checked later.
+Portal responses go to one JSON-lines file per call (``dossier-digitized.jsonl``, …), a line per
+response: ``{"seq": n, "body": "<the body as received>"}`` (``"body_base64"`` for a body that is not
+UTF-8), so a national month lands in a handful of files instead of one per call, and each body
+still comes back byte for byte (``read_body``). ``manifest.jsonl`` names every response (its file,
+line, status, SHA-256 and size of the bytes received), so the folder can be checked later.
+An Excel export is copied in as its own file.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -34,22 +40,6 @@ def _safe(text: str) -> str:
     return _SAFE.sub("-", text).strip("-") or "x"
 
 
-def _extension(headers: dict | None, body: bytes) -> str:
-    content_type = ""
-    for key, value in (headers or {}).items():
-        if key.lower() == "content-type":
-            content_type = str(value).lower()
-    if "json" in content_type:
-        return "json"
-    if "html" in content_type:
-        return "html"
-    if "spreadsheetml" in content_type or "excel" in content_type:
-        return "xlsx"
-    if content_type.startswith("text/"):
-        return "txt"
-    return "bin"
-
-
 def _clean_params(params: dict | None) -> dict:
     return {k: v for k, v in (params or {}).items() if str(k).lower() not in SECRET_KEYS}
 
@@ -69,6 +59,7 @@ class Landing:
         self._lock = threading.Lock()
         self._seq = 0
         self._attempts: dict[str, int] = {}
+        self._lines: dict[str, int] = {}  # JSON-lines file → lines written
         raw = self.root / RAW_DIR
         raw.mkdir(parents=True, exist_ok=True)
         # mkdir without exist_ok is the lock: two extracts of one period started together each
@@ -104,26 +95,25 @@ class Landing:
     def record(
         self, call: str, params: dict, page: int | None, status: int, body: bytes, headers: dict | None = None
     ) -> Path:
-        """Write one response body as received and append its manifest line."""
+        """Append one response body as received to its call's JSON-lines file, then its manifest line."""
         params = _clean_params(params)
         # The attempt number is per request (same call, same parameters): a retried page lands as
         # _a1, _a2, ... so the failed attempts stay next to the one that worked.
         key = json.dumps([call, params, page], sort_keys=True, ensure_ascii=False, default=str)
-        tag = (
-            f"p{page}"
-            if page is not None
-            else _safe(str(params.get("unitId", "")))
-            if params.get("unitId")
-            else ""
-        )
+        name = _safe(call) + ".jsonl"
+        try:
+            stored: dict[str, Any] = {"body": body.decode("utf-8")}
+        except UnicodeDecodeError:
+            stored = {"body_base64": base64.b64encode(body).decode("ascii")}
         with self._lock:
             self._seq += 1
             seq = self._seq
             attempt = self._attempts.get(key, 0) + 1
             self._attempts[key] = attempt
-            parts = [f"{seq:04d}", _safe(call)] + ([tag] if tag else []) + [f"a{attempt}"]
-            name = "_".join(parts) + "." + _extension(headers, body)
-            (self.dir / name).write_bytes(body)
+            line = self._lines.get(name, 0) + 1
+            self._lines[name] = line
+            with (self.dir / name).open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"seq": seq, **stored}, ensure_ascii=False) + "\n")
             self._append(
                 {
                     "seq": seq,
@@ -137,6 +127,7 @@ class Landing:
                     "sha256": hashlib.sha256(body).hexdigest(),
                     "size": len(body),
                     "file": name,
+                    "line": line,
                     "run_id": self.run_id,
                 }
             )
@@ -195,6 +186,25 @@ def _header(headers: dict | None, name: str) -> str | None:
     return None
 
 
+def read_body(folder: str | os.PathLike, entry: dict) -> bytes:
+    """The bytes a manifest entry stands for: its line of a JSON-lines file, or a whole file."""
+    path = Path(folder) / entry["file"]
+    if entry.get("line") is None:
+        return path.read_bytes()
+    with path.open(encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            if number == entry["line"]:
+                stored = json.loads(text)
+                if stored.get("seq") != entry["seq"]:
+                    raise ValueError(
+                        f"{entry['file']}:{number}: seq {stored.get('seq')} thay vì {entry['seq']}"
+                    )
+                if "body_base64" in stored:
+                    return base64.b64decode(stored["body_base64"])
+                return str(stored["body"]).encode("utf-8")
+    raise ValueError(f"{entry['file']}: không có dòng {entry['line']}")
+
+
 def verify(folder: str | os.PathLike) -> list[str]:
     """Problems found re-hashing a landing folder against its manifest (empty list: all intact)."""
     folder = Path(folder)
@@ -203,11 +213,15 @@ def verify(folder: str | os.PathLike) -> list[str]:
         if not line.strip():
             continue
         entry = json.loads(line)
-        path = folder / entry["file"]
-        if not path.is_file():
+        where = entry["file"] + (f":{entry['line']}" if entry.get("line") is not None else "")
+        if not (folder / entry["file"]).is_file():
             problems.append(f"{entry['file']}: thiếu tệp")
             continue
-        data = path.read_bytes()
+        try:
+            data = read_body(folder, entry)
+        except (ValueError, KeyError) as exc:
+            problems.append(f"{where}: không đọc được ({exc})")
+            continue
         if hashlib.sha256(data).hexdigest() != entry["sha256"] or len(data) != entry["size"]:
-            problems.append(f"{entry['file']}: mã băm hoặc kích thước không khớp manifest")
+            problems.append(f"{where}: mã băm hoặc kích thước không khớp manifest")
     return problems

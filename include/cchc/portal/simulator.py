@@ -31,7 +31,6 @@ import secrets
 import signal
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
@@ -89,8 +88,12 @@ class Faults:
     while it runs (``sim.faults.period_open = False``); the seeded sequence simply continues.
     """
 
-    rate_limit: float | None = None  # max requests/second over a sliding window; excess → 429
+    # Max requests/second per client (its OAuth2 client id, else its address): a token bucket of
+    # ``rate_limit_burst`` tokens (default: the rate, at least 1) refilled at that rate; excess → 429.
+    rate_limit: float | None = None
+    rate_limit_burst: int | None = None
     retry_after: int = 1  # the Retry-After (seconds) of every 429 and of 503
+    limit_retry_after: bool = True  # False: the rate limit's 429 carries no Retry-After
     share_429: float = 0.0  # 429 + Retry-After whatever the rate
     share_5xx: float = 0.0  # 500 (JSON), 502 (plain text) or 503 (JSON + Retry-After)
     latency: float = 0.0  # seconds slept before answering every /api/ request
@@ -115,6 +118,8 @@ class Faults:
             raise ConfigError(f"tổng các tỷ lệ lỗi giả lập không được vượt quá 1 (đang là {total:g})")
         if self.rate_limit is not None and self.rate_limit <= 0:
             raise ConfigError(f"giới hạn tốc độ phải lớn hơn 0 yêu cầu/giây (nhận được {self.rate_limit})")
+        if self.rate_limit_burst is not None and self.rate_limit_burst < 1:
+            raise ConfigError(f"số yêu cầu dồn tối đa phải từ 1 trở lên (nhận được {self.rate_limit_burst})")
         if self.retry_after < 0:
             raise ConfigError(f"Retry-After không được âm (nhận được {self.retry_after})")
         if self.latency < 0:
@@ -125,7 +130,9 @@ class Faults:
     def describe(self) -> str:
         parts = [f"{kind}={getattr(self, attr):g}" for kind, attr in _SHARE_FAULTS if getattr(self, attr)]
         if self.rate_limit is not None:
-            parts.append(f"rate_limit={self.rate_limit:g}/s")
+            parts.append(f"rate_limit={self.rate_limit:g}/s mỗi máy khách")
+            if not self.limit_retry_after:
+                parts.append("429 không kèm Retry-After")
         if self.latency:
             parts.append(f"latency={self.latency:g}s")
         if self.period_open:
@@ -150,22 +157,22 @@ class _FaultInjector:
         self._faults = faults
         self._rng = random.Random(faults.seed)
         self._lock = threading.Lock()
-        self._admitted: deque[float] = deque()  # times of the requests let through, for the window
+        self._buckets: dict[str, tuple[float, float]] = {}  # client → (tokens, monotonic stamp)
         self._let_through = 0
 
-    def choose(self, path: str = "") -> _Fault | None:
+    def choose(self, path: str = "", client: str = "") -> _Fault | None:
         faults = self._faults
         with self._lock:
             if faults.rate_limit is not None:
-                # A fractional rate such as 0.5/s becomes "1 request per 2 s" rather than "never".
-                allowed = max(1, int(faults.rate_limit))
-                window = allowed / faults.rate_limit
+                # A fractional rate such as 0.5/s still lets one request through every 2 s.
+                burst = float(faults.rate_limit_burst or max(1, int(faults.rate_limit)))
                 now = time.monotonic()
-                while self._admitted and now - self._admitted[0] >= window:
-                    self._admitted.popleft()
-                if len(self._admitted) >= allowed:
+                tokens, stamp = self._buckets.get(client, (burst, now))
+                tokens = min(burst, tokens + (now - stamp) * faults.rate_limit)
+                if tokens < 1.0:
+                    self._buckets[client] = (tokens, now)
                     return _Fault("rate_limit")
-                self._admitted.append(now)
+                self._buckets[client] = (tokens - 1.0, now)
 
             if faults.only_paths and not any(part in path for part in faults.only_paths):
                 return None
@@ -342,6 +349,7 @@ _REPORTS = {
 }
 PERIOD_STATUS_PATH = "/api/v1/reporting/period-status"
 POST_STATISTICS_PATH = "/api/v1/cms/post-statistics"
+POST_LISTING_PATH = "/api/v1/cms/post-statistics/by-root"
 
 
 # The request's headers: http.server's (case-insensitive) message, or a plain mapping in tests.
@@ -358,6 +366,7 @@ class _Portal:
         client_id: str | None,
         client_secret: str | None,
         token_ttl: float,
+        post_listing: bool = True,
     ) -> None:
         self._faults = faults
         self._injector = _FaultInjector(faults)
@@ -382,12 +391,14 @@ class _Portal:
             PERIOD_STATUS_PATH: self._period_status,
             POST_STATISTICS_PATH: self._post_statistics,
         }
+        if post_listing:  # a CMS without the listing answers 404, as an older real one would
+            self._api_routes[POST_LISTING_PATH] = self._post_listing
         for path, report in _REPORTS.items():
             self._api_routes[path] = functools.partial(self._evaluation, report)
 
     # -- dispatch --
 
-    def handle(self, method: str, target: str, headers: Headers, body: bytes) -> _Reply:
+    def handle(self, method: str, target: str, headers: Headers, body: bytes, address: str = "") -> _Reply:
         path = urlsplit(target).path
         try:
             if path == "/healthz":
@@ -399,7 +410,7 @@ class _Portal:
         except _ApiError as exc:
             return exc.reply()
         if path.startswith("/api/"):
-            return self._handle_api(method, path, headers, body)
+            return self._handle_api(method, path, headers, body, address)
         return _ApiError(404, "NOT_FOUND", f"không có đường dẫn '{path}'").reply()
 
     @staticmethod
@@ -412,17 +423,18 @@ class _Portal:
                 {"Allow": allowed},
             )
 
-    def _handle_api(self, method: str, path: str, headers: Headers, body: bytes) -> _Reply:
+    def _handle_api(self, method: str, path: str, headers: Headers, body: bytes, address: str) -> _Reply:
         if self._faults.latency:
             time.sleep(self._faults.latency)
-        fault = self._injector.choose(path)
+        fault = self._injector.choose(path, self._client_of(headers, address))
         kind = fault.kind if fault else None
         if kind in ("rate_limit", "429"):
+            with_retry_after = kind == "429" or self._faults.limit_retry_after
             reply = _ApiError(
                 429,
                 "TOO_MANY_REQUESTS",
                 "quá nhiều yêu cầu, vui lòng thử lại sau",
-                {"Retry-After": str(self._faults.retry_after)},
+                {"Retry-After": str(self._faults.retry_after)} if with_retry_after else {},
             ).reply()
         elif kind == "5xx" and fault is not None:
             reply = self._server_error(fault.status)
@@ -440,6 +452,16 @@ class _Portal:
                 reply = _Reply(200, _HTML_ERROR_PAGE.encode("utf-8"), "text/html; charset=utf-8")
         reply.fault = kind
         return reply
+
+    def _client_of(self, headers: Headers, address: str) -> str:
+        """Whom the rate limit counts a request against: the OAuth2 client of its bearer token,
+        else the address it came from."""
+        scheme, _, token = headers.get("Authorization", "").partition(" ")
+        if self._client_id is not None and scheme.lower() == "bearer":
+            with self._token_lock:
+                if token.strip() in self._tokens:
+                    return "client:" + self._client_id
+        return "address:" + address
 
     def _server_error(self, status: int) -> _Reply:
         if status == 502:
@@ -602,6 +624,36 @@ class _Portal:
             )
         return {"unitId": unit_id, "year": year, "month": month, "posts": record["web_posts"]}
 
+    def _post_listing(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Posts of the month for every unit of a root that has a figure, in registry order, paged."""
+        year = _integer(body, "year", 1900, 9999)
+        month = _integer(body, "month", 1, 12)
+        root_id = _string(body, "rootDepartmentId")
+        page = _integer(body, "currentPage", 1, None, default=1)
+        size = _integer(body, "pageSize", 1, 500, default=200)
+        data = self._authority(root_id)
+        period = Period(year, month)
+        if period not in data.months:
+            raise _ApiError(
+                404, "NO_DATA", f"chưa có số liệu tin bài của '{root_id}' cho tháng {month}/{year}"
+            )
+        items = [
+            {"unitId": unit.code, "posts": data.rows[(period, unit.code)]["web_posts"]}
+            for unit in data.authority.units
+            if (period, unit.code) in data.rows
+        ]
+        start = (page - 1) * size
+        return {
+            "rootDepartmentId": root_id,
+            "year": year,
+            "month": month,
+            "items": items[start : start + size],
+            "currentPage": page,
+            "pageSize": size,
+            "totalElements": len(items),
+            "totalPages": math.ceil(len(items) / size),
+        }
+
 
 def _same(given: str | None, expected: str | None) -> bool:
     if given is None or expected is None:
@@ -622,6 +674,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the real portal; every reply carries Content-Length
     server_version = "CongDVC-GiaLap/1.0"
     timeout = 30  # idle keep-alive connections end, so a stopped simulator leaves no thread for long
+    # Headers and body go out in two writes: with Nagle's algorithm on, the body waits for the
+    # client's delayed ACK (~40 ms a call), which made thousands of calls crawl.
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_GET(self) -> None:  # noqa: N802 (name fixed by http.server)
@@ -651,7 +706,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             reply = _bad_request("tiêu đề Content-Length không hợp lệ hoặc thân yêu cầu quá lớn").reply()
         else:
             body = self.rfile.read(length) if length else b""
-            reply = simulator._portal.handle(method, self.path, self.headers, body)
+            reply = simulator._portal.handle(method, self.path, self.headers, body, self.client_address[0])
         if reply.drop:
             # Nothing is written: http.server closes the socket after this, and the client sees the
             # connection end without a status line.
@@ -694,6 +749,7 @@ class PortalSimulator:
         client_id: str | None = None,
         client_secret: str | None = None,
         token_ttl: float = 3600,
+        post_listing: bool = True,
     ) -> None:
         self.config_dir = Path(config_dir)
         self.host = host
@@ -709,7 +765,9 @@ class PortalSimulator:
         self.auth_required = client_id is not None
         self.request_log: list[tuple[str, str, int]] = []
         self._log_lock = threading.Lock()
-        self._portal = _Portal(_load(self.config_dir), self.faults, client_id, client_secret, token_ttl)
+        self._portal = _Portal(
+            _load(self.config_dir), self.faults, client_id, client_secret, token_ttl, post_listing
+        )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -789,8 +847,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--token-ttl", type=float, default=3600, help="thời hạn mã truy cập, giây (mặc định 3600)"
     )
+    parser.add_argument(
+        "--no-post-listing",
+        action="store_true",
+        help="không phục vụ số tin bài theo đơn vị gốc (trả 404): máy khách phải hỏi từng đơn vị",
+    )
     faults = parser.add_argument_group("lỗi giả lập (chỉ trên các đường dẫn /api/)")
-    faults.add_argument("--rate-limit", type=float, help="số yêu cầu tối đa mỗi giây; vượt quá trả 429")
+    faults.add_argument(
+        "--rate-limit", type=float, help="số yêu cầu tối đa mỗi giây của mỗi máy khách; vượt quá trả 429"
+    )
+    faults.add_argument(
+        "--rate-limit-burst",
+        type=int,
+        metavar="N",
+        help="số yêu cầu dồn tối đa của giới hạn tốc độ (mặc định: bằng --rate-limit, ít nhất 1)",
+    )
+    faults.add_argument(
+        "--no-retry-after",
+        action="store_true",
+        help="429 do vượt giới hạn tốc độ không kèm tiêu đề Retry-After",
+    )
     faults.add_argument(
         "--retry-after", type=int, default=1, help="giá trị Retry-After (giây) của 429 và 503"
     )
@@ -825,7 +901,9 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
     return Faults(
         **shares,
         rate_limit=args.rate_limit,
+        rate_limit_burst=args.rate_limit_burst,
         retry_after=args.retry_after,
+        limit_retry_after=not args.no_retry_after,
         latency=args.latency,
         period_open=args.period_open,
         fail_first=args.fail_first,
@@ -850,6 +928,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         client_id=args.client_id,
         client_secret=secret,
         token_ttl=args.token_ttl,
+        post_listing=not args.no_post_listing,
     )
     stopping = threading.Event()
 
