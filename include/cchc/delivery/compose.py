@@ -495,6 +495,18 @@ def attachments_for(ctx: MailContext, recipient: Recipient) -> list[Attachment]:
     return out
 
 
+def message_subject(ctx: MailContext, kind: str = "normal") -> str:
+    """The Subject header of every message of one kind (the ledger records it before anything is composed)."""
+    return subject_line(ctx, test=kind == "test")
+
+
+def recipient_message_id(
+    ctx: MailContext, recipient: Recipient, kind: str = "normal", batch: str = ""
+) -> str:
+    """The Message-ID of the recipient's message: the ledger's, before and after it is composed."""
+    return message_id(ctx.letter.letter_id, recipient.key, kind, batch, ctx.authority.id)
+
+
 def compose_message(
     ctx: MailContext,
     recipient: Recipient,
@@ -509,7 +521,7 @@ def compose_message(
     if kind == "test" and not envelope_to:
         raise ValueError("a test message needs the test address as envelope_to")
     message = EmailMessage(policy=SMTP_POLICY)
-    message["Subject"] = subject_line(ctx, test=kind == "test")
+    message["Subject"] = message_subject(ctx, kind)
     message["From"] = Address(display_name=ctx.sender, addr_spec=ctx.from_email)
     if kind == "test":
         message["To"] = Address(display_name=f"{TEST_PREFIX} {recipient.name}", addr_spec=envelope_to)
@@ -519,7 +531,7 @@ def compose_message(
     if ctx.config.reply_to:
         message["Reply-To"] = ctx.config.reply_to
     message["Date"] = format_datetime(date or datetime.now(UTC))
-    message["Message-ID"] = message_id(ctx.letter.letter_id, recipient.key, kind, batch, ctx.authority.id)
+    message["Message-ID"] = recipient_message_id(ctx, recipient, kind, batch)
     message["Content-Language"] = "vi"
     # RFC 3834: an automatic message; well-behaved autoresponders then stay quiet.
     message["Auto-Submitted"] = "auto-generated"
