@@ -183,3 +183,13 @@ def test_a_vertical_agency_reminded_is_asked_in_its_email():
     lines = decision_lines(ctx, "X-HK")
     assert any(x.startswith("Được đề nghị quan tâm (mục 2.") for x in lines), lines
     assert not [x for x in lines if x.startswith("Bị nhắc nhở")]
+
+
+def test_the_wire_bytes_are_those_of_the_smtp_policy_with_the_folds_remembered():
+    ctx = _ctx()
+    date = datetime(2023, 9, 5, tzinfo=UTC)
+    for _ in range(2):  # the second time every shared header comes from the remembered folds
+        for recipient in _recipients(ctx).values():
+            for kind, batch, to in (("normal", "", None), ("test", "b", "thunghiem@thu.gov.vn")):
+                message = compose_message(ctx, recipient, kind=kind, batch=batch, envelope_to=to, date=date)
+                assert message_bytes(message) == message.as_bytes(policy=policy.SMTP)
