@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
 from typing import Any
 
@@ -28,6 +27,7 @@ from cchc.core.periods import Period
 from cchc.core.wording import count, head_of, join, summary_line, window_label, ytd_label
 from cchc.delivery.ledger import message_id
 from cchc.delivery.recipients import DistributionConfig, Recipient, sender_name
+from cchc.delivery.wire import WIRE_POLICY
 from cchc.letter.records import LetterRef
 
 TEST_PREFIX = "[THỬ NGHIỆM]"
@@ -520,7 +520,7 @@ def compose_message(
     address), prefixes the subject with [THỬ NGHIỆM] and names the intended recipient in the body."""
     if kind == "test" and not envelope_to:
         raise ValueError("a test message needs the test address as envelope_to")
-    message = EmailMessage(policy=SMTP_POLICY)
+    message = EmailMessage(policy=WIRE_POLICY)  # the SMTP policy, shared headers parsed once
     message["Subject"] = message_subject(ctx, kind)
     message["From"] = Address(display_name=ctx.sender, addr_spec=ctx.from_email)
     if kind == "test":
