@@ -4,6 +4,8 @@
    fixed latency per call (the real portal is slow and far away; concurrency is what pays).
 2. Rates: the warehouse's SQL (INSERT … SELECT … GROUP BY) vs recomputing the same sums in Python
    from the stored facts, for a national-scale month (3,800 units × 12 months) on SQLite.
+3. Email: the distribution sending 500 messages vs a bare ``smtplib`` loop sending the same bytes on one
+   connection to the same local aiosmtpd server (bench/send.py; the ledger on PostgreSQL and on SQLite).
 
 Times are wall-clock medians of a few repetitions; only the ratios are meant to be compared.
 """
@@ -147,6 +149,14 @@ def main() -> int:
         f"Tỷ lệ 3.800 đơn vị × 12 tháng: SQL trong kho {sql:.2f} s | đọc ra Python {python:.2f} s | "
         f"tỷ lệ SQL/Python ×{sql / python:.2f}"
     )
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import logging
+
+    from send import report as send_report  # bench/send.py
+
+    logging.disable(logging.WARNING)  # the distribution logs a line per message
+    for line in send_report():
+        print(line)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import re
 from datetime import UTC, datetime
 from email import policy
 
@@ -183,3 +184,25 @@ def test_a_vertical_agency_reminded_is_asked_in_its_email():
     lines = decision_lines(ctx, "X-HK")
     assert any(x.startswith("Được đề nghị quan tâm (mục 2.") for x in lines), lines
     assert not [x for x in lines if x.startswith("Bị nhắc nhở")]
+
+
+def test_the_wire_bytes_are_those_of_the_smtp_policy_with_the_headers_remembered():
+    from cchc.delivery import wire
+
+    wire._cache.clear()
+    wire._headers.clear()  # the first round parses and folds every header afresh
+    ctx = _ctx()
+    date = datetime(2023, 9, 5, tzinfo=UTC)
+    first: dict[tuple[str, str], bytes] = {}
+    for round_ in range(2):  # the second time every shared header is a remembered one
+        for key, recipient in _recipients(ctx).items():
+            for kind, batch, to in (("normal", "", None), ("test", "b", "thunghiem@thu.gov.vn")):
+                message = compose_message(ctx, recipient, kind=kind, batch=batch, envelope_to=to, date=date)
+                wire_bytes = message_bytes(message)
+                assert wire_bytes == message.as_bytes(policy=policy.SMTP)
+                wire_bytes = re.sub(rb"={15}\d+==", b"BOUNDARY", wire_bytes)  # random per message
+                if round_ == 0:
+                    first[key, kind] = wire_bytes
+                else:
+                    assert wire_bytes == first[key, kind]
+    assert len({first[k, "normal"] for k in _recipients(ctx)}) == len(_recipients(ctx))

@@ -1,12 +1,14 @@
 """SMTP for tests: a real aiosmtpd server on 127.0.0.1 that stores every message it accepts and can
 misbehave on demand (550 or 451 for chosen recipients, a dropped connection after N messages, a slow
 answer), the ``smtp_default`` connection pointing at a server, and a sleep that records instead of
-waiting."""
+waiting. ``keep_data = False`` keeps only each message's size and hash (for runs of hundreds of large
+messages, whose memory is what a test measures)."""
 
 from __future__ import annotations
 
 import asyncio
 import email
+import hashlib
 import json
 import threading
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    size: int = 0
+    sha256: str = ""
 
     @property
     def message(self) -> email.message.EmailMessage:
@@ -42,11 +46,15 @@ class SinkHandler:
         self.delay = 0.0  # seconds each DATA waits before its answer: a slow server, sends that overlap
         self.dropped = 0
         self.sessions = 0
+        self.peers: set[tuple] = set()  # the client end of every connection that said EHLO or MAIL
+        self.keep_data = True
+        self.on_message = None  # called with the count after each message is stored (the client waits)
         self.lock = threading.Lock()
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         with self.lock:
             self.sessions += 1
+            self.peers.add(tuple(session.peer))
         session.host_name = hostname
         return responses
 
@@ -56,6 +64,8 @@ class SinkHandler:
             self.dropped += 1
             server.transport.close()
             return "421 4.3.2 closing"
+        with self.lock:
+            self.peers.add(tuple(session.peer))
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
@@ -74,10 +84,19 @@ class SinkHandler:
         if self.delay:
             await asyncio.sleep(self.delay)
         with self.lock:
+            data = envelope.original_content
             self.received.append(
-                Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+                Received(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    data if self.keep_data else b"",
+                    len(data),
+                    hashlib.sha256(data).hexdigest(),
+                )
             )
             n = len(self.received)
+        if self.on_message is not None:
+            self.on_message(n)
         return f"250 2.0.0 Ok: queued as Q{n:04d}"
 
     def to(self, address: str) -> list[Received]:

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
 from typing import Any
 
@@ -28,6 +27,7 @@ from cchc.core.periods import Period
 from cchc.core.wording import count, head_of, join, summary_line, window_label, ytd_label
 from cchc.delivery.ledger import message_id
 from cchc.delivery.recipients import DistributionConfig, Recipient, sender_name
+from cchc.delivery.wire import WIRE_POLICY
 from cchc.letter.records import LetterRef
 
 TEST_PREFIX = "[THỬ NGHIỆM]"
@@ -495,6 +495,18 @@ def attachments_for(ctx: MailContext, recipient: Recipient) -> list[Attachment]:
     return out
 
 
+def message_subject(ctx: MailContext, kind: str = "normal") -> str:
+    """The Subject header of every message of one kind (the ledger records it before anything is composed)."""
+    return subject_line(ctx, test=kind == "test")
+
+
+def recipient_message_id(
+    ctx: MailContext, recipient: Recipient, kind: str = "normal", batch: str = ""
+) -> str:
+    """The Message-ID of the recipient's message: the ledger's, before and after it is composed."""
+    return message_id(ctx.letter.letter_id, recipient.key, kind, batch, ctx.authority.id)
+
+
 def compose_message(
     ctx: MailContext,
     recipient: Recipient,
@@ -508,8 +520,8 @@ def compose_message(
     address), prefixes the subject with [THỬ NGHIỆM] and names the intended recipient in the body."""
     if kind == "test" and not envelope_to:
         raise ValueError("a test message needs the test address as envelope_to")
-    message = EmailMessage(policy=SMTP_POLICY)
-    message["Subject"] = subject_line(ctx, test=kind == "test")
+    message = EmailMessage(policy=WIRE_POLICY)  # the SMTP policy, shared headers parsed once
+    message["Subject"] = message_subject(ctx, kind)
     message["From"] = Address(display_name=ctx.sender, addr_spec=ctx.from_email)
     if kind == "test":
         message["To"] = Address(display_name=f"{TEST_PREFIX} {recipient.name}", addr_spec=envelope_to)
@@ -519,7 +531,7 @@ def compose_message(
     if ctx.config.reply_to:
         message["Reply-To"] = ctx.config.reply_to
     message["Date"] = format_datetime(date or datetime.now(UTC))
-    message["Message-ID"] = message_id(ctx.letter.letter_id, recipient.key, kind, batch, ctx.authority.id)
+    message["Message-ID"] = recipient_message_id(ctx, recipient, kind, batch)
     message["Content-Language"] = "vi"
     # RFC 3834: an automatic message; well-behaved autoresponders then stay quiet.
     message["Auto-Submitted"] = "auto-generated"

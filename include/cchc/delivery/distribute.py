@@ -7,7 +7,9 @@
 Order of work: everything that can be refused is refused before the first message leaves (letter not
 issued, files missing, an address outside the allowed domains, a bad resend selection); then the ledger
 rows are created; then each row not yet sent goes out on one shared SMTP connection, with a commit
-before (``sending``) and after (the answer) each message. A rerun finds the rows and sends only what is
+before (``sending``) and after (the answer) each message. Each message is composed when its turn comes
+and dropped once the server has answered: the letter's files are read once per distribution, and a
+distribution holds one message at a time, whatever the number of recipients. A rerun finds the rows and sends only what is
 not sent; a row a crashed run left in ``sending`` is reported as ``unknown`` instead of being resent.
 """
 
@@ -21,6 +23,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +36,7 @@ from cchc.core.files import sha256_bytes
 from cchc.core.paths import PeriodFolder
 from cchc.core.periods import Period
 from cchc.delivery import ledger
-from cchc.delivery.compose import MailContext, compose_message
+from cchc.delivery.compose import MailContext, compose_message, message_subject, recipient_message_id
 from cchc.delivery.errors import DeliveryError, SmtpUnavailable
 from cchc.delivery.recipients import (
     DistributionConfig,
@@ -166,7 +169,8 @@ class SendPolicy:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A distribution checked and composed, nothing sent yet."""
+    """A distribution checked, nothing sent and nothing composed yet: the messages are composed one at
+    a time by ``payload`` as they are sent (4,000 messages with their PDF would not fit in memory)."""
 
     engine: Engine
     authority: Authority
@@ -176,11 +180,35 @@ class Prepared:
     kind: str
     batch: str
     recipients: list[Recipient]
-    messages: dict[str, Any]  # recipient key -> EmailMessage
+    by_key: dict[str, Recipient]  # recipient key -> recipient
+    context: MailContext  # what every message shares, the letter's files read once
+    subject: str
+    message_ids: dict[str, str]  # recipient key -> Message-ID
     envelope: dict[str, str]  # recipient key -> envelope address
     missing_email: list[str]
     test_address: str | None
     pdf: bytes = b""
+    date: datetime | None = None
+
+    def message(self, row: ledger.Delivery) -> EmailMessage:
+        """The message of a ledger row, composed now, under the Message-ID the ledger holds for it."""
+        message = compose_message(
+            self.context,
+            self.by_key[row.recipient],
+            kind=self.kind,
+            batch=self.batch,
+            envelope_to=self.test_address,
+            date=self.date,
+        )
+        if message["Message-ID"] != row.message_id:
+            # The ledger is the record: the id on the wire is the one a resend or a receiver's
+            # duplicate check will look for (the same recipe makes them equal; this keeps them so).
+            message.replace_header("Message-ID", row.message_id)
+        return message
+
+    def payload(self, row: ledger.Delivery) -> bytes:
+        """The row's message as it goes on the wire (the composed object is dropped here)."""
+        return message_bytes(self.message(row))
 
 
 def _letter_ref(
@@ -259,13 +287,8 @@ def prepare(
         log.warning(
             "%s kỳ %s: không có tệp DOCX, bộ phận theo dõi chỉ nhận bản PDF", authority.id, ref.period
         )
-    messages = {}
-    envelope = {}
-    for recipient in recipients:
-        envelope[recipient.key] = target or recipient.address
-        messages[recipient.key] = compose_message(
-            ctx, recipient, kind=kind, batch=batch, envelope_to=target, date=date
-        )
+    envelope = {r.key: target or r.address for r in recipients}
+    message_ids = {r.key: recipient_message_id(ctx, r, kind, batch) for r in recipients}
     if plan.missing_email:
         log.warning(
             "%s kỳ %s: các đơn vị chưa có địa chỉ email, không gửi được: %s",
@@ -274,19 +297,23 @@ def prepare(
             ", ".join(plan.missing_email),
         )
     return Prepared(
-        engine,
-        authority,
-        smtp,
-        ref,
-        config,
-        kind,
-        batch,
-        recipients,
-        messages,
-        envelope,
-        plan.missing_email,
-        target,
-        pdf or b"",
+        engine=engine,
+        authority=authority,
+        smtp=smtp,
+        letter=ref,
+        config=config,
+        kind=kind,
+        batch=batch,
+        recipients=recipients,
+        by_key={r.key: r for r in recipients},
+        context=ctx,
+        subject=message_subject(ctx, kind),
+        message_ids=message_ids,
+        envelope=envelope,
+        missing_email=plan.missing_email,
+        test_address=target,
+        pdf=pdf or b"",
+        date=date,
     )
 
 
@@ -300,8 +327,8 @@ def _ledger_rows(engine: Engine, prepared: Prepared) -> list[ledger.Delivery]:
             unit_codes=r.units,
             roles=r.roles,
             envelope_to=prepared.envelope[r.key],
-            subject=str(prepared.messages[r.key]["Subject"]),
-            message_id=str(prepared.messages[r.key]["Message-ID"]),
+            subject=prepared.subject,
+            message_id=prepared.message_ids[r.key],
         )
         for r in prepared.recipients
     ]
@@ -403,7 +430,9 @@ def distribute(*args: Any, policy: SendPolicy | None = None, **kwargs: Any) -> D
     try:
         for index, row in enumerate(todo):
             try:
-                sender.deliver(row, message_bytes(prepared.messages[row.recipient]))
+                # Composed here, passed on and dropped when the server has answered: one message
+                # lives at a time.
+                sender.deliver(row, prepared.payload(row))
             except SmtpUnavailable as exc:
                 result.pending.extend(r.recipient for r in todo[index:])
                 result.aborted = str(exc)

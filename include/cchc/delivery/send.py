@@ -25,12 +25,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from cchc.core.errors import ConfigError
 from cchc.delivery.errors import SmtpUnavailable
+from cchc.delivery.wire import WIRE_POLICY
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +197,9 @@ def _data_payload(message: bytes) -> bytes:
 
 
 def message_bytes(message: EmailMessage) -> bytes:
-    """The message as it goes on the wire: SMTP policy (CRLF), headers RFC 2047-encoded, 7-bit body."""
-    return message.as_bytes(policy=SMTP_POLICY)
+    """The message as it goes on the wire: SMTP policy (CRLF), headers RFC 2047-encoded, 7-bit body
+    (the headers every message shares folded once, see ``wire``)."""
+    return message.as_bytes(policy=WIRE_POLICY)
 
 
 class SmtpSession:
