@@ -24,7 +24,7 @@ export NO_COLOR := 1
 export CCHC_CONFIG_DIR ?= $(CONFIG_DIR)
 export CCHC_OUTPUT_DIR ?= $(OUTPUT_DIR)
 
-.PHONY: help install system-deps requirements check-requirements lint test test-fast bench demo run airflow screenshots clean
+.PHONY: help install system-deps requirements check-requirements lint test test-long test-fast bench demo run airflow screenshots clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -57,8 +57,11 @@ lint: $(STAMP) ## ruff (lint and format) over the package, the DAGs and the test
 	$(BIN)/ruff format --check include dags plugins tests scenarios bench
 	$(BIN)/mypy
 
-test: install check-requirements lint ## install what is needed and run the test suite
-	$(BIN)/pytest -q
+test: install check-requirements lint ## install what is needed and run the test suite (all but the long suites)
+	$(BIN)/pytest -q -m "not long"
+
+test-long: install ## the long suites: a whole make airflow session with the real browser, a whole make run
+	$(BIN)/pytest -q -m long
 
 # The markers are declared in pyproject.toml; tests/support/fixtures.py gives most of them by fixture.
 FAST_TESTS := not airflow and not postgres and not libreoffice and not slow

@@ -55,6 +55,7 @@ def test_thousands_of_calls_through_the_make_run_simulator(tmp_path):
 
 
 @pytest.mark.airflow
+@pytest.mark.long  # a whole make run of the seed month (minutes): make test-long
 def test_make_run_records_true_durations_and_dates_the_letter_as_before(airflow_db, seed_config, tmp_path):
     """``make run`` of the seed month: both DAG runs start and end when they really ran (the DAG
     overview showed ~1,142 days when a run's start was its 2023 logical date), while the period and

@@ -47,6 +47,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(MARKERS_BY_FIXTURE[name])
         if SLOW_FIXTURES & names:
             item.add_marker("slow")
+            item.add_marker("long")  # one make-airflow session of minutes: make test-long
     # A stable sort: everything else keeps its order.
     items.sort(key=lambda item: bool(LAST_FIXTURES & set(getattr(item, "fixturenames", ()))))
 
