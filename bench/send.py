@@ -39,17 +39,15 @@ def warehouse(backend: str, folder: Path, round_: int) -> Iterator[str]:
         yield f"sqlite:///{folder}/wh{round_}.db"
         return
     import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
+
+    from cchc.core.db import scratch_database
 
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
     name = f"cchc_bench_send_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        with scratch_database(admin, name) as url:
+            yield url
     finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
 
 

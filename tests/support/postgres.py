@@ -32,9 +32,8 @@ def admin_engine():
 def database_for(module_name: str) -> Iterator[str]:
     """A new database named after the test module; yields its URL, drops it afterwards."""
     import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
 
-    from cchc.core.db import mask_text
+    from cchc.core.db import mask_text, scratch_database
 
     admin = admin_engine()
     try:
@@ -48,13 +47,10 @@ def database_for(module_name: str) -> Iterator[str]:
         )
     stem = re.sub(r"[^a-z0-9]+", "_", module_name.rsplit(".", 1)[-1].lower())[:30]
     name = f"cchc_{stem}_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        with scratch_database(admin, name) as url:
+            yield url
     finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
 
 

@@ -15,8 +15,8 @@ import functools
 import hashlib
 import os
 import re
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -263,3 +263,16 @@ def advisory_lock(conn: Connection, *parts: object) -> None:
     """
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock_key(*parts))))
+
+
+@contextmanager
+def scratch_database(admin: Engine, name: str) -> Iterator[str]:
+    """A new PostgreSQL database on ``admin``'s server (an AUTOCOMMIT engine): yields its URL, drops
+    it afterwards even with sessions still open (the tests' and the bench's throwaway warehouses)."""
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

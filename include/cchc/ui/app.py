@@ -15,6 +15,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
@@ -24,6 +25,26 @@ from cchc.core.errors import CchcError
 from cchc.core.periods import Period
 from cchc.ui import data
 from cchc.ui.access import Access
+
+
+@dataclass(frozen=True)
+class TableQuery:
+    """The units table's filter and order (query params), shared by the page and its two exports."""
+
+    kind: str | None = None
+    section: str | None = None
+    sort: str = "position"
+    order: str = "asc"
+
+    def rows(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
+        return data.unit_rows(
+            doc,
+            kind=self.kind or None,
+            section=self.section or None,
+            sort=self.sort,
+            descending=self.order == "desc",
+        )
+
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -193,6 +214,7 @@ def create_app(
             ctx.close()
 
     CtxDep = Annotated[Ctx, Depends(context)]
+    TableDep = Annotated[TableQuery, Depends()]
 
     def letters_of(ctx: Ctx) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         if not ctx.period:
@@ -344,21 +366,9 @@ def create_app(
         return out
 
     @app.get("/units", response_class=HTMLResponse, name="units")
-    def units_page(
-        ctx: CtxDep,
-        kind: str | None = None,
-        section: str | None = None,
-        sort: str = "position",
-        order: str = "asc",
-    ) -> HTMLResponse:
+    def units_page(ctx: CtxDep, query: TableDep) -> HTMLResponse:
         doc = doc_of(ctx)
-        rows = (
-            data.unit_rows(
-                doc, kind=kind or None, section=section or None, sort=sort, descending=order == "desc"
-            )
-            if doc
-            else []
-        )
+        rows = query.rows(doc) if doc else []
         whole = _whole(ctx, doc)
         return ctx.render(
             "units.html",
@@ -366,10 +376,10 @@ def create_app(
             doc=doc,
             rows=rows,
             whole=whole,
-            kind=kind or "",
-            section=section or "",
-            sort=sort,
-            order=order,
+            kind=query.kind or "",
+            section=query.section or "",
+            sort=query.sort,
+            order=query.order,
             kinds=data.KIND_LABELS,
             sections=data.sections_of(doc) if doc else [],
             columns=data.UNIT_COLUMNS,
@@ -385,15 +395,11 @@ def create_app(
         except Exception:  # noqa: BLE001 - rates not computed: the units alone
             return None
 
-    def _table(
-        ctx: Ctx, kind: str | None, section: str | None, sort: str, order: str
-    ) -> tuple[list[str], list[list[Any]]]:
+    def _table(ctx: Ctx, query: TableQuery) -> tuple[list[str], list[list[Any]]]:
         doc = doc_of(ctx)
         if doc is None:
             raise HTTPException(status_code=404, detail="Kỳ này chưa có quyết định")
-        rows = data.unit_rows(
-            doc, kind=kind or None, section=section or None, sort=sort, descending=order == "desc"
-        )
+        rows = query.rows(doc)
         header = [
             "Mã đơn vị",
             "Tên đơn vị",
@@ -417,14 +423,8 @@ def create_app(
         return header, body
 
     @app.get("/units.csv", name="units_csv")
-    def units_csv(
-        ctx: CtxDep,
-        kind: str | None = None,
-        section: str | None = None,
-        sort: str = "position",
-        order: str = "asc",
-    ) -> Response:
-        header, body = _table(ctx, kind, section, sort, order)
+    def units_csv(ctx: CtxDep, query: TableDep) -> Response:
+        header, body = _table(ctx, query)
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(header)
@@ -437,16 +437,10 @@ def create_app(
         )
 
     @app.get("/units.xlsx", name="units_xlsx")
-    def units_xlsx(
-        ctx: CtxDep,
-        kind: str | None = None,
-        section: str | None = None,
-        sort: str = "position",
-        order: str = "asc",
-    ) -> Response:
+    def units_xlsx(ctx: CtxDep, query: TableDep) -> Response:
         from openpyxl import Workbook
 
-        header, body = _table(ctx, kind, section, sort, order)
+        header, body = _table(ctx, query)
         book = Workbook()
         sheet = book.active
         sheet.title = f"Đơn vị {ctx.period}"
