@@ -101,3 +101,17 @@ def test_make_run_records_true_durations_and_dates_the_letter_as_before(airflow_
         ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], check=True, capture_output=True, text=True
     ).stdout
     assert "tháng 9 năm 2023" in text and "01/UBND-NV" in text
+
+    # The run's timings as Airflow recorded them, kept for make bench: every stage of the one authority.
+    from cchc.core.authorities import load_authority
+    from cchc.pipeline import timings
+
+    recorded = timings.load(out)
+    assert (recorded.period, recorded.authorities) == ("2023-08", 1)
+    assert recorded.units == len(load_authority(seed_config / "tu-ky").units)
+    for name, _task in timings.STAGES:
+        stage = recorded.stage(name)
+        assert stage.instances == 1 and stage.failed == 0 and stage.seconds > 0, (name, stage)
+    assert set(recorded.run_seconds) == {"cchc_monthly", "cchc_letters"}
+    assert recorded.peak_rss_mib and recorded.peak_rss_mib > 50
+    assert {"raw", "extracted", "data_docs", "letters", "mail"} <= set(recorded.output_bytes)

@@ -176,7 +176,9 @@ def test_an_outcome_for_a_row_that_is_not_ours_any_more_is_reported_not_written(
     letter_id = insert_letter(engine, tmp_path, number=5)
     _, rows = _ensure(engine, letter_id, [_planned("y@thu.gov.vn")])
     lost: list[tuple[int, str]] = []
-    with ledger.LeaseWriter(engine, "slow-run", lease_seconds=-1, on_lost=lambda *a: lost.append(a)) as writer:
+    with ledger.LeaseWriter(
+        engine, "slow-run", lease_seconds=-1, on_lost=lambda *a: lost.append(a)
+    ) as writer:
         assert writer.claim(rows[0].delivery_id)
         with engine.begin() as conn:  # the next run finds the lease expired and sweeps it
             assert [r.recipient for r in ledger.sweep_sending(conn, letter_id)] == ["y@thu.gov.vn"]
