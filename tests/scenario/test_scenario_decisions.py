@@ -17,14 +17,14 @@ import logging
 
 import pandas as pd
 import pytest
-from support.scenario import MONTHS, SEED
+from support.scenario import MONTHS
 from support.warehouse import migrated, sqlite_url
 
 from cchc.core.authorities import load_authority, load_history, load_monthly
 from cchc.rules.rulebook import campaign_starts_for
 from cchc.rules.service import decide_period
 from cchc.scenario import data
-from cchc.scenario.generate import build, parse_months
+from cchc.scenario.generate import parse_months
 from cchc.warehouse.load import load_facts, sync_units
 from cchc.warehouse.rates import compute_rates
 
@@ -104,11 +104,10 @@ def test_history_is_what_the_rules_decided_and_counts_escalate(decided):
 
 
 @pytest.mark.parametrize("decided", PROVINCES, indirect=True)
-def test_the_generators_account_is_the_rules(decided):
+def test_the_generators_account_is_the_rules(decided, national):
     """``cchc.scenario.roles`` (what the generator built for) against ``cchc.rules`` (what it got)."""
     authority, results = decided
-    province = next(p for p in data.PROVINCES if p.slug == authority.id)
-    scenario = build(province, parse_months(MONTHS), SEED)
+    [scenario] = [s for s in national.scenarios if s.province.slug == authority.id]
     for month, roles in scenario.roles.items():
         decided_roles: dict[str, set[str]] = {code: set() for code in roles}
         for decision in results[str(month)].decisions:
