@@ -16,12 +16,13 @@ gets a volume (log-normal around its kind's median, scaled by the province's pop
 that are mostly high, some low; then, month by month, a few units of each province are *given* a
 role so that every section of that month's letter has someone in it: commendations (departments,
 a vertical agency, wards with official email, communes), reminders on results, on receipt and on
-payment, criticisms the first time and again, and a vertical agency requested. ``roles.roles_of``
+payment, criticisms the first time and the second (now and then a third), and a vertical agency
+requested. ``roles.roles_of``
 checks each month's construction before the next one is built on it, and history.csv is then
 exactly the criticisms the counts give in the months before the last one (so a run of the last
 month finds "lần thứ hai" where the rules put it).
 
-Two sections cannot exist in January, whatever the counts: a criticism "again" (the count starts
+Two sections cannot exist in January, whatever the counts: a second criticism (the count starts
 afresh each year) and a reminder on payment (the payment campaign is the year to date, so in January
 its month and campaign rates are one rate). Every other month has all of them.
 
@@ -66,7 +67,7 @@ from cchc.scenario.roles import (
 log = logging.getLogger(__name__)
 
 # Sections that the rules make impossible in January (module docstring).
-NOT_IN_JANUARY = frozenset(("criticise:again", "remind:payment"))
+NOT_IN_JANUARY = frozenset(("criticise:second", "remind:payment"))
 # Fewer dossiers around Tết (late January or February), more at the year's end.
 SEASON = {1: 1.04, 2: 0.8, 3: 1.0, 12: 1.08}
 ATTEMPTS = 25  # draws of one month's roles before giving up (one is almost always enough)
@@ -422,11 +423,13 @@ class _Month:
         for metric in ("result", "receipt"):
             for unit in self.pick(agencies, 1) + self.pick(wards + communes, 1):
                 self.low(unit, metric)
-        # 3, 4: criticised for the first time in the year, and again.
+        # 3, 4: criticised for the first time in the year, the second time, now and then a third.
         earlier = s.criticised_before[self.month]
         self._payment_role([u for u in own if not earlier.get(u.code)], campaign_low=True, n=2)
         if not first_of_year:
-            self._payment_role([u for u in own if earlier.get(u.code)], campaign_low=True, n=1)
+            self._payment_role([u for u in own if earlier.get(u.code) == 1], campaign_low=True, n=1)
+            if self.rng.random() < 0.5:
+                self._payment_role([u for u in own if earlier.get(u.code, 0) >= 2], campaign_low=True, n=1)
         # 5: a vertical agency requested (the weakest payer first).
         weakest = sorted(verticals, key=lambda u: self.habits[u.code].payment)
         self._payment_role(weakest, campaign_low=True, n=1, ordered=True)

@@ -32,7 +32,7 @@ SECTIONS = (
     "remind:receipt",
     "remind:payment",
     "criticise:first",
-    "criticise:again",
+    "criticise:second",
     "request",
 )
 
@@ -109,7 +109,8 @@ def sections_of(roles: Mapping[str, set[str]], earlier: Mapping[str, int]) -> se
             if role.startswith("remind:"):
                 out.add(role.rsplit(":", 1)[0])
             elif role == "criticise":
-                out.add("criticise:again" if earlier.get(code, 0) else "criticise:first")
+                n = 1 + earlier.get(code, 0)
+                out.add({1: "criticise:first", 2: "criticise:second"}.get(n, "criticise:later"))
             else:
                 out.add(role)
     return out
