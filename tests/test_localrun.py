@@ -89,6 +89,12 @@ def test_make_run_records_true_durations_and_dates_the_letter_as_before(airflow_
             # The run's start and end are the real ones: within the make run, not in 2023.
             assert before <= run.start_date <= run.end_date <= after, (dag_id, run.start_date, run.end_date)
             assert before <= run.logical_date <= after, (dag_id, run.logical_date)
+        # The monthly run's trigger is marked done, not run: the only letters run is make run's own
+        # (a trigger that ran left a queued run per authority for the next scheduler to pick up).
+        letters_runs = session.scalars(
+            select(DagRun).where(DagRun.dag_id == "cchc_letters", DagRun.run_after >= before)
+        ).all()
+        assert len(letters_runs) == 1, [(r.run_id, r.state) for r in letters_runs]
 
     with warehouse_of_run(out) as engine:
         (letter,) = read_letters(engine, "tu-ky", "2023-08")
