@@ -89,6 +89,10 @@ def test_chart_is_a_png_embedded_in_the_annex(seed_letter):
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with Image.open(chart) as image:
         assert image.width >= 1000 and image.height >= 800
+        # A palette image (it travels in every email's PDF), with the bars' two colours kept exactly.
+        assert image.mode == "P"
+        colours = {rgb for _, rgb in image.convert("RGB").getcolors(maxcolors=256)}
+        assert {(0x2E, 0x86, 0xC1), (0, 0, 0)} <= colours
     document = Document(str(seed_letter.docx_path))
     images = [rel for rel in document.part.rels.values() if rel.reltype.endswith("/image")]
     assert len(images) == 1 and images[0].target_part.blob == chart.read_bytes()
