@@ -9,7 +9,6 @@ Nothing here reads the wall clock: the durations are the ones Airflow recorded f
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -65,10 +64,10 @@ class RunTimings:
         return cls(**{**data, "tasks": tasks})
 
 
-def metadata_url(env: dict[str, str] | None = None) -> str:
-    """Airflow's metadata database as the run's environment configures it (the embedded SQLite file
-    under AIRFLOW_HOME unless ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`` says otherwise)."""
-    env = dict(os.environ if env is None else env)
+def metadata_url(env: dict[str, str]) -> str:
+    """Airflow's metadata database as the run's environment ``env`` (the one its child processes got)
+    configures it: the embedded SQLite file under AIRFLOW_HOME unless
+    ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`` says otherwise."""
     configured = env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
     if configured:
         return configured
