@@ -290,12 +290,6 @@ def drop_database(admin: Engine, name: str) -> None:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{_database_name(name)}" WITH (FORCE)')
 
 
-def database_exists(admin: Engine, name: str) -> bool:
-    with admin.connect() as conn:
-        found = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-        return found.first() is not None
-
-
 @contextmanager
 def scratch_database(admin: Engine, name: str) -> Iterator[str]:
     """A new PostgreSQL database on ``admin``'s server (an AUTOCOMMIT engine): yields its URL, drops
