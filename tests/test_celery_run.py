@@ -2,11 +2,11 @@
 
 One fixture for the module runs both on the same config folder and period (support.celery_run: two
 provinces, March 2026; ``CCHC_CELERY_TEST_CONFIG`` / ``CCHC_CELERY_TEST_PERIOD`` for another folder):
-first the distributed run as ``make run-celery`` runs it (``python -m cchc.pipeline.celeryrun``: Redis,
+the distributed run as ``make run-celery`` runs it (``python -m cchc.pipeline.celeryrun``: Redis,
 PostgreSQL, scheduler, dag-processor, API server, triggerer and two Celery workers), in a session of
 its own and watched while it runs (the sessions of the processes it starts, the secrets in their
-environment), then ``make run``'s local run (``python -m cchc.pipeline.localrun``, an Airflow home of
-its own, the SQLite warehouse). Then, from what both left: the run's record, its Airflow metadata
+environment), and beside it ``make run``'s local run (``python -m cchc.pipeline.localrun``, an Airflow
+home of its own, the SQLite warehouse). Then, from what both left: the run's record, its Airflow metadata
 database (kept by the run: task instances and their hosts, DAG runs), both warehouses, both mail
 folders, and the processes still alive.
 
@@ -149,6 +149,27 @@ def runs(tmp_path_factory) -> Runs:
     names = celeryrun.names_for(celery_out)
     env = _environment()
     marker = f"AIRFLOW_HOME={celery_out / celeryrun.HOME_DIR}".encode()
+    # make run beside it: the distributed run spends much of its time in the scheduler's and the
+    # workers' polling, so the two overlap well on 2 cores.
+    local_log = (base / "local.out").open("wb")
+    local = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cchc.pipeline.localrun",
+            "--period",
+            period,
+            "--config-dir",
+            str(config),
+            "--output-dir",
+            str(local_out),
+        ],
+        env={**env, "AIRFLOW_HOME": str(base / "local-home")},
+        stdin=subprocess.DEVNULL,
+        stdout=local_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         code, sessions, found_secrets = _run_watched(
             [
@@ -177,26 +198,11 @@ def runs(tmp_path_factory) -> Runs:
         output = (base / "celery.out").read_text(encoding="utf-8", errors="replace")
         assert code == 0, output[-6000:]
 
-        with (base / "local.out").open("wb") as out:
-            local = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "cchc.pipeline.localrun",
-                    "--period",
-                    period,
-                    "--config-dir",
-                    str(config),
-                    "--output-dir",
-                    str(local_out),
-                ],
-                env={**env, "AIRFLOW_HOME": str(base / "local-home")},
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                timeout=LOCAL_TIMEOUT,
-            )
-        assert local.returncode == 0, tail(base / "local.out", 6000)
+        try:
+            local_code = local.wait(timeout=LOCAL_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"make run still running after {LOCAL_TIMEOUT:.0f} s:\n{tail(base / 'local.out')}")
+        assert local_code == 0, tail(base / "local.out", 6000)
 
         admin = PG_ADMIN_URL.rsplit("/", 1)[0]
         yield Runs(
@@ -213,6 +219,10 @@ def runs(tmp_path_factory) -> Runs:
             warehouse_url=f"{admin}/{names.warehouse_db}",
         )
     finally:
+        if local.poll() is None:
+            os.killpg(local.pid, signal.SIGKILL)
+            local.wait()
+        local_log.close()
         celeryrun.drop_databases(PG_ADMIN_URL, names)
 
 
