@@ -71,8 +71,9 @@ FAST_TESTS := not airflow and not postgres and not libreoffice and not slow
 test-fast: $(STAMP) ## the inner loop: the unit tests needing no Airflow, PostgreSQL, LibreOffice or other slow part
 	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -m "$(FAST_TESTS)"
 
-bench: install ## speed as ratios, side by side in one run (extraction concurrency, rates in SQL)
-	$(BIN)/python bench/run.py
+# About 25 minutes: two whole make runs (the seed district, then 34 provinces) are its last section.
+bench: install ## speed as ratios, side by side in one run; writes docs/performance.md and the README's copy [ONLY=section]
+	$(BIN)/python bench/run.py $(if $(ONLY),--only "$(ONLY)")
 
 demo: ## run the monthly job for the seed month (August 2023, Tứ Kỳ) on embedded defaults
 	$(MAKE) run PERIOD=2023-08 CONFIG_DIR=$(CURDIR)/scenarios/seed

@@ -1,22 +1,26 @@
 """``make bench``: the pipeline's speed as ratios, measured side by side in one run.
 
-1. Extraction: the portal client fetching a period with 1 worker vs 4, against the simulator with a
-   fixed latency per call (the real portal is slow and far away; concurrency is what pays).
-2. Rates: the warehouse's SQL (INSERT … SELECT … GROUP BY) vs recomputing the same sums in Python
-   from the stored facts, for a national-scale month (3,800 units × 12 months) on SQLite.
-3. Email: the distribution sending 500 messages vs a bare ``smtplib`` loop sending the same bytes on one
-   connection to the same local aiosmtpd server (bench/send.py; the ledger on PostgreSQL and on SQLite).
+Each section is a module of bench/ (or a function here); ``sections()`` lists them in order:
+DAG parse time against a trivial DAG (parse.py); extraction with 1 worker vs 4 against a portal with
+a fixed latency, and against the portal's rate limit (extract_rate.py); rates in the warehouse's SQL vs
+in Python for 3,800 units × 12 months; email against a bare ``smtplib`` loop (send.py); rendering in
+one LibreOffice session vs a process per letter; the national scenario against the seed district,
+end to end and per stage, with the peak memory and the bytes written (national.py).
 
-Times are wall-clock medians of a few repetitions; only the ratios are meant to be compared.
+The results go to docs/performance.md and to the README's performance section (between its bench
+markers): the README quotes the last run, never numbers typed by hand. ``--only NAME`` runs one
+section and writes nothing. Only the ratios are meant to be compared across machines.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,26 +141,87 @@ def bench_rates() -> tuple[float, float]:
         return result
 
 
-def main() -> int:
-    print("Đo tốc độ (trung vị, giây; chỉ so sánh tỷ lệ)\n")
+def _extract_lines() -> list[str]:
     one, four = bench_extract()
-    print(
+    return [
         f"Trích xuất kỳ 2023-08 (độ trễ 20 ms/lượt): 1 luồng {one:.2f} s | 4 luồng {four:.2f} s | "
         f"nhanh hơn ×{one / four:.1f}"
-    )
+    ]
+
+
+def _rates_lines() -> list[str]:
     sql, python = bench_rates()
-    print(
+    return [
         f"Tỷ lệ 3.800 đơn vị × 12 tháng: SQL trong kho {sql:.2f} s | đọc ra Python {python:.2f} s | "
         f"tỷ lệ SQL/Python ×{sql / python:.2f}"
-    )
+    ]
+
+
+def sections() -> list[tuple[str, Callable[[], list[str]]]]:
+    """(title, the function printing its lines): what ``make bench`` measures, in order."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import extract_rate  # bench/*.py
+    import national
+    import parse
+    import send
+
+    return [
+        ("Phân tích tệp DAG", parse.report),
+        ("Trích xuất: song song", _extract_lines),
+        ("Trích xuất: giới hạn tốc độ của cổng", extract_rate.report),
+        ("Tỷ lệ trong kho", _rates_lines),
+        ("Gửi thư", send.report),
+        ("Toàn quốc so với huyện mẫu (make run)", national.bench_national),
+    ]
+
+
+RESULTS = ROOT / "docs" / "performance.md"
+README = ROOT / "README.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def write_results(blocks: list[tuple[str, list[str]]], path: Path = RESULTS) -> str:
+    """docs/performance.md, and the README's copy between its bench markers: the same text."""
+    import platform
+
+    body = [
+        f"Đo bởi `make bench` trên {os.cpu_count()} nhân, Python {platform.python_version()}; "
+        "chỉ các tỷ lệ có ý nghĩa so sánh (thời gian tuyệt đối tùy máy).",
+        "",
+    ]
+    for title, lines in blocks:
+        body += [f"**{title}**", "", "```", *lines, "```", ""]
+    text = "\n".join(body)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# Hiệu năng (kết quả make bench gần nhất)\n\n" + text, encoding="utf-8")
+    readme = README.read_text(encoding="utf-8")
+    if BEGIN in readme and END in readme:
+        head, rest = readme.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        README.write_text(f"{head}{BEGIN}\n{text}{END}{tail}", encoding="utf-8")
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
     import logging
 
-    from send import report as send_report  # bench/send.py
-
-    logging.disable(logging.WARNING)  # the distribution logs a line per message
-    for line in send_report():
-        print(line)
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__)
+    parser.add_argument("--only", help="chỉ các mục có tên chứa chuỗi này (không ghi docs/performance.md)")
+    args = parser.parse_args(argv)
+    logging.disable(logging.WARNING)  # the distribution logs a line per message, the client a line per retry
+    print("Đo tốc độ (trung vị, giây; chỉ so sánh tỷ lệ)\n")
+    blocks = []
+    for title, fn in sections():
+        if args.only and args.only.casefold() not in title.casefold():
+            continue
+        print(f"== {title}", flush=True)
+        lines = fn()
+        print("\n".join(lines), flush=True)
+        blocks.append((title, lines))
+    if not args.only:
+        write_results(blocks)
+        print(f"\nĐã ghi {RESULTS.relative_to(ROOT)} và mục Hiệu năng của README.md")
     return 0
 
 

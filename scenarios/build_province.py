@@ -15,32 +15,34 @@ a vertical agency requested; the others in no section. Criticisms issued before 
 (history.csv) are exactly the months in which a unit's month and campaign-to-date payment rates were
 both under the target, which ``check`` verifies against the counts.
 
-The output is deterministic (one random stream per unit code). Run: ``python scenarios/build_province.py``.
+The shown-rate arithmetic, ``roles_of`` (the decisions a unit's counts lead to) and the CSV writers are
+``cchc.scenario.roles``, shared with ``cchc scenario generate`` (the national scenario). The output is
+deterministic (one random stream per unit code). Run: ``.venv/bin/python scenarios/build_province.py``.
 tests/test_province_scenario.py reads the letter this scenario gives.
 """
 
 from __future__ import annotations
 
-import csv
 import random
 from pathlib import Path
+
+from cchc.scenario.roles import (
+    LOCAL_KINDS,
+    Bars,
+    check_counts,
+    counts_for,
+    roles_of,
+    write_history,
+    write_monthly,
+    write_units,
+)
 
 HERE = Path(__file__).resolve().parent / "province" / "hai-phong"
 YEAR = 2026
 MONTHS = (1, 2, 3)
 DOMAIN = "haiphong.example.gov.vn"  # not a real mail domain: the scenario never mails anyone real
-TARGET = 6000  # online payment target, hundredths of a percent (60%)
-COMMEND_RECEIPT, COMMEND_RESULT, LOW = 9850, 9900, 9000
+BARS = Bars(target=6000)  # the default rulebook's bars with the city's 60% online-payment target
 POSTS_REQUIRED = 4
-FIELDS = (
-    "received",
-    "received_digitized",
-    "resolved",
-    "resolved_digitized",
-    "fee_dossiers",
-    "paid_online",
-    "web_posts",
-)
 
 # code, name, kind, head_title (three forms on purpose: the title with the kind, the title in full,
 # the title alone; the letter groups the heads whatever the form), mailbox.
@@ -176,16 +178,6 @@ POSTS = {("DK-BLV", 3): 2, ("X-TH", 3): 3}  # under the required 4 in March
 SMALL = {"DK-BLV": (15, 5)}  # Bạch Long Vĩ, an island of a few hundred people: (received, fee dossiers)
 
 
-def shown(n: int, d: int) -> int | None:
-    """Shown rate in hundredths of a percent (half-up on the exact fraction); None without dossiers."""
-    return (2 * n * 10000 + d) // (2 * d) if d else None
-
-
-def counts_for(target: int, d: int) -> int:
-    """The numerator whose shown rate over ``d`` is closest to ``target`` (never above ``d``)."""
-    return min(d, max(0, round(target * d / 10000)))
-
-
 def build() -> dict[str, dict[int, dict[str, int]]]:
     data: dict[str, dict[int, dict[str, int]]] = {}
     for code, _name, kind, _title, _mail in UNITS:
@@ -217,46 +209,9 @@ def build() -> dict[str, dict[int, dict[str, int]]]:
     return data
 
 
-def rate(data: dict, code: str, months, num: str, den: str) -> int | None:
-    return shown(sum(data[code][m][num] for m in months), sum(data[code][m][den] for m in months))
-
-
 def roles_in(data: dict, code: str, kind: str, m: int) -> set[str]:
     """The decisions of the default rulebook (with the 60% target) about a unit in month ``m``."""
-    out: set[str] = set()
-    ytd = range(1, m + 1)
-    receipt = rate(data, code, [m], "received_digitized", "received")
-    result = rate(data, code, [m], "resolved_digitized", "resolved")
-    payment = rate(data, code, [m], "paid_online", "fee_dossiers")
-    campaign = rate(data, code, ytd, "paid_online", "fee_dossiers")
-    if (
-        receipt is not None
-        and result is not None
-        and receipt >= COMMEND_RECEIPT
-        and result >= COMMEND_RESULT
-        and (payment is None or payment >= TARGET)
-    ):
-        out.add("commend")
-    for metric, num, den in (
-        ("result", "resolved_digitized", "resolved"),
-        ("receipt", "received_digitized", "received"),
-    ):
-        month = rate(data, code, [m], num, den)
-        if month is None:
-            continue
-        if month < LOW:
-            out.add(f"remind:{metric}:low_month")
-        elif (rate(data, code, ytd, num, den) or 10000) < LOW:
-            out.add(f"remind:{metric}:low_ytd")
-    if payment is not None:
-        month_low, campaign_low = payment < TARGET, campaign is not None and campaign < TARGET
-        if month_low and campaign_low:
-            out.add("request" if kind == "vertical_agency" else "criticise")
-        elif month_low:
-            out.add("remind:payment:low_month")
-        elif campaign_low:
-            out.add("remind:payment:low_campaign")
-    return out
+    return roles_of(kind, [data[code][k] for k in range(1, m + 1)], BARS)
 
 
 def check(data: dict) -> None:
@@ -267,33 +222,29 @@ def check(data: dict) -> None:
             criticised = "criticise" in roles_in(data, code, kind, m)
             assert criticised == (m in CRITICISED_BEFORE.get(code, [])), (code, m)
         for m in MONTHS:
-            row = data[code][m]
-            assert row["received_digitized"] <= row["received"], (code, m)
-            assert row["resolved_digitized"] <= row["resolved"], (code, m)
-            assert row["paid_online"] <= row["fee_dossiers"], (code, m)
+            check_counts(code, f"{YEAR}-{m:02d}", data[code][m])
 
 
 def write(data: dict) -> None:
     HERE.mkdir(parents=True, exist_ok=True)
-    with (HERE / "units.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(("code", "name", "kind", "head_title", "email"))
-        for code, name, kind, title, mail in UNITS:
-            writer.writerow((code, name, kind, title, f"{mail}@{DOMAIN}"))
-    with (HERE / "monthly.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(("period", "unit_code", *FIELDS, "official_email_regular"))
-        for m in MONTHS:
-            for code, _name, kind, _title, _mail in UNITS:
-                local = kind in ("ward", "commune", "special_zone")
-                email = ("true" if code in OFFICIAL_EMAIL else "false") if local else ""
-                writer.writerow((f"{YEAR}-{m:02d}", code, *(data[code][m][f] for f in FIELDS), email))
-    with (HERE / "history.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(("period", "unit_code", "count"))
-        for code, months in CRITICISED_BEFORE.items():
-            for m in months:
-                writer.writerow((f"{YEAR}-{m:02d}", code, 1))
+    write_units(HERE / "units.csv", [(c, n, k, t, f"{mail}@{DOMAIN}") for c, n, k, t, mail in UNITS])
+    write_monthly(
+        HERE / "monthly.csv",
+        [
+            (
+                f"{YEAR}-{m:02d}",
+                code,
+                data[code][m],
+                (code in OFFICIAL_EMAIL) if kind in LOCAL_KINDS else None,
+            )
+            for m in MONTHS
+            for code, _name, kind, _title, _mail in UNITS
+        ],
+    )
+    write_history(
+        HERE / "history.csv",
+        [(f"{YEAR}-{m:02d}", code, 1) for code, months in CRITICISED_BEFORE.items() for m in months],
+    )
 
 
 def main() -> None:

@@ -209,3 +209,18 @@ def test_importing_the_page_loads_neither_airflow_nor_fastapi():
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_scenarios_are_a_tool_beside_the_pipeline():
+    """cchc.scenario writes config folders from the core alone; nothing but the command line uses it."""
+    assert {
+        n: sorted(t for t in GRAPH[n] if not t.startswith(("cchc.core", "cchc.scenario")))
+        for n in GRAPH
+        if n.startswith("cchc.scenario")
+    } == {n: [] for n in GRAPH if n.startswith("cchc.scenario")}
+    users = sorted(
+        n
+        for n in GRAPH
+        if not n.startswith("cchc.scenario") and any(t.startswith("cchc.scenario") for t in GRAPH[n])
+    )
+    assert users == []

@@ -89,6 +89,12 @@ def test_make_run_records_true_durations_and_dates_the_letter_as_before(airflow_
             # The run's start and end are the real ones: within the make run, not in 2023.
             assert before <= run.start_date <= run.end_date <= after, (dag_id, run.start_date, run.end_date)
             assert before <= run.logical_date <= after, (dag_id, run.logical_date)
+        # The monthly run's trigger is marked done, not run: the only letters run is make run's own
+        # (a trigger that ran left a queued run per authority for the next scheduler to pick up).
+        letters_runs = session.scalars(
+            select(DagRun).where(DagRun.dag_id == "cchc_letters", DagRun.run_after >= before)
+        ).all()
+        assert len(letters_runs) == 1, [(r.run_id, r.state) for r in letters_runs]
 
     with warehouse_of_run(out) as engine:
         (letter,) = read_letters(engine, "tu-ky", "2023-08")
@@ -101,3 +107,17 @@ def test_make_run_records_true_durations_and_dates_the_letter_as_before(airflow_
         ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], check=True, capture_output=True, text=True
     ).stdout
     assert "tháng 9 năm 2023" in text and "01/UBND-NV" in text
+
+    # The run's timings as Airflow recorded them, kept for make bench: every stage of the one authority.
+    from cchc.core.authorities import load_authority
+    from cchc.pipeline import timings
+
+    recorded = timings.load(out)
+    assert (recorded.period, recorded.authorities) == ("2023-08", 1)
+    assert recorded.units == len(load_authority(seed_config / "tu-ky").units)
+    for name, _task in timings.STAGES:
+        stage = recorded.stage(name)
+        assert stage.instances == 1 and stage.failed == 0 and stage.seconds > 0, (name, stage)
+    assert set(recorded.run_seconds) == {"cchc_monthly", "cchc_letters"}
+    assert recorded.peak_rss_mib and recorded.peak_rss_mib > 50
+    assert {"raw", "extracted", "data_docs", "letters", "mail"} <= set(recorded.output_bytes)

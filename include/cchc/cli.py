@@ -31,6 +31,7 @@ COMMANDS = (
         "cchc.delivery.reissue",
         "phát hành lại: công văn mới thay thế công văn đã phát hành (kèm lý do)",
     ),
+    ("scenario", "cchc.scenario.generate", "sinh kịch bản cấu hình (toàn quốc: 34 tỉnh, thành phố)"),
 )
 
 

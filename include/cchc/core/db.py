@@ -174,6 +174,9 @@ def engine_for(url: str | URL, **kwargs: Any) -> Engine:
     )
 
 
+READ_ONLY = "cchc_read_only"  # execution option of a connection that only reads (``connect``)
+
+
 def _make_sqlite_transactional(engine: Engine) -> None:
     """Let SQLAlchemy, not pysqlite, decide where transactions start (SQLAlchemy's documented recipe).
 
@@ -188,10 +191,19 @@ def _make_sqlite_transactional(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Write-ahead log: readers never block the writer nor wait for it, and a commit is one
+        # append and one fsync of the log (the rollback journal took three): the ledger commits once
+        # per message. FULL keeps every commit durable across a power cut, as before.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):  # pragma: no cover - trivial
+        if connection.get_execution_options().get(READ_ONLY):
+            # A reader's snapshot: under WAL it takes no lock a writer waits for.
+            connection.exec_driver_sql("BEGIN")
+            return
         # IMMEDIATE takes the write lock at once: two loads running side by side (one per authority)
         # then wait for each other (busy_timeout) instead of failing when a read upgrades to a write.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -233,8 +245,13 @@ def begin(bind: Bind) -> AbstractContextManager[Connection]:
 
 
 def connect(bind: Bind) -> AbstractContextManager[Connection]:
-    """The caller's connection, or a new one on the engine (for reading)."""
-    return nullcontext(bind) if isinstance(bind, Connection) else bind.connect()
+    """The caller's connection, or a new one on the engine for reading only (on SQLite its
+    transaction then takes no write lock)."""
+    return (
+        nullcontext(bind)
+        if isinstance(bind, Connection)
+        else bind.connect().execution_options(**{READ_ONLY: True})
+    )
 
 
 def new_key(result: sa.CursorResult[Any]) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from email.headerregistry import Address
@@ -27,7 +27,7 @@ from cchc.core.periods import Period
 from cchc.core.wording import count, head_of, join, summary_line, window_label, ytd_label
 from cchc.delivery.ledger import message_id
 from cchc.delivery.recipients import DistributionConfig, Recipient, sender_name
-from cchc.delivery.wire import WIRE_POLICY
+from cchc.delivery.wire import WIRE_POLICY, attachment_part
 from cchc.letter.records import LetterRef
 
 TEST_PREFIX = "[THỬ NGHIỆM]"
@@ -73,6 +73,16 @@ class MailContext:
     from_email: str
     pdf: bytes
     docx: bytes | None = None
+    # The attachments' MIME parts, encoded once for all the messages of the letter.
+    _parts: dict[str, EmailMessage] = field(default_factory=dict, compare=False, repr=False)
+
+    def part(self, item: Attachment) -> EmailMessage:
+        """The MIME part of one of the letter's files (its encoded body shared by every message)."""
+        part = self._parts.get(item.filename)
+        if part is None:
+            part = attachment_part(item.data, item.maintype, item.subtype, item.filename)
+            self._parts[item.filename] = part
+        return part
 
     @property
     def period(self) -> Period:
@@ -543,11 +553,8 @@ def compose_message(
     message.set_content(render_text(blocks), subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(render_html(blocks), subtype="html", charset="utf-8", cte="quoted-printable")
     for item in attachments_for(ctx, recipient):
-        message.add_attachment(
-            item.data,
-            maintype=item.maintype,
-            subtype=item.subtype,
-            filename=item.filename,
-            params={"name": item.filename},
-        )
+        # What add_attachment does, with a part made once for the letter.
+        if message.get_content_type() != "multipart/mixed":
+            message.make_mixed()
+        message.attach(ctx.part(item))
     return message

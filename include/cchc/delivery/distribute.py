@@ -440,7 +440,7 @@ def distribute(*args: Any, policy: SendPolicy | None = None, **kwargs: Any) -> D
                 log.error("dừng gửi: %s; %d thư còn chờ gửi ở lần chạy sau", exc, len(todo) - index)
                 raise
     finally:
-        sender.session.close()
+        sender.close()
         if real:
             sync_letter_state(engine, ref.letter_id)
     log.info(
@@ -467,7 +467,8 @@ def _problem(recipient: str, code: int | None, answer: str | None) -> dict[str, 
 
 class _Sender:
     """Ledger rows through one SMTP session, each under this run's lease: temporary failures retried
-    with backoff, every outcome committed by the run that holds the row."""
+    with backoff, every outcome committed by the run that holds the row (with the next row's claim,
+    see ``ledger.LeaseWriter``)."""
 
     def __init__(
         self,
@@ -477,24 +478,35 @@ class _Sender:
         result: DistributionResult,
         pdf_sha256: str | None,
     ) -> None:
-        self.engine, self.session, self.limit, self.result = engine, session, limit, result
-        self.owner = uuid.uuid4().hex
-        self.pdf_sha256 = pdf_sha256
+        self.session, self.limit, self.result = session, limit, result
+        self.recipients: dict[int, str] = {}
+        self.writer = ledger.LeaseWriter(engine, uuid.uuid4().hex, pdf_sha256=pdf_sha256, on_lost=self._lost)
+
+    def _lost(self, delivery_id: int, state: str) -> None:
+        log.error(
+            "thư tới %s: lần chạy này không còn giữ dòng sổ gửi (đã quá hạn giữ chỗ); kết quả '%s' "
+            "không được ghi, xem trạng thái trong sổ",
+            self.recipients.get(delivery_id, delivery_id),
+            state,
+        )
 
     def _finish(self, row: ledger.Delivery, state: str, code: int | None, answer: str) -> None:
-        if not ledger.record(self.engine, row.delivery_id, state, code, answer, owner=self.owner):
-            log.error(
-                "thư tới %s: lần chạy này không còn giữ dòng sổ gửi (đã quá hạn giữ chỗ); kết quả '%s' "
-                "không được ghi, xem trạng thái trong sổ",
-                row.recipient,
-                state,
-            )
+        self.recipients[row.delivery_id] = row.recipient
+        self.writer.record(row.delivery_id, state, code, answer)
+
+    def close(self) -> None:
+        try:
+            self.writer.close()  # the last outcome
+        finally:
+            self.session.close()
 
     def deliver(self, row: ledger.Delivery, payload: bytes) -> None:
         result = self.result
         for attempt in range(1, self.limit + 1):
+            if not self.session.connected:
+                self.writer.flush()  # a reconnection may take long: the last outcome does not wait for it
             self.session.connect()  # before the claim: a server that cannot be reached leaves the row pending
-            if not ledger.claim(self.engine, row.delivery_id, self.owner, pdf_sha256=self.pdf_sha256):
+            if not self.writer.claim(row.delivery_id):
                 log.warning("thư tới %s đang được một lần chạy khác xử lý: bỏ qua", row.recipient)
                 result.in_progress.append(row.recipient)
                 return
@@ -520,6 +532,7 @@ class _Sender:
                 return
             # Back to pending before waiting: a crash while waiting must not turn this row into "unknown".
             self._finish(row, "pending", outcome.code, answer)
+            self.writer.flush()
             wait = self.session.delay(attempt)
             log.warning(
                 "lỗi tạm thời khi gửi tới %s (lần %d/%d): %s; thử lại sau %.1f giây",

@@ -23,7 +23,7 @@ a new batch is a new request.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -252,6 +252,81 @@ def ensure_rows(
     return [by_recipient[p.recipient.casefold()] for p in planned]
 
 
+# The two statements a message costs, built once with bound parameters: building and caching a new
+# statement for every message took longer than PostgreSQL took to run it.
+_STAMP = sa.bindparam("b_stamp", type_=deliveries.c.updated_at.type)
+_CLAIM = (
+    deliveries.update()
+    .where(deliveries.c.delivery_id == sa.bindparam("b_id"), deliveries.c.state.in_(SENDABLE))
+    .values(
+        state="sending",
+        attempts=deliveries.c.attempts + 1,
+        last_attempt_at=_STAMP,
+        updated_at=_STAMP,
+        lease_owner=sa.bindparam("b_owner"),
+        lease_expires_at=sa.bindparam("b_expires", type_=deliveries.c.lease_expires_at.type),
+        pdf_sha256=sa.func.coalesce(
+            sa.bindparam("b_pdf", type_=deliveries.c.pdf_sha256.type), deliveries.c.pdf_sha256
+        ),
+    )
+)
+_RECORD_VALUES = {
+    "state": sa.bindparam("b_state", type_=deliveries.c.state.type),
+    "smtp_code": sa.bindparam("b_code", type_=deliveries.c.smtp_code.type),
+    "smtp_answer": sa.bindparam("b_answer", type_=deliveries.c.smtp_answer.type),
+    "updated_at": _STAMP,
+    "sent_at": sa.case((sa.bindparam("b_sent", type_=sa.Boolean()), _STAMP), else_=deliveries.c.sent_at),
+    "lease_owner": None,
+    "lease_expires_at": None,
+}
+_RECORD_ANY = (
+    deliveries.update()
+    .where(deliveries.c.delivery_id == sa.bindparam("b_id"), deliveries.c.state == "sending")
+    .values(**_RECORD_VALUES)
+)
+_RECORD_OURS = (
+    deliveries.update()
+    .where(
+        deliveries.c.delivery_id == sa.bindparam("b_id"),
+        deliveries.c.state == "sending",
+        deliveries.c.lease_owner == sa.bindparam("b_owner"),
+    )
+    .values(**_RECORD_VALUES)
+)
+
+
+def _claim_in(
+    conn: Connection, delivery_id: int, owner: str, lease_seconds: float, pdf_sha256: str | None
+) -> bool:
+    stamp = now()
+    parameters = {
+        "b_id": delivery_id,
+        "b_stamp": stamp,
+        "b_owner": owner,
+        "b_expires": stamp + timedelta(seconds=lease_seconds),
+        "b_pdf": pdf_sha256,
+    }
+    return conn.execute(_CLAIM, parameters).rowcount == 1
+
+
+def _record_in(
+    conn: Connection, delivery_id: int, state: str, code: int | None, answer: str | None, owner: str | None
+) -> bool:
+    if state not in DELIVERY_STATES:
+        raise ValueError(state)
+    parameters: dict[str, Any] = {
+        "b_id": delivery_id,
+        "b_state": state,
+        "b_code": code,
+        "b_answer": (answer or "")[:2000],
+        "b_stamp": now(),
+        "b_sent": state == "sent",
+    }
+    if owner is None:
+        return conn.execute(_RECORD_ANY, parameters).rowcount == 1
+    return conn.execute(_RECORD_OURS, {**parameters, "b_owner": owner}).rowcount == 1
+
+
 def claim(
     engine: Engine,
     delivery_id: int,
@@ -262,22 +337,8 @@ def claim(
 ) -> bool:
     """Lease one row (``sending``, owner, expiry) and count the attempt before its message goes out;
     commits. The update is conditional, so of two runs racing for the same row only one gets it."""
-    stamp = now()
     with engine.begin() as conn:
-        result = conn.execute(
-            deliveries.update()
-            .where(deliveries.c.delivery_id == delivery_id, deliveries.c.state.in_(SENDABLE))
-            .values(
-                state="sending",
-                attempts=deliveries.c.attempts + 1,
-                last_attempt_at=stamp,
-                updated_at=stamp,
-                lease_owner=owner,
-                lease_expires_at=stamp + timedelta(seconds=lease_seconds),
-                **({"pdf_sha256": pdf_sha256} if pdf_sha256 else {}),
-            )
-        )
-        return result.rowcount == 1
+        return _claim_in(conn, delivery_id, owner, lease_seconds, pdf_sha256)
 
 
 def record(
@@ -295,22 +356,104 @@ def record(
     """
     if state not in DELIVERY_STATES:
         raise ValueError(state)
-    stamp = now()
-    values: dict[str, Any] = {
-        "state": state,
-        "smtp_code": code,
-        "smtp_answer": (answer or "")[:2000],
-        "updated_at": stamp,
-        "lease_owner": None,
-        "lease_expires_at": None,
-    }
-    if state == "sent":
-        values["sent_at"] = stamp
-    ours = [deliveries.c.delivery_id == delivery_id, deliveries.c.state == "sending"]
-    if owner is not None:
-        ours.append(deliveries.c.lease_owner == owner)
     with engine.begin() as conn:
-        return conn.execute(deliveries.update().where(*ours).values(**values)).rowcount == 1
+        return _record_in(conn, delivery_id, state, code, answer, owner)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    delivery_id: int
+    state: str
+    code: int | None
+    answer: str | None
+
+
+class LeaseWriter:
+    """One run's claims and outcomes, on one connection held for the whole distribution.
+
+    A message costs one commit, not two: its outcome is written in the transaction that claims the
+    next row, before that row's message goes out. The outcome never waits over anything slow:
+    ``flush()`` commits it on its own before a reconnection, before a wait between attempts and at
+    the end. A crash before that commit leaves the row in ``sending``, as a crash between the
+    server's answer and the record always did: reported unknown, never resent on its own.
+    ``on_lost(delivery_id, state)`` hears of an outcome that could not be stored because the row is
+    not this run's any more (its lease expired).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        owner: str,
+        *,
+        lease_seconds: float = LEASE_SECONDS,
+        pdf_sha256: str | None = None,
+        on_lost: Callable[[int, str], None] | None = None,
+    ) -> None:
+        self.engine, self.owner = engine, owner
+        self.lease_seconds, self.pdf_sha256 = lease_seconds, pdf_sha256
+        self.on_lost = on_lost
+        self.commits = 0  # for the tests and the bench: what a message costs
+        self._outcome: _Outcome | None = None
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> LeaseWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _connection(self) -> Connection:
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self.engine.connect()
+        return self._conn
+
+    def _write_outcome(self, conn: Connection) -> _Outcome | None:
+        """Write the outcome waiting in ``conn``'s transaction; the outcome when the row was not ours."""
+        outcome = self._outcome
+        if outcome is None:
+            return None
+        ours = _record_in(conn, outcome.delivery_id, outcome.state, outcome.code, outcome.answer, self.owner)
+        return None if ours else outcome
+
+    def _committed(self, lost: _Outcome | None) -> None:
+        # Forgotten only once committed: a failed transaction leaves it for the next one, or close().
+        self._outcome = None
+        self.commits += 1
+        if lost is not None and self.on_lost is not None:
+            self.on_lost(lost.delivery_id, lost.state)
+
+    def claim(self, delivery_id: int) -> bool:
+        """Commit the outcome waiting (if any) and lease ``delivery_id``, in one transaction."""
+        conn = self._connection()
+        with conn.begin():
+            lost = self._write_outcome(conn)
+            claimed = _claim_in(conn, delivery_id, self.owner, self.lease_seconds, self.pdf_sha256)
+        self._committed(lost)
+        return claimed
+
+    def record(self, delivery_id: int, state: str, code: int | None, answer: str | None) -> None:
+        """The outcome of the row this run holds: written with the next claim, or by ``flush()``."""
+        if state not in DELIVERY_STATES:
+            raise ValueError(state)
+        self.flush()  # at most one outcome waits
+        self._outcome = _Outcome(delivery_id, state, code, answer)
+
+    def flush(self) -> None:
+        """Commit the outcome waiting, alone (before anything slow, and at the end)."""
+        if self._outcome is None:
+            return
+        conn = self._connection()
+        with conn.begin():
+            lost = self._write_outcome(conn)
+        self._committed(lost)
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 def read(

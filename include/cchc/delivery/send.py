@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from cchc.core.errors import ConfigError
 from cchc.delivery.errors import SmtpUnavailable
-from cchc.delivery.wire import WIRE_POLICY
+from cchc.delivery.wire import wire_bytes
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ def _data_payload(message: bytes) -> bytes:
 def message_bytes(message: EmailMessage) -> bytes:
     """The message as it goes on the wire: SMTP policy (CRLF), headers RFC 2047-encoded, 7-bit body
     (the headers every message shares folded once, see ``wire``)."""
-    return message.as_bytes(policy=WIRE_POLICY)
+    return wire_bytes(message)
 
 
 class SmtpSession:
@@ -261,6 +261,10 @@ class SmtpSession:
             _quietly_close(smtp)
             raise
         return smtp
+
+    @property
+    def connected(self) -> bool:
+        return self._smtp is not None
 
     def connect(self) -> None:
         """Make sure a connection is open; retried with backoff, ``SmtpUnavailable`` when it cannot be."""
