@@ -24,7 +24,7 @@ export NO_COLOR := 1
 export CCHC_CONFIG_DIR ?= $(CONFIG_DIR)
 export CCHC_OUTPUT_DIR ?= $(OUTPUT_DIR)
 
-.PHONY: help install system-deps requirements check-requirements lint test test-long test-fast bench demo run airflow screenshots clean
+.PHONY: help install system-deps requirements check-requirements lint test test-long test-fast bench demo run run-celery airflow screenshots clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -60,7 +60,7 @@ lint: $(STAMP) ## ruff (lint and format) over the package, the DAGs and the test
 test: install check-requirements lint ## install what is needed and run the test suite (all but the long suites)
 	$(BIN)/pytest -q -m "not long"
 
-test-long: install ## the long suites: a whole make airflow session with the real browser, a whole make run
+test-long: install ## the long suites: a whole make airflow session with the real browser, a whole make run, make run-celery against make run
 	$(BIN)/pytest -q -m long
 
 # The markers are declared in pyproject.toml; tests/support/fixtures.py gives most of them by fixture.
@@ -81,6 +81,14 @@ demo: ## run the monthly job for the seed month (August 2023, Tứ Kỳ) on embe
 run: install ## run the DAGs for PERIOD=YYYY-MM on CONFIG_DIR=DIR [OUTPUT_DIR=DIR] in Airflow
 	$(BIN)/python -m cchc.pipeline.localrun --period $(PERIOD) --config-dir $(CONFIG_DIR) --output-dir $(OUTPUT_DIR)
 
+# A distributed run starts from a folder of its own (output-celery/) unless OUTPUT_DIR is given.
+WORKERS ?= 2
+CELERY_TIMEOUT ?= 3600
+CELERY_OUTPUT_DIR = $(if $(filter file,$(origin OUTPUT_DIR)),$(CURDIR)/output-celery,$(OUTPUT_DIR))
+
+run-celery: install ## the same run on a CeleryExecutor: PERIOD=YYYY-MM CONFIG_DIR=DIR [OUTPUT_DIR=DIR] [WORKERS=2] [CELERY_TIMEOUT=s] (Redis and PostgreSQL on 127.0.0.1; every component started, then stopped)
+	$(BIN)/python -m cchc.pipeline.celeryrun --period $(PERIOD) --config-dir $(CONFIG_DIR) --output-dir $(CELERY_OUTPUT_DIR) --workers $(WORKERS) --timeout $(CELERY_TIMEOUT)
+
 airflow: install ## airflow standalone on the same configuration (UI on http://127.0.0.1:8080 or AIRFLOW__API__PORT), with the simulator and a mail sink
 	@scripts/airflow-standalone.sh
 
@@ -88,5 +96,7 @@ airflow: install ## airflow standalone on the same configuration (UI on http://1
 screenshots: install ## regenerate docs/screenshots/ (the operator guide's pictures) with the real-browser test
 	CCHC_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/test_ui_browser.py
 
-clean: ## remove the embedded Airflow home, outputs and caches (keeps .venv)
-	rm -rf .airflow .airflow-test output .pytest_cache .ruff_cache
+clean: ## remove the embedded Airflow home, outputs and caches (keeps .venv); drops make run-celery's databases
+	if [ -f output-celery/celery-run.json ] && [ -x $(BIN)/python ]; then \
+	  $(BIN)/python -m cchc.pipeline.celeryrun --drop --output-dir output-celery; fi
+	rm -rf .airflow .airflow-test output output-celery .pytest_cache .ruff_cache

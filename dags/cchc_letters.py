@@ -43,10 +43,10 @@ from airflow.sdk import Param, PokeReturnValue, dag, task, task_group
 from cchc.pipeline.approval import LetterApproval
 from cchc.pipeline.dag_defaults import (
     HOLD_POKE_SECONDS,
-    ISSUED_AT_PATTERN,
     START_DATE,
     common_params,
     default_args,
+    issued_at_param,
 )
 from cchc.pipeline.stages import stage
 
@@ -79,16 +79,10 @@ LABEL = "{{ authority_id }}"
         "resend": Param(
             [], type="array", title="Gửi lại cho", description="Mã đơn vị hoặc địa chỉ email cần gửi lại."
         ),
-        "issued_at": Param(
-            None,
-            type=["null", "string"],
-            pattern=ISSUED_AT_PATTERN,
-            title="Ngày cấp số (ghi vào sổ đăng ký)",
-            description=(
-                "Để trống: ngày logic của lần chạy (hoặc lúc cấp số, khi lần chạy không có ngày logic). "
-                "Dùng khi chạy lại một tháng đã qua, ví dụ 2023-09-01T07:00:00+07:00 (make run ghi ngày 1 "
-                "của tháng sau kỳ): năm của ngày này là năm của sổ đăng ký số."
-            ),
+        "issued_at": issued_at_param(
+            "Để trống: ngày logic của lần chạy (hoặc lúc cấp số, khi lần chạy không có ngày logic). "
+            "Dùng khi chạy lại một tháng đã qua, ví dụ 2023-09-01T07:00:00+07:00 (make run ghi ngày 1 "
+            "của tháng sau kỳ): năm của ngày này là năm của sổ đăng ký số."
         ),
         "reissue": Param(
             False,

@@ -21,7 +21,8 @@ Mỗi tháng, **mỗi cơ quan ban hành trong `CCHC_CONFIG_DIR` chạy riêng**
    chối, không ghi gì, khi thiếu tháng); cập nhật Asset `cchc_rates`;
 9. **authority.decide** — biểu dương / nhắc nhở / phê bình (lần thứ mấy trong năm, theo các công văn
    đã phát hành) theo bộ quy tắc đang hiệu lực; ghi `decisions.json`; cập nhật Asset `cchc_decisions`;
-10. **authority.trigger_letters** — kích hoạt DAG `cchc_letters` cho cơ quan và kỳ này;
+10. **authority.trigger_letters** — kích hoạt DAG `cchc_letters` cho cơ quan và kỳ này (kèm tham số
+    `issued_at` của lần chạy, nếu có);
 11. **summary** — kết quả của từng cơ quan trong lần chạy (báo lỗi nếu có cơ quan không hoàn thành).
 
 Kết quả nằm dưới `CCHC_OUTPUT_DIR/<cơ quan>/<kỳ>/`. Mọi tác vụ lỗi đều gửi cảnh báo cho cán bộ vận
@@ -35,7 +36,13 @@ from datetime import timedelta
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Asset, CronTriggerTimetable, Param, PokeReturnValue, dag, task, task_group
 
-from cchc.pipeline.dag_defaults import HOLD_POKE_SECONDS, START_DATE, common_params, default_args
+from cchc.pipeline.dag_defaults import (
+    HOLD_POKE_SECONDS,
+    START_DATE,
+    common_params,
+    default_args,
+    issued_at_param,
+)
 from cchc.pipeline.stages import stage
 
 RATES_ASSET = Asset(name="cchc_rates", uri="cchc://warehouse/rates")
@@ -65,6 +72,12 @@ LABEL = "{{ authority_id }}"
             type="boolean",
             title="Nạp bổ sung các tháng trước",
             description="Nạp các tháng từ đầu năm mà kho chưa có, để tỷ lệ lũy kế tính đủ.",
+        ),
+        # Passed on to the cchc_letters runs: a past month run again under a scheduler (make
+        # run-celery) issues its letters with the date make run gives them.
+        "issued_at": issued_at_param(
+            "Chuyển cho các lần chạy cchc_letters mà lần chạy này kích hoạt. Để trống: ngày logic của lần "
+            "chạy cchc_letters. Dùng khi chạy lại một tháng đã qua, ví dụ 2023-09-01T07:00:00+07:00."
         ),
     },
 )
@@ -153,11 +166,11 @@ def cchc_monthly():
             return tasks.decide(rated, run_id=run_id)
 
         @task(map_index_template=LABEL, **stage("letters_conf"))
-        def letters_conf(decided: dict) -> dict:
+        def letters_conf(decided: dict, params=None) -> dict:
             from cchc.pipeline import tasks
 
             tasks.label(decided)
-            return tasks.letters_conf(decided)
+            return tasks.letters_conf(decided, params)
 
         # Whatever happened, this run gives the authority's period back to the next one.
         @task(map_index_template=LABEL, trigger_rule="all_done", **stage("release"))

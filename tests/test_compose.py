@@ -154,6 +154,17 @@ def test_compose_config_resolves_connections(tmp_path):
 
 
 @pytest.mark.slow  # runs docker-compose
+def test_compose_runs_several_workers(tmp_path):
+    """Two Celery workers by default (what make run-celery runs without containers), CCHC_WORKERS more."""
+    for env, replicas in ((SECRETS, 2), ({**SECRETS, "CCHC_WORKERS": "4"}, 4)):
+        result = _run_compose("config", env=env, tmp_path=tmp_path)
+        assert result.returncode == 0, result.stderr
+        worker = yaml.safe_load(result.stdout)["services"]["airflow-worker"]
+        assert worker["deploy"]["replicas"] == replicas
+        assert "container_name" not in worker  # replicas need names of their own
+
+
+@pytest.mark.slow  # runs docker-compose
 @pytest.mark.parametrize("missing", sorted(SECRETS))
 def test_compose_config_refuses_a_missing_secret(tmp_path, missing):
     env = {name: value for name, value in SECRETS.items() if name != missing}

@@ -13,7 +13,7 @@ import pytest
 
 from cchc.core import settings
 from cchc.core.errors import ConfigError
-from cchc.pipeline import standalone
+from cchc.pipeline import processes, standalone
 
 
 def environment(tmp_path: Path, **env: str) -> dict[str, str]:
@@ -82,11 +82,31 @@ def test_stopping_leaves_no_process_of_the_session(tmp_path):
     )
     try:
         assert proc.stdout.readline().strip() == b"ready"
-        members = standalone.session_members(proc.pid)
+        members = processes.session_members(proc.pid)
         assert len(members) == 2 and proc.pid in members
-        standalone.stop_session(proc, grace=1, kill_grace=2)
-        assert standalone.session_members(proc.pid) == []
+        processes.stop_session(proc, grace=1, kill_grace=2)
+        assert processes.session_members(proc.pid) == []
         assert proc.returncode is not None
     finally:
-        for pid in standalone.session_members(proc.pid):
+        for pid in processes.session_members(proc.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_stopping_several_sessions_at_once_leaves_none_of_them(tmp_path):
+    """make run-celery's stop: every component's session, one grace for all."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", STUBBORN_TREE], stdout=subprocess.PIPE, start_new_session=True
+        )
+        for _ in range(2)
+    ]
+    try:
+        for proc in procs:
+            assert proc.stdout.readline().strip() == b"ready"
+        assert all(len(processes.session_members(p.pid)) == 2 for p in procs)
+        assert processes.stop_sessions(procs, grace=1, kill_grace=2) == []
+        assert all(processes.session_members(p.pid) == [] and p.returncode is not None for p in procs)
+    finally:
+        for proc in procs:
+            for pid in processes.session_members(proc.pid):
+                os.kill(pid, signal.SIGKILL)

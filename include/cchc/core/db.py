@@ -282,14 +282,37 @@ def advisory_lock(conn: Connection, *parts: object) -> None:
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock_key(*parts))))
 
 
+_DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _database_name(name: str) -> str:
+    # Interpolated into DDL (a database name cannot be a bound parameter): only plain identifiers.
+    if not _DATABASE_NAME.match(name):
+        raise WarehouseError(
+            f"tên cơ sở dữ liệu '{name}' không hợp lệ (chữ thường, số, '_'; tối đa 63 ký tự)"
+        )
+    return name
+
+
+def create_database(admin: Engine, name: str) -> str:
+    """A new PostgreSQL database on ``admin``'s server (an AUTOCOMMIT engine); returns its URL."""
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{_database_name(name)}"')
+    return admin.url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(admin: Engine, name: str) -> None:
+    """Drops the database if it exists, even with sessions still open."""
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{_database_name(name)}" WITH (FORCE)')
+
+
 @contextmanager
 def scratch_database(admin: Engine, name: str) -> Iterator[str]:
     """A new PostgreSQL database on ``admin``'s server (an AUTOCOMMIT engine): yields its URL, drops
     it afterwards even with sessions still open (the tests' and the bench's throwaway warehouses)."""
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = create_database(admin, name)
     try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(admin, name)

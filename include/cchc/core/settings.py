@@ -54,6 +54,9 @@ AIRFLOW_API_PORT = "AIRFLOW__API__PORT"
 AIRFLOW_EXECUTION_API_URL = "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"
 AIRFLOW_AUTH_USERS = "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"
 AIRFLOW_PASSWORDS_FILE = "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"
+# make run-celery names each Celery worker it starts; the task instances record it (see
+# cchc.pipeline.hostname), since every worker on one machine has the machine's host name.
+WORKER_NAME = "CCHC_WORKER_NAME"
 DEFAULT_AIRFLOW_API_HOST = "127.0.0.1"  # the embedded UI is for this machine only
 DEFAULT_AIRFLOW_API_PORT = 8080
 DEFAULT_AIRFLOW_USERS = "admin:admin"
@@ -159,6 +162,7 @@ class Settings:
     airflow_api_port = _Variable(AIRFLOW_API_PORT, "port", DEFAULT_AIRFLOW_API_PORT)
     airflow_execution_api_url = _Variable(AIRFLOW_EXECUTION_API_URL)
     airflow_users = _Variable(AIRFLOW_AUTH_USERS, default=DEFAULT_AIRFLOW_USERS)
+    worker_name = _Variable(WORKER_NAME)
     _airflow_home = _Variable(AIRFLOW_HOME, "path")
     _airflow_passwords_file = _Variable(AIRFLOW_PASSWORDS_FILE, "path")
 

@@ -52,3 +52,14 @@ def common_params(authorities_description: str) -> dict[str, Param]:
         ),
         "authorities": Param([], type="array", title="Cơ quan ban hành", description=authorities_description),
     }
+
+
+def issued_at_param(description: str) -> Param:
+    """``issued_at``: the date the letter is issued with (the register's year), when a past month is run."""
+    return Param(
+        None,
+        type=["null", "string"],
+        pattern=ISSUED_AT_PATTERN,
+        title="Ngày cấp số (ghi vào sổ đăng ký)",
+        description=description,
+    )

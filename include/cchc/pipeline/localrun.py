@@ -91,8 +91,9 @@ def airflow(*args: str, env: dict[str, str]) -> None:
         )
 
 
-def report(output_dir: Path, config_dir: Path, period: Period) -> None:
-    """What the run produced, per authority: where an operator finds it."""
+def report(output_dir: Path, config_dir: Path, period: Period, warehouse_url: str | None = None) -> None:
+    """What the run produced, per authority: where an operator finds it (``warehouse_url``: the
+    warehouse the run used, when it is not the environment's)."""
     print()
     print(f"Kết quả kỳ {period}:")
     for authority_id in list_authority_ids(config_dir):
@@ -110,7 +111,7 @@ def report(output_dir: Path, config_dir: Path, period: Period) -> None:
         validation = folder.validation_index
         if validation.exists():
             print(f"    kết quả kiểm tra (Data Docs): {validation}")
-        totals, letter_lines = _from_warehouse(output_dir, authority_id, period)
+        totals, letter_lines = _from_warehouse(output_dir, authority_id, period, warehouse_url)
         for line in totals:
             print(f"    {line}")
         decisions = folder.decisions_json
@@ -129,15 +130,17 @@ def report(output_dir: Path, config_dir: Path, period: Period) -> None:
             print(f"  {path.name}")
 
 
-def _from_warehouse(output_dir: Path, authority_id: str, period: Period) -> tuple[list[str], list[str]]:
-    """The authority totals and the period's letters, from the warehouse the run used (the embedded
-    one unless configured): two lists of lines."""
+def _from_warehouse(
+    output_dir: Path, authority_id: str, period: Period, url: str | None = None
+) -> tuple[list[str], list[str]]:
+    """The authority totals and the period's letters, from the warehouse the run used (``url``, else
+    the embedded one unless configured): two lists of lines."""
     from cchc.core.db import engine_for, mask_url, url_from_env
     from cchc.warehouse.rates import authority_totals, display_lines
 
-    if settings.current().has_connection(settings.WAREHOUSE_CONN_ID):
+    if url is None and settings.current().has_connection(settings.WAREHOUSE_CONN_ID):
         return ["tỷ lệ, công văn: xem kho dữ liệu của kết nối cchc_warehouse"], []
-    url = url_from_env(output_dir)
+    url = url or url_from_env(output_dir)
     if url.startswith("sqlite") and not warehouse_file(output_dir).exists():
         return [], []
     engine = engine_for(url)

@@ -160,9 +160,10 @@ class LettersRequest:
 
     period: str
     authorities: list[str]
+    issued_at: str | None = None  # the monthly run's param, passed on; absent from the conf when unset
 
     def to_xcom(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,8 +11,9 @@ never stand in for a real portal or mail server someone configured.
 Airflow runs in a session of its own, its output in ``<output>/logs/airflow-standalone.log``; the
 startup lines say where everything is. SIGINT (Ctrl+C), SIGTERM or SIGHUP stops it all: standalone
 first gets SIGINT (it then stops its components), whatever of its session is still alive after
-``STOP_GRACE`` seconds gets SIGTERM, then SIGKILL. Task processes put themselves in process groups of
-their own but stay in the session, so nothing started here outlives the command.
+``STOP_GRACE`` seconds gets SIGTERM, then SIGKILL (``cchc.pipeline.processes``). Task processes put
+themselves in process groups of their own but stay in the session, so nothing started here outlives
+the command.
 """
 
 from __future__ import annotations
@@ -37,72 +38,14 @@ from cchc.core import settings
 from cchc.core.authorities import list_authority_ids
 from cchc.core.errors import ConfigError
 from cchc.core.paths import helper_log, standalone_mail_dir, warehouse_file
+from cchc.pipeline.processes import stop_session
 
 DAG_IDS = ("cchc_monthly", "cchc_letters")
 READY_TIMEOUT = 300.0  # a fresh metadata database takes a while to migrate on a busy machine
 DAGS_TIMEOUT = 180.0
-STOP_GRACE = 30.0
-KILL_GRACE = 10.0
 LOG_NAME = "airflow-standalone.log"
 SIMULATOR_LOG_NAME = "simulator.log"
 READY_LINE = "Airflow đã sẵn sàng"
-
-
-# --------------------------------------------------------------------------- processes (Linux /proc)
-
-
-def session_members(sid: int) -> list[int]:
-    """The live processes of session ``sid`` (zombies left out: they are gone, only not yet reaped)."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # gone meanwhile
-            continue
-        # The command name (field 2) may hold spaces and parentheses: the fields follow the last ')'.
-        state, _ppid, _pgrp, session = stat[stat.rindex(")") + 2 :].split()[:4]
-        if int(session) == sid and state != "Z":
-            members.append(int(entry.name))
-    return members
-
-
-def _signal_all(pids: list[int], sig: signal.Signals) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def _wait_until_empty(sid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while session_members(sid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
-
-
-def stop_session(proc: subprocess.Popen, grace: float = STOP_GRACE, kill_grace: float = KILL_GRACE) -> None:
-    """Stops ``proc`` (a session leader) and every process of its session, as described above."""
-    sid = proc.pid
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        pass
-    # What standalone started exits just after it: a little more time before anything is forced.
-    if not _wait_until_empty(sid, grace / 3):
-        _signal_all(session_members(sid), signal.SIGTERM)
-        if not _wait_until_empty(sid, kill_grace):
-            _signal_all(session_members(sid), signal.SIGKILL)
-            _wait_until_empty(sid, kill_grace)
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait()
 
 
 # --------------------------------------------------------------------------- the REST API

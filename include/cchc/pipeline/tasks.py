@@ -424,10 +424,16 @@ def decide(payload: XCom, run_id: str | None = None, url: str | None = None) -> 
     return Decided(**result.summary()).to_xcom()
 
 
-def letters_conf(payload: XCom) -> dict[str, Any]:
-    """The conf of the ``cchc_letters`` run this authority's chain triggers: the period, this authority."""
+def letters_conf(payload: XCom, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The conf of the ``cchc_letters`` run this authority's chain triggers: the period, this authority,
+    and the run's ``issued_at`` when it has one (a past month run again keeps its letter's date)."""
     decided = Decided.from_xcom(payload)
-    return LettersRequest(period=decided.period, authorities=[decided.authority]).to_xcom()
+    stamp = issued_at(params)
+    return LettersRequest(
+        period=decided.period,
+        authorities=[decided.authority],
+        issued_at=str((params or {}).get("issued_at")) if stamp else None,
+    ).to_xcom()
 
 
 # ---------------------------------------------------------------------------------------------------
