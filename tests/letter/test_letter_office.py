@@ -19,7 +19,7 @@ from support.letters import normalise, run
 from cchc.letter import office
 from cchc.letter.errors import PdfConversionError
 from cchc.letter.office import OfficeSession
-from cchc.letter.pdf import to_pdf
+from cchc.letter.pdf import prestart, to_pdf
 from cchc.letter.soffice import convert_in_process
 
 pytestmark = pytest.mark.libreoffice
@@ -204,6 +204,7 @@ def test_a_forked_child_does_not_use_the_parents_session(tmp_path, session, seed
 def test_to_pdf_shares_one_session_and_falls_back_without_uno(tmp_path, monkeypatch, seed_letter):
     monkeypatch.setattr(office, "_shared", None)
     monkeypatch.setattr(office, "_unavailable", None)
+    prestart()  # LibreOffice starting in the background; the conversion waits for it, no second start
     to_pdf(seed_letter.docx_path, tmp_path / "a.pdf")
     shared = office._shared
     to_pdf(seed_letter.docx_path, tmp_path / "b.pdf")

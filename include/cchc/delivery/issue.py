@@ -253,11 +253,13 @@ def issue_with_files(
     place, the letter is rendered again from the decisions the draft was made from (kept in the letter's
     folder), which prints the same. A re-issue marks the letter it replaces superseded.
     """
+    from cchc.letter.pdf import prestart
     from cchc.letter.render import render_letter  # docxtpl, matplotlib: only when a letter is made
 
     row = letter_row(engine, letter_id)
     folder = PeriodFolder(output_dir, authority.id, row["period"])
     if not is_numbered(row["status"]):
+        prestart()  # LibreOffice starts while the checks and the register are done
         required = (
             distribution_config(authority).require_approval
             if approval_required is None

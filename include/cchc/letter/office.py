@@ -284,6 +284,20 @@ class OfficeSession:
         with self._lock:
             self._live_bridge()
 
+    def prestart(self) -> None:
+        """Start LibreOffice in the background, so that it is up by the time the document to convert
+        is made (docxtpl, the chart): the conversion then waits for the start, if at all, on the lock."""
+        if self.closed or (self._bridge is not None and self._bridge.alive()):
+            return
+
+        def start() -> None:
+            try:
+                self.start()
+            except PdfConversionError as exc:  # the conversion will try again, and fall back
+                log.debug("phiên LibreOffice chưa khởi động được: %s", exc)
+
+        threading.Thread(target=start, name="cchc-libreoffice-start", daemon=True).start()
+
     def _live_bridge(self) -> _Bridge:
         if self.closed:
             raise PdfConversionError("phiên LibreOffice đã đóng")

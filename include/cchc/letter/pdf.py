@@ -15,10 +15,24 @@ from pathlib import Path
 
 from cchc.core import settings
 from cchc.letter import office
+from cchc.letter.errors import PdfConversionError
 from cchc.letter.office import OfficeSession
 from cchc.letter.soffice import DEFAULT_TIMEOUT, convert_in_process, find_soffice
 
-__all__ = ["DEFAULT_TIMEOUT", "OfficeSession", "convert_in_process", "find_soffice", "to_pdf"]
+__all__ = ["DEFAULT_TIMEOUT", "OfficeSession", "convert_in_process", "find_soffice", "prestart", "to_pdf"]
+
+
+def prestart(soffice: str | None = None) -> None:
+    """Start the process's session in the background now, when a conversion will follow (a task
+    process starts its own: its start then overlaps with making the DOCX). Never raises."""
+    if not settings.current().libreoffice_session:
+        return
+    try:
+        chosen = office.shared_session(soffice)
+    except PdfConversionError:  # no soffice: the conversion says so
+        return
+    if chosen is not None:
+        chosen.prestart()
 
 
 def to_pdf(

@@ -37,7 +37,7 @@ from cchc.letter.build_template import TEMPLATE_PATH
 from cchc.letter.context import build_context, letter_summary, percent
 from cchc.letter.decisions import load_decisions
 from cchc.letter.errors import DecisionsError, LetterError, LetterTemplateError
-from cchc.letter.pdf import DEFAULT_TIMEOUT, to_pdf
+from cchc.letter.pdf import DEFAULT_TIMEOUT, prestart, to_pdf
 from cchc.letter.records import LetterResult
 from cchc.letter.sign import sign_pdf, signing_config
 
@@ -240,6 +240,8 @@ def _produce(
     stem: str,
 ) -> list[Path]:
     """Chart, DOCX, PDF and signature, all in ``staging``; returns the files made, in that order."""
+    if pdf:
+        prestart()  # LibreOffice starts while the chart and the DOCX are made
     chart = render_chart(decisions, staging / CHART_NAME) if annex else None
     docx = staging / f"{stem}.docx"
     _render_docx(template, context_args, decisions, authority, docx, chart, meta)
