@@ -71,7 +71,7 @@ FAST_TESTS := not airflow and not postgres and not libreoffice and not slow
 test-fast: $(STAMP) ## the inner loop: the unit tests needing no Airflow, PostgreSQL, LibreOffice or other slow part
 	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -m "$(FAST_TESTS)"
 
-bench: install ## speed as ratios, side by side in one run (extraction concurrency, rates in SQL)
+bench: install ## speed as ratios, side by side in one run (extraction, rates in SQL, sending, PDF rendering)
 	$(BIN)/python bench/run.py
 
 demo: ## run the monthly job for the seed month (August 2023, Tứ Kỳ) on embedded defaults
