@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 #
 # The cchc image: the official Airflow image extended with the pinned requirements.txt, the cchc package
-# and the system tools the letter stage needs (LibreOffice for DOCX -> PDF, Liberation fonts with the
+# and the system tools the letter stage needs (LibreOffice for DOCX -> PDF, with python3-uno for the
+# session that keeps one LibreOffice running for a task's conversions, Liberation fonts with the
 # Vietnamese glyphs, poppler for PDF checks). One image runs every Airflow component of
 # docker-compose.yaml and the portal simulator.
 #
@@ -14,6 +15,7 @@ USER root
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libreoffice-writer-nogui \
+        python3-uno \
         fonts-liberation2 \
         poppler-utils \
     && apt-get autoremove -yqq --purge \

@@ -141,6 +141,68 @@ def bench_rates() -> tuple[float, float]:
         return result
 
 
+def bench_render(n: int = 10) -> dict[str, float]:
+    """Seconds: ``session`` and ``process`` for ``n`` conversions, ``start`` of the session alone;
+    issuing (medians of 3): ``number`` (from the draft), ``full`` (rendering again, same session),
+    ``before`` (rendering again with a soffice of its own, as issuing did before)."""
+    from cchc.letter.office import OfficeSession
+    from cchc.letter.pdf import to_pdf
+    from cchc.letter.render import number_draft, render_letter
+    from cchc.letter.soffice import convert_in_process
+
+    decisions = ROOT / "tests" / "letter" / "fixtures" / "seed_decisions.json"
+    authority = ROOT / "scenarios" / "seed" / "tu-ky"
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        docx = render_letter(decisions, authority, folder / "draft", pdf=False, sign=False).docx_path
+
+        start = time.perf_counter()
+        for i in range(n):
+            convert_in_process(docx, folder / f"process-{i}.pdf")
+        out["process"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        with OfficeSession() as session:
+            session.start()
+            out["start"] = time.perf_counter() - start
+            for i in range(n):
+                session.convert(docx, folder / f"session-{i}.pdf")
+            out["session"] = time.perf_counter() - start
+
+        # Issuing, as the pipeline does: through the process's shared session, started beforehand.
+        to_pdf(docx, folder / "warm.pdf")
+
+        def full() -> None:
+            render_letter(decisions, authority, folder / "full", document_number=7, sign=False)
+
+        def number() -> None:
+            target = folder / "numbered"
+            target.mkdir(exist_ok=True)
+            assert number_draft(docx, decisions, authority, folder, 7, folder=target, sign=False)
+
+        out["full"], out["number"] = median_time(full), median_time(number)
+        os.environ["CCHC_LIBREOFFICE_SESSION"] = "0"  # before: a full render and its own soffice
+        try:
+            out["before"] = median_time(full)
+        finally:
+            del os.environ["CCHC_LIBREOFFICE_SESSION"]
+    return out
+
+
+def render_report(n: int = 10) -> list[str]:
+    """The rendering lines ``make bench`` prints."""
+    r = bench_render(n)
+    return [
+        f"Chuyển PDF {n} lần công văn mẫu: một phiên LibreOffice {r['session']:.2f} s (khởi động "
+        f"{r['start']:.2f} s, mỗi lần {(r['session'] - r['start']) / n:.2f} s) | mỗi lần một tiến trình "
+        f"{r['process']:.2f} s ({r['process'] / n:.2f} s/lần) | nhanh hơn ×{r['process'] / r['session']:.1f}",
+        f"Cấp số một công văn: ghi số vào bản thảo {r['number']:.2f} s | soạn lại toàn bộ {r['full']:.2f} s "
+        f"(cùng phiên) | soạn lại với LibreOffice riêng (cách cũ) {r['before']:.2f} s | nhanh hơn "
+        f"×{r['full'] / r['number']:.1f} / ×{r['before'] / r['number']:.1f}",
+    ]
+
+
 def _extract_lines() -> list[str]:
     one, four = bench_extract()
     return [
@@ -171,6 +233,7 @@ def sections() -> list[tuple[str, Callable[[], list[str]]]]:
         ("Trích xuất: giới hạn tốc độ của cổng", extract_rate.report),
         ("Tỷ lệ trong kho", _rates_lines),
         ("Gửi thư", send.report),
+        ("Soạn và cấp số công văn (LibreOffice)", render_report),
         ("Toàn quốc so với huyện mẫu (make run)", national.bench_national),
     ]
 

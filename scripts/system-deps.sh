@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the project needs when any is missing: LibreOffice (PDF rendering),
+# Installs the Debian packages the project needs when any is missing: LibreOffice (PDF rendering) and
+# python3-uno (the system Python's bridge to the LibreOffice session that converts every letter of a process),
 # Liberation fonts (Times-compatible, with Vietnamese glyphs), poppler (PDF checks) and Debian's
 # docker-compose (to check docker-compose.yaml without a Docker engine), Chromium and its WebDriver (the
 # operators' page tested in a real headless browser: the tests never download a browser).
@@ -7,6 +8,7 @@ set -euo pipefail
 
 missing=()
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui)
+/usr/bin/python3 -c "import uno" >/dev/null 2>&1 || missing+=(python3-uno)
 fc-list 2>/dev/null | grep -q "LiberationSerif" || missing+=(fonts-liberation2)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)

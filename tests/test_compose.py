@@ -356,7 +356,7 @@ def test_dockerfile_installs_requirements_system_packages_and_cchc():
     )
     apt = re.search(r"apt-get install[^\n]*\\\n(?:.*\\\n)*.*", dockerfile)
     assert apt
-    for package in ("libreoffice-writer-nogui", "fonts-liberation2", "poppler-utils"):
+    for package in ("libreoffice-writer-nogui", "python3-uno", "fonts-liberation2", "poppler-utils"):
         assert package in apt[0]
     users = re.findall(r"^USER\s+(\S+)", dockerfile, re.MULTILINE)
     assert users[0] == "root" and users[-1] == "airflow"

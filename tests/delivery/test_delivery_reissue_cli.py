@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from cchc.core.db import engine_for
 from cchc.core.wording import day_month
 from cchc.letter.lifecycle import events
 from cchc.letter.records import read_letters
+from cchc.letter.render import letter_text
 from cchc.warehouse.schema import document_numbers
 
 pytestmark = pytest.mark.libreoffice
@@ -224,6 +226,68 @@ def test_a_reissue_takes_the_next_number_and_supersedes_the_old_letter(deploymen
         ("draft", REASON),
         ("issued", None),
     ]
+
+
+def _parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def assert_numbered_draft(folder: Path, number: str) -> None:
+    """The issued letter is its draft with the number written in: no other change, in the DOCX or the PDF."""
+    draft, issued = _parts(folder / "draft.docx"), _parts(folder / "letter.docx")
+    assert list(draft) == list(issued)
+    assert {name for name in draft if draft[name] != issued[name]} == {
+        "word/document.xml",
+        "docProps/core.xml",
+    }
+    blank = " " * 7
+    expected = (
+        letter_text(folder / "draft.docx")
+        .replace(f"Số: {blank}/UBND-NV", f"Số: {number}/UBND-NV")
+        .replace(f"Công văn số {blank}/UBND-NV", f"Công văn số {number}/UBND-NV")
+    )
+    assert letter_text(folder / "letter.docx") == expected
+    draft_pdf = pdf_text(folder / "draft.pdf")
+    assert pdf_text(folder / "letter.pdf") == draft_pdf.replace(
+        "Số: /UBND-NV", f"Số: {number}/UBND-NV"
+    ).replace("Công văn số /UBND-NV", f"Công văn số {number}/UBND-NV")
+
+
+def test_the_issued_letters_are_their_drafts_with_the_number(deployment):
+    assert deployment.reissue("--reason", REASON) == 0
+    rows = deployment.letters()
+    (new_id,) = set(rows) - {deployment.letter_id}
+    for letter_id, number in ((deployment.letter_id, "01"), (new_id, "02")):
+        folder = (deployment.out / rows[letter_id]["pdf_path"]).parent
+        assert_numbered_draft(folder, number)
+    assert "thay thế Công văn số 01/UBND-NV" in letter_text(
+        (deployment.out / rows[new_id]["docx_path"]).parent / "draft.docx"
+    )  # the re-issue's line was in the draft already
+
+
+def test_a_draft_changed_on_disk_is_not_numbered_but_rendered_again(deployment, capsys, caplog):
+    path = deployment.config / AUTHORITY / "authority.yaml"
+    edit_yaml(
+        path,
+        distribution={
+            **yaml.safe_load(path.read_text(encoding="utf-8"))["distribution"],
+            "require_approval": True,
+            "approvers": [{"name": APPROVER, "email": "chanhvp@tuky.haiduong.gov.vn", "user": "chanhvp"}],
+        },
+    )
+    assert deployment.reissue("--reason", REASON) == 2  # a draft, waiting for the approver
+    (draft_id,) = set(deployment.letters()) - {deployment.letter_id}
+    folder = (deployment.out / deployment.letters()[draft_id]["docx_path"]).parent
+    tampered = folder / "draft.docx"
+    with zipfile.ZipFile(tampered, "a") as archive:  # someone's edit after the approver read the PDF
+        archive.writestr("customXml/sua-tay.xml", "<sua/>")
+    with caplog.at_level("WARNING", logger="cchc.delivery.issue"):
+        assert deployment.reissue("--reason", REASON, "--approved-by", APPROVER) == 0
+    assert "khác bản thảo đã ghi nhận" in caplog.text
+    issued = folder / "letter.docx"
+    assert "customXml/sua-tay.xml" not in _parts(issued)  # rendered from the decisions, not from the edit
+    assert "Số: 02/UBND-NV" in pdf_text(folder / "letter.pdf")
 
 
 def test_where_approval_is_required_the_reissue_waits_for_an_approver(deployment, capsys):

@@ -41,6 +41,8 @@ PORTAL_CLIENT_SECRET = "CCHC_PORTAL_CLIENT_SECRET"
 PORTAL_RATE_LIMIT = "CCHC_PORTAL_RATE_LIMIT"
 SIMULATOR_CLIENT_SECRET = "CCHC_SIMULATOR_CLIENT_SECRET"
 SOFFICE = "CCHC_SOFFICE"
+LIBREOFFICE_SESSION = "CCHC_LIBREOFFICE_SESSION"
+UNO_PYTHON = "CCHC_UNO_PYTHON"
 SIGNING_P12 = "CCHC_SIGNING_P12"
 SIGNING_PASSWORD = "CCHC_SIGNING_PASSWORD"
 TASK_RETRIES = "CCHC_TASK_RETRIES"
@@ -74,6 +76,9 @@ VARIABLES = {
     "cchc_portal không có extra.rate_limit; mặc định không giới hạn trước, gặp 429 thì tự giảm",
     SIMULATOR_CLIENT_SECRET: "client secret mà trình giả lập cổng đòi khi chạy với --client-id",
     SOFFICE: "đường dẫn tới soffice (LibreOffice) khi không có trên PATH",
+    LIBREOFFICE_SESSION: "0 để mỗi lần chuyển PDF chạy một LibreOffice riêng; mặc định 1: một LibreOffice chạy sẵn "
+    "cho mọi lần chuyển của một tiến trình",
+    UNO_PYTHON: "trình Python có gói python3-uno, chạy cầu nối tới phiên LibreOffice (mặc định /usr/bin/python3)",
     SIGNING_P12: "tệp chứng thư số PKCS#12 để ký PDF (pyHanko); không đặt thì không ký",
     SIGNING_PASSWORD: "mật khẩu của tệp chứng thư số",
     TASK_RETRIES: "số lần thử lại của mọi tác vụ (mặc định 2; make run đặt 0 để lỗi hiện ngay)",
@@ -137,11 +142,18 @@ class Settings:
     portal_rate_limit = _Variable(PORTAL_RATE_LIMIT, "rate")
     simulator_client_secret = _Variable(SIMULATOR_CLIENT_SECRET)
     soffice = _Variable(SOFFICE)
+    uno_python = _Variable(UNO_PYTHON)
+    _libreoffice_session = _Variable(LIBREOFFICE_SESSION, "count", 1)
     signing_p12 = _Variable(SIGNING_P12, "path")
     signing_password = _Variable(SIGNING_PASSWORD)
     task_retries = _Variable(TASK_RETRIES, "count", DEFAULT_TASK_RETRIES)
     _config_dir = _Variable(CONFIG_DIR, "path")
     _output_dir = _Variable(OUTPUT_DIR, "path", Path(DEFAULT_OUTPUT_DIR))
+
+    @property
+    def libreoffice_session(self) -> bool:
+        """Conversions through one LibreOffice kept running (``cchc.letter.office``), unless set to 0."""
+        return bool(self._libreoffice_session)
 
     @property
     def config_dir(self) -> Path:

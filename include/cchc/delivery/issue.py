@@ -10,8 +10,9 @@ number behind, so the register has no gaps; its primary key (authority, year, nu
 line of defence, and a collision is retried.
 
 A draft that is not current any more (the period's letter was rendered again) is not issued: the
-number goes to the letter that will be sent. Re-rendering the DOCX/PDF with the number is the letter
-stage's ``render_letter(…, document_number=…)`` followed by ``record_letter(…, letter_id=…)``.
+number goes to the letter that will be sent. The numbered files are the draft's DOCX with the number
+written in (``cchc.letter.render.number_draft``), or, when that cannot be done, a render with
+``render_letter(…, document_number=…)``; then ``record_letter(…, letter_id=…)``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,15 @@ from cchc.delivery.recipients import check_allowed, distribution_config, plan_re
 from cchc.letter.content import content_hash
 from cchc.letter.decisions import read_decisions_file
 from cchc.letter.lifecycle import is_numbered, move
-from cchc.letter.records import ISSUED, LetterKey, describe_key, letter_row, record_letter, select_letter
+from cchc.letter.records import (
+    ISSUED,
+    LetterKey,
+    LetterResult,
+    describe_key,
+    letter_row,
+    record_letter,
+    select_letter,
+)
 from cchc.warehouse.migrate import require_head
 from cchc.warehouse.schema import document_numbers, letters
 
@@ -187,6 +196,45 @@ def check_before_number(
     check_allowed(plan.recipients, config, unit_names={c: u.get("name", c) for c, u in units.items()})
 
 
+def _number_the_draft(
+    row: dict[str, Any],
+    authority: Authority,
+    decisions_path: Path,
+    output_dir: str | os.PathLike,
+    number: int,
+    run_id: str | None,
+    target: Path,
+) -> LetterResult | None:
+    """The numbered letter written into the draft's own DOCX (``number_draft``), or None for a full render.
+
+    Only the draft the register knows is numbered: its DOCX must be the file recorded (same sha256) when
+    it was rendered, and so approved; a file changed since, or missing, is rendered again from the
+    decisions instead, as is a draft of a template without the number's bookmarks.
+    """
+    from cchc.core.files import sha256_file
+    from cchc.letter.render import number_draft
+
+    draft = under_output(row["docx_path"], output_dir) if row["docx_path"] else None
+    if draft is None or draft.name != f"{DRAFT_STEM}.docx" or not draft.is_file():
+        return None
+    if sha256_file(draft) != row["docx_sha256"]:
+        log.warning(
+            "%s: tệp %s khác bản thảo đã ghi nhận (sha256): soạn lại công văn từ quyết định thay vì ghi số vào đó",
+            describe_key(int(row["letter_id"])),
+            draft,
+        )
+        return None
+    result = number_draft(
+        draft, decisions_path, authority, output_dir, number, run_id, folder=target, stem=LETTER_STEM
+    )
+    if result is None:
+        log.info(
+            "%s: mẫu không đánh dấu chỗ ghi số: soạn lại toàn bộ công văn",
+            describe_key(int(row["letter_id"])),
+        )
+    return result
+
+
 def issue_with_files(
     engine: Engine,
     authority: Authority,
@@ -199,15 +247,19 @@ def issue_with_files(
 ) -> IssuedLetter:
     """Issue a draft: checks first (``check_before_number``), then its number, then its numbered files.
 
-    The numbered DOCX and PDF are rendered from the decisions the draft was made from (kept in the
-    letter's folder) into ``letters/<letter_id>/letter.*``, once: a retry finds them. A re-issue
-    marks the letter it replaces superseded.
+    The numbered DOCX is the draft's with the number written in (``_number_the_draft``: no second render;
+    the draft already carries a re-issue's "thay thế …" line), converted to PDF once and signed, into
+    ``letters/<letter_id>/letter.*``, once: a retry finds them. When the draft cannot be numbered in
+    place, the letter is rendered again from the decisions the draft was made from (kept in the letter's
+    folder), which prints the same. A re-issue marks the letter it replaces superseded.
     """
+    from cchc.letter.pdf import prestart
     from cchc.letter.render import render_letter  # docxtpl, matplotlib: only when a letter is made
 
     row = letter_row(engine, letter_id)
     folder = PeriodFolder(output_dir, authority.id, row["period"])
     if not is_numbered(row["status"]):
+        prestart()  # LibreOffice starts while the checks and the register are done
         required = (
             distribution_config(authority).require_approval
             if approval_required is None
@@ -222,19 +274,22 @@ def issue_with_files(
         # The numbered files exist (a retry, or a letter reused): they went out, or will: never again.
         return IssuedLetter(number, under_output(row["docx_path"], output_dir), current_pdf, rendered=False)
     snapshot = folder.letter_snapshot(letter_id)
+    decisions_path = snapshot if snapshot.exists() else folder.decisions_json
     replaced = letter_row(engine, row["replaces_letter_id"]) if row["replaces_letter_id"] else None
-    result = render_letter(
-        snapshot if snapshot.exists() else folder.decisions_json,
-        authority,
-        output_dir,
-        document_number=number,
-        run_id=run_id,
-        folder=target,
-        stem=LETTER_STEM,
-        replaces=None
-        if replaced is None
-        else {"document_number": replaced["document_number"], "issued_at": replaced["issued_at"]},
-    )
+    result = _number_the_draft(row, authority, decisions_path, output_dir, number, run_id, target)
+    if result is None:
+        result = render_letter(
+            decisions_path,
+            authority,
+            output_dir,
+            document_number=number,
+            run_id=run_id,
+            folder=target,
+            stem=LETTER_STEM,
+            replaces=None
+            if replaced is None
+            else {"document_number": replaced["document_number"], "issued_at": replaced["issued_at"]},
+        )
     record_letter(engine, result, letter_id=letter_id)
     if replaced is not None and replaced["status"] != "superseded":
         move(

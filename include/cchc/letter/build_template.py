@@ -30,6 +30,7 @@ from docx.shared import Mm, Pt
 from cchc.letter import layout
 
 TEMPLATE_PATH = Path(__file__).resolve().parent / "templates" / "letter.docx"
+NUMBER_BOOKMARK = "_cchc_so"  # the bookmarks around the document number's field
 
 CENTER = WD_ALIGN_PARAGRAPH.CENTER
 LEFT = WD_ALIGN_PARAGRAPH.LEFT
@@ -413,6 +414,22 @@ def _first_paragraph(cell, style: str, text: str = ""):
     return paragraph
 
 
+def _number_runs(paragraph, before: str, after: str, index: int) -> None:
+    """``before{{ number }}after``, the number alone in its run between the bookmarks
+    ``_cchc_so_<index>``: issuing writes the number there into the approved draft instead of rendering
+    the letter again (``cchc.letter.numbering``). A leading underscore hides the bookmark in Word's list."""
+    paragraph.add_run(before)
+    start = OxmlElement("w:bookmarkStart")
+    start.set(qn("w:id"), str(index))
+    start.set(qn("w:name"), f"{NUMBER_BOOKMARK}_{index}")
+    paragraph._p.append(start)
+    paragraph.add_run("{{ number }}")
+    end = OxmlElement("w:bookmarkEnd")
+    end.set(qn("w:id"), str(index))
+    paragraph._p.append(end)
+    paragraph.add_run(after)
+
+
 def _set_indents(paragraph, mm: float) -> None:
     paragraph.paragraph_format.left_indent = Mm(mm)
     paragraph.paragraph_format.right_indent = Mm(mm)
@@ -563,7 +580,7 @@ def _header(document) -> None:
     )
 
     left, right = table.rows[1].cells
-    _first_paragraph(left, "CV Số ký hiệu", "Số: {{ number }}/{{ authority.document_symbol }}")
+    _number_runs(_first_paragraph(left, "CV Số ký hiệu"), "Số: ", "/{{ authority.document_symbol }}", 1)
     # The trích yếu is built once (cchc.core.wording.summary_line): the title and the emails use it too.
     _paragraph(left, "CV Trích yếu", "{{ summary }}")
     _first_paragraph(right, "CV Địa danh", "{{ date_line }}")
@@ -701,11 +718,11 @@ def _annex(document) -> None:
         "Kết quả thực hiện các chỉ tiêu cải cách thủ tục hành chính tháng {{ period_label }} "
         "của các cơ quan, đơn vị, UBND các {{ local_units }}",
     )
-    p(
-        document,
-        "CV Phụ lục kèm theo",
-        "(Kèm theo Công văn số {{ number }}/{{ authority.document_symbol }} "
-        "{{ annex.dated }} của UBND {{ authority.name }})",
+    _number_runs(
+        p(document, "CV Phụ lục kèm theo"),
+        "(Kèm theo Công văn số ",
+        "/{{ authority.document_symbol }} {{ annex.dated }} của UBND {{ authority.name }})",
+        2,
     )
 
     table = document.add_table(rows=6, cols=len(ANNEX_COLUMNS_MM))

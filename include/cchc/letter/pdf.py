@@ -1,112 +1,63 @@
 """DOCX → PDF through LibreOffice headless.
 
-Each conversion runs its own soffice with a private user profile (``-env:UserInstallation``), so two
-tasks converting at once never share, lock or corrupt a profile, and a crashed run leaves nothing
-behind. LibreOffice substitutes Liberation Serif, metric-compatible, for Times New Roman where Times is
-absent, and embeds the fonts it used (a subset with the Vietnamese glyphs) in the PDF.
+``to_pdf`` converts through the process's LibreOffice session (``cchc.letter.office``: one LibreOffice
+kept running for every conversion of the process, with a timeout and a restart of a stuck one), or,
+when the session cannot start or is turned off (``CCHC_LIBREOFFICE_SESSION=0``), with one soffice per
+conversion (``cchc.letter.soffice``). Either way each LibreOffice has a private user profile, so two
+tasks converting at once never share, lock or corrupt one. LibreOffice substitutes Liberation Serif,
+metric-compatible, for Times New Roman where Times is absent, and embeds the fonts it used (a subset
+with the Vietnamese glyphs) in the PDF; the session and the per-process path give the same PDF.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
-import tempfile
 from pathlib import Path
 
 from cchc.core import settings
-from cchc.core.files import atomic_path
+from cchc.letter import office
 from cchc.letter.errors import PdfConversionError
+from cchc.letter.office import OfficeSession
+from cchc.letter.soffice import DEFAULT_TIMEOUT, convert_in_process, find_soffice
 
-SOFFICE_ENV = settings.SOFFICE
-DEFAULT_TIMEOUT = 180.0
-
-
-def find_soffice(soffice: str | None = None) -> str:
-    """The soffice executable: the argument, $CCHC_SOFFICE, or soffice/libreoffice on the PATH."""
-    candidate = soffice or settings.current().soffice
-    if candidate:
-        resolved = shutil.which(candidate)
-        if resolved is None:
-            raise PdfConversionError(
-                f"không tìm thấy LibreOffice: '{candidate}' không chạy được (kiểm tra {SOFFICE_ENV} hoặc cài "
-                "gói libreoffice-writer-nogui)"
-            )
-        return resolved
-    for name in ("soffice", "libreoffice"):
-        resolved = shutil.which(name)
-        if resolved:
-            return resolved
-    raise PdfConversionError(
-        "không tìm thấy LibreOffice (soffice) trên PATH: cài gói libreoffice-writer-nogui hoặc đặt "
-        f"{SOFFICE_ENV} là đường dẫn tới soffice"
-    )
+__all__ = ["DEFAULT_TIMEOUT", "OfficeSession", "convert_in_process", "find_soffice", "prestart", "to_pdf"]
 
 
-def _tail(text: bytes | str | None, limit: int = 2000) -> str:
-    if not text:
-        return "(trống)"
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    text = text.strip()
-    return text[-limit:] if text else "(trống)"
+def prestart(soffice: str | None = None) -> None:
+    """Start the process's session in the background now, when a conversion will follow (a task
+    process starts its own: its start then overlaps with making the DOCX). Never raises."""
+    if not settings.current().libreoffice_session:
+        return
+    try:
+        chosen = office.shared_session(soffice)
+    except PdfConversionError:  # no soffice: the conversion says so
+        return
+    if chosen is not None:
+        chosen.prestart()
 
 
 def to_pdf(
-    docx: str | Path, pdf: str | Path, *, timeout: float = DEFAULT_TIMEOUT, soffice: str | None = None
+    docx: str | Path,
+    pdf: str | Path,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    soffice: str | None = None,
+    session: OfficeSession | bool | None = None,
 ) -> Path:
-    """Convert ``docx`` to ``pdf`` (written atomically); raises PdfConversionError naming the command."""
-    docx = Path(docx).resolve()
-    pdf = Path(pdf)
-    if not docx.is_file():
-        raise PdfConversionError(f"không có tệp để chuyển sang PDF: {docx}")
-    executable = find_soffice(soffice)
-    profile = Path(tempfile.mkdtemp(prefix="cchc-lo-profile-"))
-    outdir = Path(tempfile.mkdtemp(prefix="cchc-lo-out-"))
-    command = [
-        executable,
-        f"-env:UserInstallation={profile.as_uri()}",
-        "--headless",
-        "--invisible",
-        "--nologo",
-        "--norestore",
-        "--nolockcheck",
-        "--nodefault",
-        "--convert-to",
-        "pdf:writer_pdf_Export",
-        "--outdir",
-        str(outdir),
-        str(docx),
-    ]
-    shown = " ".join(command)
+    """Convert ``docx`` to ``pdf`` (written atomically); raises PdfConversionError saying why.
+
+    ``session``: None uses the process's shared session (unless ``CCHC_LIBREOFFICE_SESSION=0``), falling
+    back to one process per conversion when it cannot start; an ``OfficeSession`` uses that one; False
+    runs one soffice for this conversion.
+    """
+    if session is False or (session is None and not settings.current().libreoffice_session):
+        return convert_in_process(docx, pdf, timeout=timeout, soffice=soffice)
+    chosen = session if isinstance(session, office.OfficeSession) else office.shared_session(soffice)
+    if chosen is None:
+        return convert_in_process(docx, pdf, timeout=timeout, soffice=soffice)
     try:
-        # Own process group: on a timeout the whole group (oosplash and soffice.bin) is killed.
-        process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            env=settings.current().child_environment(HOME=str(profile)),
-        )
-        try:
-            stdout, stderr = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            stdout, stderr = process.communicate()
-            raise PdfConversionError(
-                f"LibreOffice quá thời gian {timeout:g} giây khi chuyển {docx.name} sang PDF; lệnh: {shown}; "
-                f"stderr: {_tail(stderr)}"
-            ) from None
-        produced = outdir / f"{docx.stem}.pdf"
-        if process.returncode != 0 or not produced.is_file() or produced.stat().st_size == 0:
-            raise PdfConversionError(
-                f"LibreOffice không chuyển được {docx.name} sang PDF (mã thoát {process.returncode}); lệnh: {shown}; "
-                f"stderr: {_tail(stderr)}; stdout: {_tail(stdout)}"
-            )
-        with atomic_path(pdf) as staging:
-            shutil.move(str(produced), staging)
-        return pdf
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-        shutil.rmtree(outdir, ignore_errors=True)
+        return chosen.convert(docx, pdf, timeout=timeout)
+    except office.SessionUnavailable as exc:
+        if session is not None:
+            raise
+        office.mark_unavailable(str(exc))
+        return convert_in_process(docx, pdf, timeout=timeout, soffice=soffice)

@@ -37,7 +37,7 @@ from cchc.letter.build_template import TEMPLATE_PATH
 from cchc.letter.context import build_context, letter_summary, percent
 from cchc.letter.decisions import load_decisions
 from cchc.letter.errors import DecisionsError, LetterError, LetterTemplateError
-from cchc.letter.pdf import DEFAULT_TIMEOUT, to_pdf
+from cchc.letter.pdf import DEFAULT_TIMEOUT, prestart, to_pdf
 from cchc.letter.records import LetterResult
 from cchc.letter.sign import sign_pdf, signing_config
 
@@ -185,8 +185,13 @@ def _render_docx(
     core.subject = f"Công văn CCHC tháng {decisions['period_label']} của UBND {authority.name}"
     core.author = " ".join(authority.issuing_body)
     core.keywords = f"cchc; {authority.id}; {decisions['period']}"
-    core.comments = "; ".join(f"{k}: {v}" for k, v in meta.items() if v)
+    core.comments = _comments(meta)
     tpl.save(str(docx_path))
+
+
+def _comments(meta: Mapping[str, str]) -> str:
+    """The document's comments: what it was made from (decisions, rulebook, run, number)."""
+    return "; ".join(f"{k}: {v}" for k, v in meta.items() if v)
 
 
 def _dated(decisions: dict[str, Any]) -> tuple[int, int]:
@@ -235,6 +240,8 @@ def _produce(
     stem: str,
 ) -> list[Path]:
     """Chart, DOCX, PDF and signature, all in ``staging``; returns the files made, in that order."""
+    if pdf:
+        prestart()  # LibreOffice starts while the chart and the DOCX are made
     chart = render_chart(decisions, staging / CHART_NAME) if annex else None
     docx = staging / f"{stem}.docx"
     _render_docx(template, context_args, decisions, authority, docx, chart, meta)
@@ -242,14 +249,29 @@ def _produce(
     if pdf:
         pdf_file = to_pdf(docx, staging / f"{stem}.pdf", timeout=timeout)
         if signing is not None:
-            sign_pdf(
-                pdf_file,
-                signing,
-                signer_name=authority.signer.name,
-                location=authority.place,
-                reason=f"Ký số công văn CCHC tháng {decisions['period_label']}",
-            )
+            _sign(pdf_file, signing, authority, decisions)
     return [p for p in (docx, pdf_file, chart) if p is not None]
+
+
+def _sign(pdf_file: Path, signing: Any, authority: Authority, decisions: Mapping[str, Any]) -> None:
+    sign_pdf(
+        pdf_file,
+        signing,
+        signer_name=authority.signer.name,
+        location=authority.place,
+        reason=f"Ký số công văn CCHC tháng {decisions['period_label']}",
+    )
+
+
+def _meta(
+    decisions: Mapping[str, Any], decisions_sha256: str, run_id: str | None, number: str | None
+) -> dict[str, str]:
+    return {
+        "decisions_sha256": decisions_sha256,
+        "rulebook": str((decisions.get("rulebook") or {}).get("version", "")),
+        "run_id": run_id or "",
+        "document_number": number or "",
+    }
 
 
 @contextmanager
@@ -312,12 +334,7 @@ def render_letter(
     period_folder = PeriodFolder(output_dir, authority.id, str(decisions["period"]))
     target = Path(folder).resolve() if folder is not None else period_folder.root
     number = None if document_number in (None, "") else str(document_number)
-    meta = {
-        "decisions_sha256": decisions_sha256,
-        "rulebook": str((decisions.get("rulebook") or {}).get("version", "")),
-        "run_id": run_id or "",
-        "document_number": number or "",
-    }
+    meta = _meta(decisions, decisions_sha256, run_id, number)
     with _staging_in(target) as staging:
         staged = _produce(
             staging,
@@ -353,6 +370,72 @@ def render_letter(
     )
     log.info(
         "công văn %s kỳ %s (%s): %s", authority.id, period_folder.period, result.status, result.docx_path
+    )
+    return result
+
+
+def number_draft(
+    draft_docx: str | os.PathLike,
+    decisions_path: str | os.PathLike,
+    authority: Authority | str | os.PathLike,
+    output_dir: str | os.PathLike,
+    document_number: int,
+    run_id: str | None = None,
+    *,
+    folder: str | os.PathLike,
+    stem: str = "letter",
+    sign: bool | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> LetterResult | None:
+    """The issued letter made from its draft without rendering it again: the draft's DOCX with the
+    number written in (``cchc.letter.numbering``), converted to PDF once and signed as a render signs.
+
+    ``decisions_path`` is what the draft was rendered from (its snapshot). None, with nothing written,
+    when the draft cannot be numbered in place (a template without the number's bookmarks): the caller
+    renders in full with ``render_letter(…, document_number=…)``, which gives the same letter.
+    """
+    from cchc.letter.context import document_number_text
+    from cchc.letter.numbering import fill_number
+
+    authority = _authority(authority)
+    decisions_path = Path(decisions_path).resolve()
+    output_dir = Path(output_dir).resolve()
+    decisions, decisions_sha256, signing = _check_inputs(decisions_path, authority, sign, True)
+    period_folder = PeriodFolder(output_dir, authority.id, str(decisions["period"]))
+    target = Path(folder).resolve()
+    meta = _meta(decisions, decisions_sha256, run_id, str(document_number))
+    with _staging_in(target) as staging:
+        docx = staging / f"{stem}.docx"
+        printed = document_number_text(document_number)
+        if not fill_number(
+            draft_docx, docx, printed, document_symbol=authority.document_symbol, comments=_comments(meta)
+        ):
+            return None
+        pdf_file = to_pdf(docx, staging / f"{stem}.pdf", timeout=timeout)
+        if signing is not None:
+            _sign(pdf_file, signing, authority, decisions)
+        hashes = publish([docx, pdf_file], target)
+    chart = target / CHART_NAME
+    result = LetterResult(
+        authority_id=authority.id,
+        period=period_folder.period,
+        output_dir=output_dir,
+        folder=target,
+        docx_path=target / f"{stem}.docx",
+        docx_sha256=hashes[f"{stem}.docx"],
+        pdf_path=target / f"{stem}.pdf",
+        pdf_sha256=hashes[f"{stem}.pdf"],
+        chart_path=chart if chart.exists() else None,
+        decisions_path=decisions_path,
+        decisions_sha256=decisions_sha256,
+        rulebook_version=meta["rulebook"],
+        document_number=str(document_number),
+        signed=signing is not None,
+        run_id=run_id,
+        template_path=Path(draft_docx),
+    )
+    log.info(
+        "công văn %s kỳ %s: số %s ghi vào bản thảo %s", authority.id, result.period, printed, result.docx_path
     )
     return result
 
