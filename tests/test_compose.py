@@ -241,7 +241,9 @@ def test_airflow_services_use_celery_and_the_right_commands(compose):
         assert (service["depends_on"]["airflow-init"]["condition"]) == "service_completed_successfully", name
         assert service["depends_on"]["postgres"]["condition"] == "service_healthy", name
         assert service["depends_on"]["redis"]["condition"] == "service_healthy", name
-    assert "127.0.0.1:8080:8080" in [_interpolate(port, {}) for port in services["airflow-apiserver"]["ports"]]
+    assert "127.0.0.1:8080:8080" in [
+        _interpolate(port, {}) for port in services["airflow-apiserver"]["ports"]
+    ]
     worker_deps = services["airflow-worker"]["depends_on"]
     for dependency in ("warehouse", "portal-simulator", "mailpit"):
         assert worker_deps[dependency]["condition"] == "service_healthy"

@@ -496,8 +496,6 @@ def test_from_connection_plain_http_when_the_connection_allows_it():
             _portal_conn("h", extra={"url": "http://portal-simulator:8765", "allow_http": flag})
         )
         assert client.base_url == "http://portal-simulator:8765"
-    assert PortalClient.from_connection(
-        _portal_conn("http://[::1]:8765/")
-    ).base_url == "http://[::1]:8765"
+    assert PortalClient.from_connection(_portal_conn("http://[::1]:8765/")).base_url == "http://[::1]:8765"
     with pytest.raises(PortalError, match="allow_http"):
         PortalClient.from_connection(_portal_conn("http://10.0.0.5", extra={"allow_http": "có"}))
