@@ -30,6 +30,7 @@ SECRETS = {
     "AIRFLOW_API_SECRET_KEY": "apisecret0123",
     "AIRFLOW_ADMIN_PASSWORD": "adminpw0123",
     "CCHC_WAREHOUSE_PASSWORD": "warehousepw0123",
+    "REDIS_PASSWORD": "redispw0123",
 }
 
 AIRFLOW_SERVICES = {
@@ -154,6 +155,44 @@ def test_compose_config_resolves_connections(tmp_path):
 
 
 @pytest.mark.slow  # runs docker-compose
+def test_compose_publishes_every_port_on_loopback_only(tmp_path):
+    """The API server too (it was on every interface): each published port is bound to 127.0.0.1."""
+    result = _run_compose("config", env=SECRETS, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    published = {
+        name: service["ports"]
+        for name, service in yaml.safe_load(result.stdout)["services"].items()
+        if service.get("ports")
+    }
+    assert {"airflow-apiserver", "mailpit", "portal-simulator", "warehouse"} <= set(published)
+    for name, ports in published.items():
+        for port in ports:
+            host_ip = port.get("host_ip") if isinstance(port, dict) else str(port).rsplit(":", 2)[0]
+            assert host_ip == "127.0.0.1", (name, port)
+    # Opening it to the network is a deliberate setting, not the default.
+    result = _run_compose("config", env={**SECRETS, "AIRFLOW_API_BIND": "0.0.0.0"}, tmp_path=tmp_path)
+    api = yaml.safe_load(result.stdout)["services"]["airflow-apiserver"]["ports"][0]
+    assert (api.get("host_ip") if isinstance(api, dict) else str(api).rsplit(":", 2)[0]) == "0.0.0.0"
+
+
+@pytest.mark.slow  # runs docker-compose
+def test_compose_redis_requires_the_password_the_broker_url_carries(tmp_path):
+    result = _run_compose("config", env=SECRETS, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    redis = services["redis"]
+    password = SECRETS["REDIS_PASSWORD"]
+    command = " ".join(redis["command"])
+    assert "redis-server --requirepass" in command
+    # The server and redis-cli (healthcheck) read the password from the container's environment.
+    assert _env_of(redis)["REDISCLI_AUTH"] == password
+    assert '"$$REDISCLI_AUTH"' in command and password not in command  # $$: compose's literal $
+    assert "redis-cli ping" in " ".join(redis["healthcheck"]["test"])
+    for name in AIRFLOW_SERVICES:
+        assert _env_of(services[name])["AIRFLOW__CELERY__BROKER_URL"] == f"redis://:{password}@redis:6379/0"
+
+
+@pytest.mark.slow  # runs docker-compose
 def test_compose_runs_several_workers(tmp_path):
     """Two Celery workers by default (what make run-celery runs without containers), CCHC_WORKERS more."""
     for env, replicas in ((SECRETS, 2), ({**SECRETS, "CCHC_WORKERS": "4"}, 4)):
@@ -202,7 +241,9 @@ def test_airflow_services_use_celery_and_the_right_commands(compose):
         assert (service["depends_on"]["airflow-init"]["condition"]) == "service_completed_successfully", name
         assert service["depends_on"]["postgres"]["condition"] == "service_healthy", name
         assert service["depends_on"]["redis"]["condition"] == "service_healthy", name
-    assert "8080:8080" in [_interpolate(port, {}) for port in services["airflow-apiserver"]["ports"]]
+    assert "127.0.0.1:8080:8080" in [
+        _interpolate(port, {}) for port in services["airflow-apiserver"]["ports"]
+    ]
     worker_deps = services["airflow-worker"]["depends_on"]
     for dependency in ("warehouse", "portal-simulator", "mailpit"):
         assert worker_deps[dependency]["condition"] == "service_healthy"
@@ -263,6 +304,12 @@ def test_cchc_environment_and_connections(compose):
             8765,
             "http://portal-simulator:8765",
         )
+        # The simulator speaks http on the compose network: the connection must say so itself.
+        assert portal["extra"]["allow_http"] is True
+        from cchc.portal.client import PortalClient
+
+        conn = type("Conn", (), {**portal, "conn_id": "cchc_portal", "extra_dejson": portal["extra"]})
+        assert PortalClient.from_connection(conn).base_url == "http://portal-simulator:8765"
         warehouse = json.loads(_interpolate(env["AIRFLOW_CONN_CCHC_WAREHOUSE"], fake))
         assert warehouse["conn_type"] == "generic"
         assert warehouse["extra"]["url"] == "postgresql+psycopg://cchc:pw@warehouse:5432/cchc"

@@ -438,9 +438,64 @@ def test_from_connection():
             SimpleNamespace(
                 host="h",
                 port=None,
-                schema="http",
+                schema="https",
                 login=None,
                 password=None,
                 extra_dejson={"max_workers": "nhiều"},
             )
         )
+
+
+def _portal_conn(host, schema=None, port=None, extra=None):
+    return SimpleNamespace(
+        conn_id="cchc_portal",
+        host=host,
+        port=port,
+        schema=schema,
+        login="cchc",
+        password="s3cr3t",
+        extra_dejson=extra or {},
+    )
+
+
+def test_from_connection_without_schema_is_https_except_on_loopback():
+    # Before: no schema meant http, the client secret in clear to any host.
+    assert PortalClient.from_connection(_portal_conn("dichvucong.haiduong.gov.vn")).base_url == (
+        "https://dichvucong.haiduong.gov.vn"
+    )
+    for host, url in (
+        ("127.0.0.1", "http://127.0.0.1:8765"),
+        ("127.8.9.10", "http://127.8.9.10:8765"),
+        ("localhost", "http://localhost:8765"),
+        ("::1", "http://[::1]:8765"),
+    ):
+        assert PortalClient.from_connection(_portal_conn(host, port=8765)).base_url == url
+
+
+@pytest.mark.parametrize(
+    "conn",
+    [
+        _portal_conn("dichvucong.haiduong.gov.vn", schema="http"),
+        _portal_conn("http://10.0.0.5:8765"),
+        _portal_conn("h", extra={"url": "http://portal-simulator:8765"}),
+        _portal_conn("h", extra={"url": "http://portal-simulator:8765", "allow_http": "false"}),
+        _portal_conn("http://[::2]:8765"),
+    ],
+)
+def test_from_connection_refuses_plain_http_to_another_machine(conn):
+    with pytest.raises(PortalError) as caught:
+        PortalClient.from_connection(conn)
+    message = str(caught.value)
+    assert "cchc_portal" in message and "https" in message and '"allow_http": true' in message
+    assert "s3cr3t" not in message
+
+
+def test_from_connection_plain_http_when_the_connection_allows_it():
+    for flag in (True, "true"):
+        client = PortalClient.from_connection(
+            _portal_conn("h", extra={"url": "http://portal-simulator:8765", "allow_http": flag})
+        )
+        assert client.base_url == "http://portal-simulator:8765"
+    assert PortalClient.from_connection(_portal_conn("http://[::1]:8765/")).base_url == "http://[::1]:8765"
+    with pytest.raises(PortalError, match="allow_http"):
+        PortalClient.from_connection(_portal_conn("http://10.0.0.5", extra={"allow_http": "có"}))

@@ -377,6 +377,55 @@ def test_runs_of_a_period_keep_their_pages(authority, august, write_extract):
         validated_frame(first)
 
 
+def test_the_hash_describes_the_very_bytes_validated(authority, august, write_extract):
+    """The CSV is read once: hashed and parsed from the same bytes. A file that changes between two
+    reads (here a FIFO that serves the good table to its first reader and a table without P-NV to the
+    next) cannot get the good table's hash on a result computed from the other."""
+    import hashlib
+    import os
+    import threading
+
+    path = write_extract(august)
+    good = path.read_bytes()
+    write_extract(without("P-NV")(august))
+    other = path.read_bytes()
+    path.unlink()
+    os.mkfifo(path)
+    served: list[bytes] = []
+
+    def reader_gone() -> bool:
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:  # ENXIO: no reader holds the FIFO open
+            return True
+        return False
+
+    def serve() -> None:
+        for data in (good, other):
+            try:
+                with path.open("wb") as pipe:  # blocks until a reader opens the FIFO
+                    served.append(data)
+                    pipe.write(data)
+            except OSError:  # the reader left (BrokenPipeError): nothing more to serve
+                return
+            # The next table only to a reader of its own (the first must see its end of file).
+            while not reader_gone():
+                threading.Event().wait(0.01)
+
+    writer = threading.Thread(target=serve, daemon=True)
+    writer.start()
+    try:
+        report = run(authority, path, run_id="fifo")
+    finally:
+        # A second open by the validation would have taken the other table; release the writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        os.close(fd)
+        writer.join(timeout=10)
+    assert report.sha256 == hashlib.sha256(good).hexdigest()
+    assert (report.rows, report.units) == (35, 35) and report.success, report.message()
+    assert served[0] == good
+
+
 def test_unreadable_input_is_an_input_error(authority, tmp_path, write_extract, august):
     with pytest.raises(ValidationInputError, match="không tìm thấy bảng số liệu"):
         validate_extract(authority, AUGUST, tmp_path / "nope.csv", tmp_path)

@@ -25,8 +25,9 @@ PORTAL_CONN_ID = "cchc_portal"
 WAREHOUSE_CONN_ID = "cchc_warehouse"
 SMTP_CONN_ID = "smtp_default"
 CONNECTIONS = {
-    PORTAL_CONN_ID: "Cổng dịch vụ công: địa chỉ, OAuth2 client id (login) và secret (password); extra: "
-    "connect_timeout, read_timeout, max_workers, rate_limit (yêu cầu/giây), page_size, post_listing",
+    PORTAL_CONN_ID: "Cổng dịch vụ công: địa chỉ https (http chỉ với máy này hoặc extra allow_http), OAuth2 "
+    "client id (login) và secret (password); extra: connect_timeout, read_timeout, max_workers, "
+    "rate_limit (yêu cầu/giây), page_size, post_listing, allow_http",
     WAREHOUSE_CONN_ID: "kho dữ liệu: URL SQLAlchemy trong extra.url (mặc định SQLite dưới CCHC_OUTPUT_DIR)",
     SMTP_CONN_ID: "máy chủ thư gửi công văn, thư tổng hợp và cảnh báo (from_email trong extra)",
 }

@@ -807,12 +807,32 @@ def _task_states(dag_id: str, run_id: str) -> dict[str, str]:
 
 
 def _failed_authority(context: Mapping[str, Any]) -> str | None:
-    """The authority of the failed task, when it belongs to one (a task of a per-authority group)."""
+    """The authority of the failed task, when it belongs to one (a mapped task of a per-authority group).
+
+    ``label`` puts it in the context, but a task may fail before it runs (an import, a template, its
+    first line): then the map index label, then the task's own input (every task of the group takes
+    one authority's job or stage payload, which names it). A task of the whole run (plan, summary,
+    upgrade_warehouse) is not mapped and has none: everyone is alerted.
+    """
     if context.get("authority_id"):
         return str(context["authority_id"])
     ti = context.get("task_instance") or context.get("ti")
     rendered = getattr(ti, "rendered_map_index", None)
-    return str(rendered) if rendered and not str(rendered).isdigit() else None
+    if rendered and not str(rendered).isdigit():
+        return str(rendered)
+    map_index = getattr(ti, "map_index", None)
+    if not isinstance(map_index, int) or map_index < 0:
+        return None
+    task = context.get("task") or getattr(ti, "task", None)
+    for name in getattr(task, "template_fields", ()):
+        value = getattr(task, name, None)
+        candidates = list(value) if isinstance(value, (list, tuple)) else [value]
+        if isinstance(value, Mapping):
+            candidates = [value, *value.values()]  # op_kwargs: the payload is one of its values
+        for candidate in candidates:
+            if isinstance(candidate, Mapping) and isinstance(candidate.get("authority"), str):
+                return candidate["authority"]
+    return None
 
 
 def alert_failure(context: Mapping[str, Any]) -> None:

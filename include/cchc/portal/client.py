@@ -15,6 +15,7 @@ This module must not import Airflow: it runs from the CLI and from tests as well
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import logging
 import math
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -357,13 +359,16 @@ class PortalClient:
     def from_connection(cls, conn: Any, **overrides: Any) -> PortalClient:
         """Build from an Airflow Connection (or anything with the same attributes).
 
-        ``extra.url`` (a full base URL) or ``host`` (may already carry the scheme), ``port``, ``schema`` (http/https), ``login`` =
+        ``extra.url`` (a full base URL) or ``host`` (may already carry the scheme), ``port``, ``schema``
+        (http/https; none: https, or http on loopback), ``login`` =
         client id, ``password`` = client secret, ``extra_dejson`` with optional ``connect_timeout``,
         ``read_timeout`` (or ``timeout`` for both), ``max_retries``, ``backoff``, ``max_backoff``,
         ``max_workers``, ``rate_limit``, ``page_size``, ``post_listing`` (false: never ask the CMS
         for the posts listing by root, only unit by unit). ``rate_limit`` (requests per second for the
         whole client, every worker together) defaults to ``CCHC_PORTAL_RATE_LIMIT``; without either
         the client sends as fast as its workers go until the portal's first 429 slows it down.
+        Plain http is refused (``PortalError``) unless the host is loopback or ``extra.allow_http``
+        is true: the client secret must not cross a network in clear.
         """
         extra = getattr(conn, "extra_dejson", None) or {}
         if not isinstance(extra, dict):
@@ -372,16 +377,20 @@ class PortalClient:
         host = str(extra.get("url") or getattr(conn, "host", None) or "").strip()
         if not host:
             raise PortalError("kết nối tới Cổng dịch vụ công chưa có host (hoặc extra.url)")
-        scheme = (getattr(conn, "schema", None) or "").strip().lower() or "http"
-        if scheme not in ("http", "https"):
+        given = (getattr(conn, "schema", None) or "").strip().lower()
+        if given not in ("", "http", "https"):
             raise PortalError(
-                f"kết nối tới Cổng dịch vụ công: schema '{scheme}' không hợp lệ (chỉ nhận http, https)"
+                f"kết nối tới Cổng dịch vụ công: schema '{given}' không hợp lệ (chỉ nhận http, https)"
             )
         if "://" in host:
             base_url = host.rstrip("/")
         else:
             port = getattr(conn, "port", None)
-            base_url = f"{scheme}://{host}" + (f":{int(port)}" if port else "")
+            # No schema: https, except on this machine (the simulator), where http is the only sense.
+            scheme = given or ("http" if _is_loopback(host) else "https")
+            netloc = f"[{host}]" if ":" in host and not host.startswith("[") else host  # IPv6
+            base_url = f"{scheme}://{netloc}" + (f":{int(port)}" if port else "")
+        _require_https(base_url, extra, getattr(conn, "conn_id", None) or settings.PORTAL_CONN_ID)
         kwargs: dict[str, Any] = {}
         if "timeout" in extra:
             kwargs["connect_timeout"] = kwargs["read_timeout"] = float(extra["timeout"])
@@ -818,6 +827,49 @@ class PortalClient:
 
 def _period(value: Period | str) -> Period:
     return value if isinstance(value, Period) else Period.parse(str(value))
+
+
+def _is_loopback(host: str) -> bool:
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _require_https(base_url: str, extra: dict[str, Any], conn_id: str) -> None:
+    """Refuse plain http to another machine: the OAuth2 client secret would cross the network in clear.
+
+    Allowed only on loopback (127.0.0.0/8, ::1, localhost) or when the connection says so itself with
+    ``extra.allow_http: true`` (a simulator on a private network, e.g. docker-compose's).
+    """
+    parts = urlsplit(base_url)
+    scheme = parts.scheme.lower()
+    if scheme == "https":
+        return
+    if scheme != "http":
+        raise PortalError(
+            f"kết nối {conn_id} tới Cổng dịch vụ công: địa chỉ '{base_url}' phải bắt đầu bằng https:// "
+            "(hoặc http:// khi được phép)"
+        )
+    if _is_loopback(parts.hostname or ""):
+        return
+    try:
+        allowed = _flag(extra.get("allow_http", False))
+    except ValueError as exc:
+        raise PortalError(
+            f"kết nối {conn_id} tới Cổng dịch vụ công: extra 'allow_http' = {extra['allow_http']!r} "
+            "không hợp lệ (true hoặc false)"
+        ) from exc
+    if not allowed:
+        raise PortalError(
+            f"kết nối {conn_id} tới Cổng dịch vụ công dùng http không mã hóa tới {parts.hostname}: "
+            "client secret sẽ đi trên mạng dưới dạng rõ. Hãy đặt schema 'https' (hoặc địa chỉ "
+            "https://… trong host/extra.url); chỉ khi thật sự cần http (máy mô phỏng trong mạng riêng), "
+            f'thêm vào extra của kết nối {conn_id}: {{"allow_http": true}}'
+        )
 
 
 def _flag(value: Any) -> bool:
