@@ -24,7 +24,7 @@ SEED_PERIOD = "2023-08"
 
 
 def _run(config: Path, period: str, work: Path, name: str):
-    from cchc.pipeline import timings
+    from cchc.pipeline import localrun, timings
 
     home, out = work / f"{name}-airflow", work / f"{name}-out"
     env = {
@@ -37,20 +37,7 @@ def _run(config: Path, period: str, work: Path, name: str):
     start = time.perf_counter()
     with log.open("wb") as handle:
         code = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "cchc.pipeline.localrun",
-                "--period",
-                period,
-                "--config-dir",
-                str(config),
-                "--output-dir",
-                str(out),
-            ],
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
+            localrun.command(period, config, out), env=env, stdout=handle, stderr=subprocess.STDOUT
         ).returncode
     wall = time.perf_counter() - start
     if code != 0:

@@ -140,7 +140,7 @@ def _run_watched(cmd: list[str], env: dict[str, str], out_path: Path, marker: by
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> Runs:
-    from cchc.pipeline import celeryrun
+    from cchc.pipeline import celeryrun, localrun
 
     _skip_without_servers()
     base = tmp_path_factory.mktemp("celery-run")
@@ -153,17 +153,7 @@ def runs(tmp_path_factory) -> Runs:
     # workers' polling, so the two overlap well on 2 cores.
     local_log = (base / "local.out").open("wb")
     local = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cchc.pipeline.localrun",
-            "--period",
-            period,
-            "--config-dir",
-            str(config),
-            "--output-dir",
-            str(local_out),
-        ],
+        localrun.command(period, config, local_out),
         env={**env, "AIRFLOW_HOME": str(base / "local-home")},
         stdin=subprocess.DEVNULL,
         stdout=local_log,

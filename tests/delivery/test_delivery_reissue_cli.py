@@ -266,7 +266,8 @@ def test_the_issued_letters_are_their_drafts_with_the_number(deployment):
     )  # the re-issue's line was in the draft already
 
 
-def test_a_draft_changed_on_disk_is_not_numbered_but_rendered_again(deployment, capsys, caplog):
+def _require_approval(deployment) -> None:
+    """The authority asks for an approver (the Chánh Văn phòng) before a letter is numbered."""
     path = deployment.config / AUTHORITY / "authority.yaml"
     edit_yaml(
         path,
@@ -276,6 +277,10 @@ def test_a_draft_changed_on_disk_is_not_numbered_but_rendered_again(deployment, 
             "approvers": [{"name": APPROVER, "email": "chanhvp@tuky.haiduong.gov.vn", "user": "chanhvp"}],
         },
     )
+
+
+def test_a_draft_changed_on_disk_is_not_numbered_but_rendered_again(deployment, capsys, caplog):
+    _require_approval(deployment)
     assert deployment.reissue("--reason", REASON) == 2  # a draft, waiting for the approver
     (draft_id,) = set(deployment.letters()) - {deployment.letter_id}
     folder = (deployment.out / deployment.letters()[draft_id]["docx_path"]).parent
@@ -291,15 +296,7 @@ def test_a_draft_changed_on_disk_is_not_numbered_but_rendered_again(deployment, 
 
 
 def test_where_approval_is_required_the_reissue_waits_for_an_approver(deployment, capsys):
-    path = deployment.config / AUTHORITY / "authority.yaml"
-    edit_yaml(
-        path,
-        distribution={
-            **yaml.safe_load(path.read_text(encoding="utf-8"))["distribution"],
-            "require_approval": True,
-            "approvers": [{"name": APPROVER, "email": "chanhvp@tuky.haiduong.gov.vn", "user": "chanhvp"}],
-        },
-    )
+    _require_approval(deployment)
     assert deployment.reissue("--reason", REASON) == 2
     assert "--approved-by" in capsys.readouterr().out
     rows = deployment.letters()

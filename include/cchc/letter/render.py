@@ -297,6 +297,30 @@ def _staging_in(folder: Path) -> Iterator[Path]:
     shutil.rmtree(staging, ignore_errors=True)
 
 
+def _letter_result(
+    authority: Authority,
+    period_folder: PeriodFolder,
+    target: Path,
+    stem: str,
+    hashes: dict[str, str],
+    **record: Any,
+) -> LetterResult:
+    """What a render or a numbering published in ``target``: the files ``hashes`` names (the PDF only
+    when one was made) and the record's other fields as given."""
+    pdf = f"{stem}.pdf"
+    return LetterResult(
+        authority_id=authority.id,
+        period=period_folder.period,
+        output_dir=Path(period_folder.output_dir),
+        folder=target,
+        docx_path=target / f"{stem}.docx",
+        docx_sha256=hashes[f"{stem}.docx"],
+        pdf_path=target / pdf if pdf in hashes else None,
+        pdf_sha256=hashes.get(pdf),
+        **record,
+    )
+
+
 def render_letter(
     decisions_path: str | os.PathLike,
     authority: Authority | str | os.PathLike,
@@ -350,15 +374,12 @@ def render_letter(
             stem=stem,
         )
         hashes = publish(staged, target)
-    result = LetterResult(
-        authority_id=authority.id,
-        period=period_folder.period,
-        output_dir=output_dir,
-        folder=target,
-        docx_path=target / f"{stem}.docx",
-        docx_sha256=hashes[f"{stem}.docx"],
-        pdf_path=target / f"{stem}.pdf" if pdf else None,
-        pdf_sha256=hashes.get(f"{stem}.pdf"),
+    result = _letter_result(
+        authority,
+        period_folder,
+        target,
+        stem,
+        hashes,
         chart_path=target / CHART_NAME if annex else None,
         decisions_path=decisions_path,
         decisions_sha256=decisions_sha256,
@@ -416,15 +437,12 @@ def number_draft(
             _sign(pdf_file, signing, authority, decisions)
         hashes = publish([docx, pdf_file], target)
     chart = target / CHART_NAME
-    result = LetterResult(
-        authority_id=authority.id,
-        period=period_folder.period,
-        output_dir=output_dir,
-        folder=target,
-        docx_path=target / f"{stem}.docx",
-        docx_sha256=hashes[f"{stem}.docx"],
-        pdf_path=target / f"{stem}.pdf",
-        pdf_sha256=hashes[f"{stem}.pdf"],
+    result = _letter_result(
+        authority,
+        period_folder,
+        target,
+        stem,
+        hashes,
         chart_path=chart if chart.exists() else None,
         decisions_path=decisions_path,
         decisions_sha256=decisions_sha256,

@@ -235,6 +235,21 @@ def _timings(env: dict[str, str], output_dir: Path, config_dir: Path, period: Pe
     print(f"(lưu ở {path})")
 
 
+def command(period: str, config_dir: str | Path, output_dir: str | Path) -> list[str]:
+    """``make run`` as a child process of this interpreter (the bench and the tests start it so)."""
+    return [
+        sys.executable,
+        "-m",
+        "cchc.pipeline.localrun",
+        "--period",
+        str(period),
+        "--config-dir",
+        str(config_dir),
+        "--output-dir",
+        str(output_dir),
+    ]
+
+
 def run_confs(period: Period) -> tuple[dict[str, str], dict[str, str]]:
     """The confs of the two runs: the period from the param, never from the logical date; the letter
     dated as the scheduled run of that month would date it (the 1st of the next month, 07:00)."""
